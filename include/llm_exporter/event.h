@@ -1,0 +1,38 @@
+// The events apps report: one LLM call, or one quality score for a model's output.
+// Decoders produce them, the pipeline prices and aggregates them. String fields are views into
+// the decoder's buffers and stay valid only while the sink handles the event.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace llm_exporter {
+
+// Whether the call was answered from a prompt/response cache, as the app reported it.
+enum class CacheOutcome : uint8_t { kUnknown, kHit, kMiss };
+
+struct LlmCall {
+  std::string_view model;
+  std::string_view endpoint;
+  std::string_view status = "success";
+  std::string_view user_id;
+  std::string_view team_id;
+  std::string_view trace_id;
+  uint64_t input_tokens = 0;
+  uint64_t output_tokens = 0;
+  uint64_t cached_input_tokens = 0;  // Part of input_tokens, priced at the cached rate if known.
+  double latency_seconds = 0;
+  std::optional<double> ttft_seconds;       // Absent: nothing is observed.
+  std::optional<int64_t> caller_cost_pico;  // A caller-known cost that replaces the priced one.
+  CacheOutcome cache = CacheOutcome::kUnknown;
+};
+
+struct QualityScore {
+  std::string_view model;
+  std::string_view evaluator;
+  std::string_view trace_id;
+  double score = 0;
+};
+
+}  // namespace llm_exporter

@@ -1,0 +1,142 @@
+#include "aggregate/series_store.h"
+
+#include <string>
+
+#include "aggregate/series_key.h"
+
+namespace llm_exporter::aggregate {
+namespace {
+
+// Encodes `values` into this thread's key buffer (no allocation once it has grown).
+template <std::size_t N>
+HashedKey KeyOf(const LabelValues<N>& values) {
+  thread_local std::string buffer;
+  EncodeSeriesKey(values, &buffer);
+  return HashedKey(buffer);
+}
+
+// Update, or on a full family fold the event into the overflow series named by `overflow`.
+template <typename Cell, std::size_t N, typename Make, typename Apply>
+bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const LabelValues<N>& values,
+                      const LabelValues<N>& overflow, Make&& make, Apply&& apply) {
+  if (map.Update(KeyOf(values), make, apply) != UpdateResult::kOverLimit) return false;
+  map.UpdateUnlimited(KeyOf(overflow), make, apply);
+  return true;
+}
+
+}  // namespace
+
+SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
+    : options_(std::move(options)),
+      clock_(clock),
+      duration_layout_(options_.duration_buckets),
+      ttft_layout_(options_.ttft_buckets),
+      quality_layout_(options_.quality_buckets),
+      requests_(options_.max_series_per_family),
+      durations_(options_.max_series_per_family),
+      models_(options_.max_series_per_family),
+      costs_(options_.max_series_per_family),
+      qualities_(options_.max_series_per_family) {}
+
+Touched SeriesStore::Now() const {
+  if (options_.ttl.count() == 0) return 0;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             clock_.SteadyNow().time_since_epoch())
+      .count();
+}
+
+void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced) {
+  const Touched now = Now();
+  constexpr std::string_view kOver = kOverflowLabelValue;
+
+  // The model family admits models; a model it has no room for is recorded as __overflow__
+  // in every family, which bounds the overflow series of the others by the model limit.
+  std::string_view model = call.model;
+  const auto make_model = [&] { return ModelCell(ttft_layout_); };
+  const auto apply_model = [&](ModelCell& cell) {
+    cell.input_tokens += call.input_tokens;
+    cell.output_tokens += call.output_tokens;
+    if (call.cache == CacheOutcome::kHit) ++cell.cache_hits;
+    if (call.cache == CacheOutcome::kMiss) ++cell.cache_misses;
+    if (fallback_priced) ++cell.fallback_priced;
+    if (call.ttft_seconds) cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
+    cell.touched = now;
+  };
+  if (UpdateOrOverflow(models_, LabelValues<1>{model}, LabelValues<1>{kOver}, make_model,
+                       apply_model)) {
+    CountOverflow(Family::kModel);
+    model = kOver;
+  }
+
+  if (UpdateOrOverflow(
+          requests_, LabelValues<3>{model, call.endpoint, call.status},
+          LabelValues<3>{model, kOver, kOver}, [] { return CountCell{}; },
+          [&](CountCell& cell) {
+            ++cell.count;
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kRequests);
+  }
+
+  if (UpdateOrOverflow(
+          durations_, LabelValues<2>{model, call.endpoint}, LabelValues<2>{model, kOver},
+          [&] { return HistogramSeries(duration_layout_); },
+          [&](HistogramSeries& cell) {
+            cell.histogram.Observe(duration_layout_, call.latency_seconds);
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kDuration);
+  }
+
+  if (UpdateOrOverflow(
+          costs_, LabelValues<3>{model, call.user_id, call.team_id},
+          LabelValues<3>{model, kOver, kOver}, [] { return CostCell{}; },
+          [&](CostCell& cell) {
+            cell.cost += cost;
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kCost);
+  }
+}
+
+void SeriesStore::RecordQuality(const QualityScore& score) {
+  const Touched now = Now();
+  if (UpdateOrOverflow(
+          qualities_, LabelValues<2>{score.model, score.evaluator},
+          LabelValues<2>{kOverflowLabelValue, kOverflowLabelValue},
+          [&] { return HistogramSeries(quality_layout_); },
+          [&](HistogramSeries& cell) {
+            cell.histogram.Observe(quality_layout_, score.score);
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kQuality);
+  }
+}
+
+std::size_t SeriesStore::Expire() {
+  if (options_.ttl.count() == 0) return 0;
+  const Touched deadline = Now() - options_.ttl.count();
+  const auto stale = [deadline](const auto& cell) { return cell.touched < deadline; };
+  const std::array<std::size_t, kFamilyCount> erased = {
+      requests_.EraseIf(stale), durations_.EraseIf(stale), models_.EraseIf(stale),
+      costs_.EraseIf(stale), qualities_.EraseIf(stale)};
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    expired_[i].fetch_add(erased[i], std::memory_order_relaxed);
+    total += erased[i];
+  }
+  return total;
+}
+
+std::size_t SeriesStore::SeriesCount(Family family) const {
+  switch (family) {
+    case Family::kRequests: return requests_.size();
+    case Family::kDuration: return durations_.size();
+    case Family::kModel: return models_.size();
+    case Family::kCost: return costs_.size();
+    case Family::kQuality: return qualities_.size();
+  }
+  return 0;
+}
+
+}  // namespace llm_exporter::aggregate

@@ -1,0 +1,125 @@
+// The LLM metrics themselves: every series of every family, updated per event without a global
+// lock, bounded by a per-family series limit (overflow series keep sums exact) and an optional
+// time-to-live. The expose stage reads it through the family accessors.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "aggregate/histogram.h"
+#include "aggregate/sharded_series_map.h"
+#include "llm_exporter/clock.h"
+#include "llm_exporter/event.h"
+#include "llm_exporter/money.h"
+
+namespace llm_exporter::aggregate {
+
+// The label value that replaces high-cardinality labels once a family is full.
+inline constexpr std::string_view kOverflowLabelValue = "__overflow__";
+
+enum class Family : uint8_t { kRequests, kDuration, kModel, kCost, kQuality };
+inline constexpr std::size_t kFamilyCount = 5;
+inline constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
+    "requests", "duration", "model", "cost", "quality"};
+
+struct StoreOptions {
+  std::size_t max_series_per_family = std::numeric_limits<std::size_t>::max();
+  std::chrono::nanoseconds ttl{0};  // 0: series never expire
+  std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
+  std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
+  std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
+};
+
+// Steady-clock nanoseconds of a series' last update, for the TTL.
+using Touched = int64_t;
+
+struct CountCell {
+  uint64_t count = 0;
+  Touched touched = 0;
+};
+
+struct HistogramSeries {
+  explicit HistogramSeries(const BucketLayout& layout) : histogram(layout) {}
+  HistogramCell histogram;
+  Touched touched = 0;
+};
+
+// Everything kept per model: llm_tokens_total, llm_ttft_seconds, llm_cache_{hits,misses}_total
+// and llm_exporter_fallback_priced_events_total. They live and expire together.
+struct ModelCell {
+  explicit ModelCell(const BucketLayout& ttft_layout) : ttft(ttft_layout) {}
+  uint64_t input_tokens = 0;
+  uint64_t output_tokens = 0;
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t fallback_priced = 0;
+  HistogramCell ttft;
+  Touched touched = 0;
+};
+
+struct CostCell {
+  PicoUsdTotal cost = 0;
+  Touched touched = 0;
+};
+
+// Thread-safe: Record*() from any number of threads, concurrently with the readers and Expire().
+// A reader sees each series consistently, but may see an event in one family and not yet in
+// another while that event is being recorded.
+class SeriesStore {
+ public:
+  SeriesStore(StoreOptions options, const Clock& clock);
+
+  void RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced);
+  void RecordQuality(const QualityScore& score);
+
+  // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
+  std::size_t Expire();
+
+  // Keys: requests (model, endpoint, status); duration (model, endpoint); model (model);
+  // cost (model, user_id, team_id); quality (model, evaluator). Decode with DecodeSeriesKey.
+  const ShardedSeriesMap<CountCell>& requests() const { return requests_; }
+  const ShardedSeriesMap<HistogramSeries>& durations() const { return durations_; }
+  const ShardedSeriesMap<ModelCell>& models() const { return models_; }
+  const ShardedSeriesMap<CostCell>& costs() const { return costs_; }
+  const ShardedSeriesMap<HistogramSeries>& qualities() const { return qualities_; }
+
+  const BucketLayout& duration_layout() const { return duration_layout_; }
+  const BucketLayout& ttft_layout() const { return ttft_layout_; }
+  const BucketLayout& quality_layout() const { return quality_layout_; }
+
+  std::size_t SeriesCount(Family family) const;
+  std::size_t series_limit() const { return options_.max_series_per_family; }
+  // Events folded into an overflow series because the family was full.
+  uint64_t OverflowCount(Family family) const {
+    return overflowed_[static_cast<std::size_t>(family)].load(std::memory_order_relaxed);
+  }
+  uint64_t ExpiredCount(Family family) const {
+    return expired_[static_cast<std::size_t>(family)].load(std::memory_order_relaxed);
+  }
+
+ private:
+  Touched Now() const;
+  void CountOverflow(Family family) {
+    overflowed_[static_cast<std::size_t>(family)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  StoreOptions options_;
+  const Clock& clock_;
+  BucketLayout duration_layout_;
+  BucketLayout ttft_layout_;
+  BucketLayout quality_layout_;
+  ShardedSeriesMap<CountCell> requests_;
+  ShardedSeriesMap<HistogramSeries> durations_;
+  ShardedSeriesMap<ModelCell> models_;
+  ShardedSeriesMap<CostCell> costs_;
+  ShardedSeriesMap<HistogramSeries> qualities_;
+  std::array<std::atomic<uint64_t>, kFamilyCount> overflowed_{};
+  std::array<std::atomic<uint64_t>, kFamilyCount> expired_{};
+};
+
+}  // namespace llm_exporter::aggregate

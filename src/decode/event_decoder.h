@@ -1,0 +1,67 @@
+// Turns a request body or a socket line into validated events, or into precise errors that name
+// the event, the field and the reason. Accepts one JSON object, a JSON array of objects, or NDJSON.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_exporter/event_sink.h"
+#include "llm_exporter/transport.h"
+
+namespace llm_exporter::decode {
+
+struct DecodeLimits {
+  std::size_t max_label_bytes = 128;     // model, endpoint, status, user_id, team_id, evaluator
+  std::size_t max_trace_id_bytes = 128;
+  std::size_t max_reported_errors = 100;  // errors listed in a result; all are counted
+};
+
+struct EventError {
+  std::size_t index = 0;  // 0-based position among the body's events (array elements or lines)
+  std::string field;      // empty when the event as a whole is wrong
+  RejectReason reason = RejectReason::kInvalidJson;
+  std::string message;    // "event 3: input_tokens must be a non-negative integer, got -5"
+};
+
+struct DecodeResult {
+  // Non-empty when the body as a whole is not JSON or NDJSON; then no event was handed on.
+  std::string body_error;
+  std::size_t accepted = 0;
+  std::size_t rejected = 0;
+  std::array<uint64_t, kRejectReasonCount> rejected_by_reason{};
+  std::vector<EventError> errors;  // the first DecodeLimits::max_reported_errors
+
+  bool ok() const { return body_error.empty(); }
+};
+
+// Bytes the decoder may read past the end of a body (simdjson's padding).
+inline constexpr std::size_t kPadding = 64;
+
+// Owns a reusable parser and buffers. Not thread-safe: use one decoder per thread.
+// A JSON object or array body is all-or-nothing at the JSON level: its valid events reach the
+// sink only after the whole body has been read, so a body refused with body_error counts nothing.
+class EventDecoder {
+ public:
+  explicit EventDecoder(DecodeLimits limits = {});
+  ~EventDecoder();
+  EventDecoder(const EventDecoder&) = delete;
+  EventDecoder& operator=(const EventDecoder&) = delete;
+
+  // `readable` is how many bytes from body.data() may be read; when it is at least
+  // body.size() + kPadding the body is parsed in place, otherwise it is copied first.
+  DecodeResult Decode(std::string_view body, std::size_t readable, EventSink& sink);
+  DecodeResult Decode(std::string_view body, EventSink& sink) {
+    return Decode(body, body.size(), sink);
+  }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llm_exporter::decode

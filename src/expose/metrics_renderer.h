@@ -1,0 +1,37 @@
+// Builds the /metrics response: the LLM families from the series store, written directly, then
+// the agent's own metrics and the process metrics through prometheus-cpp's serializer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "aggregate/series_store.h"
+#include "llm_exporter/clock.h"
+#include "telemetry/agent_metrics.h"
+#include "telemetry/process_metrics.h"
+
+namespace llm_exporter::expose {
+
+// Thread-safe: concurrent Render() calls are fine (each reads the store shard by shard).
+class MetricsRenderer {
+ public:
+  MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
+                  const Clock& clock);
+
+  // Expires stale series, then renders everything in text format 0.0.4.
+  std::string Render();
+
+ private:
+  void WriteLlmFamilies(std::string* out) const;
+  void WriteStoreHealth(std::string* out) const;
+
+  aggregate::SeriesStore& store_;
+  telemetry::AgentMetrics& agent_metrics_;
+  telemetry::ProcessMetrics process_metrics_;
+  const Clock& clock_;
+  std::vector<std::string> duration_les_;
+  std::vector<std::string> ttft_les_;
+  std::vector<std::string> quality_les_;
+};
+
+}  // namespace llm_exporter::expose

@@ -1,0 +1,125 @@
+#include "expose/text_writer.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+
+namespace llm_exporter::expose {
+namespace {
+
+void AppendEscaped(std::string* out, std::string_view text, bool escape_quotes) {
+  for (const char c : text) {
+    switch (c) {
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '"':
+        if (escape_quotes) {
+          out->append("\\\"");
+        } else {
+          out->push_back(c);
+        }
+        break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+void TextWriter::Family(std::string_view name, std::string_view type, std::string_view help) {
+  out_->append("# HELP ").append(name).push_back(' ');
+  AppendEscaped(out_, help, /*escape_quotes=*/false);
+  out_->append("\n# TYPE ").append(name).push_back(' ');
+  out_->append(type).push_back('\n');
+}
+
+void TextWriter::Name(std::string_view name, std::initializer_list<Label> labels,
+                      const Label* extra) {
+  out_->append(name);
+  if (labels.size() == 0 && extra == nullptr) return;
+  out_->push_back('{');
+  bool first = true;
+  const auto append = [&](const Label& label) {
+    if (!first) out_->push_back(',');
+    first = false;
+    out_->append(label.name).append("=\"");
+    AppendEscaped(out_, label.value, /*escape_quotes=*/true);
+    out_->push_back('"');
+  };
+  for (const Label& label : labels) append(label);
+  if (extra != nullptr) append(*extra);
+  out_->push_back('}');
+}
+
+void TextWriter::Value(double value) {
+  out_->push_back(' ');
+  if (std::isnan(value)) {
+    out_->append("NaN");
+  } else if (std::isinf(value)) {
+    out_->append(value > 0 ? "+Inf" : "-Inf");
+  } else {
+    std::array<char, 32> buffer;
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out_->append(buffer.data(), result.ptr);
+  }
+  out_->push_back('\n');
+}
+
+void TextWriter::Value(uint64_t value) {
+  std::array<char, 24> buffer;
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  out_->push_back(' ');
+  out_->append(buffer.data(), result.ptr);
+  out_->push_back('\n');
+}
+
+void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
+                        uint64_t value) {
+  Name(name, labels, nullptr);
+  Value(value);
+}
+
+void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
+                        double value) {
+  Name(name, labels, nullptr);
+  Value(value);
+}
+
+void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
+                           const std::vector<std::string>& les,
+                           const std::vector<uint64_t>& counts, double sum) {
+  thread_local std::string metric;
+  metric.assign(name).append("_bucket");
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    const Label le_label{"le", les[i]};
+    Name(metric, labels, &le_label);
+    Value(cumulative);
+  }
+  metric.assign(name).append("_sum");
+  Name(metric, labels, nullptr);
+  Value(sum);
+  metric.assign(name).append("_count");
+  Name(metric, labels, nullptr);
+  Value(cumulative);
+}
+
+std::string TextWriter::FormatBound(double bound) {
+  if (std::isinf(bound)) return bound > 0 ? "+Inf" : "-Inf";
+  std::array<char, 32> buffer;
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), bound);
+  std::string text(buffer.data(), result.ptr);
+  if (text.find_first_of(".e") == std::string::npos) text.append(".0");
+  return text;
+}
+
+std::vector<std::string> TextWriter::FormatBounds(const std::vector<double>& bounds) {
+  std::vector<std::string> les;
+  les.reserve(bounds.size() + 1);
+  for (const double bound : bounds) les.push_back(FormatBound(bound));
+  les.emplace_back("+Inf");
+  return les;
+}
+
+}  // namespace llm_exporter::expose

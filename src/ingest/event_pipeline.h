@@ -1,0 +1,45 @@
+// The path every event takes after its transport: decode, price, aggregate, and count the outcome.
+// Transports hand it raw bodies, lines or datagrams.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "aggregate/series_store.h"
+#include "decode/event_decoder.h"
+#include "llm_exporter/transport.h"
+#include "pricing/price_catalog.h"
+#include "telemetry/agent_metrics.h"
+
+namespace llm_exporter::ingest {
+
+// Thread-safe: any number of transports may call Ingest() at once. Parsing and pricing take no
+// lock; the store locks one shard per series update.
+class EventPipeline {
+ public:
+  EventPipeline(decode::DecodeLimits limits, const pricing::PriceCatalog& prices,
+                aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics);
+
+  // Decodes `body` and records every valid event. `readable` as in EventDecoder::Decode.
+  decode::DecodeResult Ingest(Transport transport, std::string_view body, std::size_t readable);
+  decode::DecodeResult Ingest(Transport transport, std::string_view body) {
+    return Ingest(transport, body, body.size());
+  }
+
+ private:
+  // Decoders are not thread-safe and own warm buffers: keep a pool, one taken per call.
+  std::unique_ptr<decode::EventDecoder> TakeDecoder();
+  void ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder);
+
+  const decode::DecodeLimits limits_;
+  const pricing::PriceCatalog& prices_;
+  aggregate::SeriesStore& store_;
+  telemetry::AgentMetrics& agent_metrics_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<decode::EventDecoder>> pool_;
+};
+
+}  // namespace llm_exporter::ingest

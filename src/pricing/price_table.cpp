@@ -1,0 +1,44 @@
+#include "pricing/price_table.h"
+
+namespace llm_exporter::pricing {
+namespace {
+
+PicoUsd PerThousand(double usd) { return *UsdToPico(usd); }
+
+}  // namespace
+
+PriceTable::PriceTable(std::unordered_map<std::string, ModelPrice> models, ModelPrice fallback)
+    : models_(models.begin(), models.end()), fallback_(fallback) {}
+
+PriceTable PriceTable::Default() {
+  return PriceTable(
+      {
+          {"gpt-4o", {PerThousand(0.0025), PerThousand(0.01), std::nullopt}},
+          {"gpt-4o-mini", {PerThousand(0.00015), PerThousand(0.0006), std::nullopt}},
+          {"claude-sonnet-4-20250514", {PerThousand(0.003), PerThousand(0.015), std::nullopt}},
+      },
+      {PerThousand(0.01), PerThousand(0.03), std::nullopt});
+}
+
+const ModelPrice* PriceTable::Find(std::string_view model) const {
+  const auto it = models_.find(model);
+  return it == models_.end() ? nullptr : &it->second;
+}
+
+PricedCall PriceTable::Price(const LlmCall& call) const {
+  const ModelPrice* price = Find(call.model);
+  const bool fallback = price == nullptr;
+  if (call.caller_cost_pico) return {*call.caller_cost_pico, false};
+  if (fallback) price = &fallback_;
+  const auto cached = static_cast<PicoUsdTotal>(call.cached_input_tokens);
+  const auto uncached = static_cast<PicoUsdTotal>(call.input_tokens) - cached;
+  const PicoUsdTotal cached_rate = price->cached_input_per_1k.value_or(price->input_per_1k);
+  const PicoUsdTotal thousandths = uncached * price->input_per_1k + cached * cached_rate +
+                               static_cast<PicoUsdTotal>(call.output_tokens) * price->output_per_1k;
+  PicoUsdTotal cost = (thousandths + 500) / 1000;  // round half up; thousandths is never negative
+  constexpr PicoUsdTotal kMax = INT64_MAX;
+  if (cost > kMax) cost = kMax;  // beyond 9.2 million USD for one call: clamp, never wrap
+  return {static_cast<PicoUsd>(cost), fallback};
+}
+
+}  // namespace llm_exporter::pricing

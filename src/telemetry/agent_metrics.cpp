@@ -1,0 +1,152 @@
+#include "telemetry/agent_metrics.h"
+
+#include "llm_exporter/version.h"
+
+namespace llm_exporter::telemetry {
+namespace {
+
+constexpr std::array<std::string_view, kHandlerCount> kHandlerNames = {
+    "/v1/events", "/metrics", "/-/reload", "/-/ready", "/-/healthy", "/", "other"};
+
+}  // namespace
+
+AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  BuildGauge()
+      .Name("llm_exporter_build_info")
+      .Help("A metric with a constant '1' value labeled by the version and revision of llm_exporter.")
+      .Register(*registry_)
+      .Add({{"version", LLM_EXPORTER_VERSION}, {"revision", LLM_EXPORTER_REVISION}})
+      .Set(1);
+
+  auto& received = BuildCounter()
+                       .Name("llm_exporter_events_received_total")
+                       .Help("Events received, accepted or not, by transport.")
+                       .Register(*registry_);
+  auto& accepted = BuildCounter()
+                       .Name("llm_exporter_events_accepted_total")
+                       .Help("Events counted in the LLM metrics, by transport.")
+                       .Register(*registry_);
+  auto& rejected = BuildCounter()
+                       .Name("llm_exporter_events_rejected_total")
+                       .Help("Events refused, by transport and reason.")
+                       .Register(*registry_);
+  for (std::size_t t = 0; t < kTransportCount; ++t) {
+    const std::string transport(kTransportNames[t]);
+    received_[t] = &received.Add({{"transport", transport}});
+    accepted_[t] = &accepted.Add({{"transport", transport}});
+    for (std::size_t r = 0; r < kRejectReasonCount; ++r) {
+      rejected_[t][r] =
+          &rejected.Add({{"transport", transport}, {"reason", std::string(kRejectReasonNames[r])}});
+    }
+  }
+
+  http_requests_ = &BuildCounter()
+                        .Name("llm_exporter_http_requests_total")
+                        .Help("HTTP requests served, by handler and status code.")
+                        .Register(*registry_);
+
+  auto& reloads = BuildCounter()
+                      .Name("llm_exporter_pricing_reloads_total")
+                      .Help("Reloads of the price table and budgets, by result.")
+                      .Register(*registry_);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  last_reload_successful_ = &BuildGauge()
+                                 .Name("llm_exporter_pricing_last_reload_successful")
+                                 .Help("Whether the last price table reload succeeded (1) or not (0).")
+                                 .Register(*registry_)
+                                 .Add({});
+  last_reload_successful_->Set(1);
+  last_reload_success_time_ =
+      &BuildGauge()
+           .Name("llm_exporter_pricing_last_reload_success_timestamp_seconds")
+           .Help("Unix time of the last successful load of the price table.")
+           .Register(*registry_)
+           .Add({});
+  pricing_models_ = &BuildGauge()
+                         .Name("llm_exporter_pricing_models")
+                         .Help("Models listed in the price table in force.")
+                         .Register(*registry_)
+                         .Add({});
+  last_scrape_seconds_ = &BuildGauge()
+                              .Name("llm_exporter_last_scrape_duration_seconds")
+                              .Help("Time the previous /metrics response took to render.")
+                              .Register(*registry_)
+                              .Add({});
+  last_scrape_bytes_ = &BuildGauge()
+                            .Name("llm_exporter_last_scrape_size_bytes")
+                            .Help("Size of the previous /metrics response body.")
+                            .Register(*registry_)
+                            .Add({});
+  budgets_ = &BuildGauge()
+                  .Name("llm_team_budget_usd")
+                  .Help("Spend budget per team and period (daily, or monthly as a rolling 30 "
+                        "days), from --budgets.file.")
+                  .Register(*registry_);
+}
+
+void AgentMetrics::CountEvents(Transport transport, uint64_t accepted,
+                               const std::array<uint64_t, kRejectReasonCount>& rejected_by_reason) {
+  const auto t = static_cast<std::size_t>(transport);
+  uint64_t total = accepted;
+  for (std::size_t r = 0; r < kRejectReasonCount; ++r) {
+    if (rejected_by_reason[r] == 0) continue;
+    rejected_[t][r]->Increment(static_cast<double>(rejected_by_reason[r]));
+    total += rejected_by_reason[r];
+  }
+  if (accepted > 0) accepted_[t]->Increment(static_cast<double>(accepted));
+  if (total > 0) received_[t]->Increment(static_cast<double>(total));
+}
+
+void AgentMetrics::CountHttpRequest(Handler handler, int status_code) {
+  if (status_code < 100 || status_code >= kMaxStatus) status_code = 500;
+  auto& slot = http_[static_cast<std::size_t>(handler)][static_cast<std::size_t>(status_code)];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    std::lock_guard<std::mutex> lock(http_mu_);
+    counter = slot.load(std::memory_order_relaxed);
+    if (counter == nullptr) {
+      counter = &http_requests_->Add(
+          {{"handler", std::string(kHandlerNames[static_cast<std::size_t>(handler)])},
+           {"code", std::to_string(status_code)}});
+      slot.store(counter, std::memory_order_release);
+    }
+  }
+  counter->Increment();
+}
+
+void AgentMetrics::CountReload(bool success, double unix_time_seconds) {
+  (success ? reload_success_ : reload_failure_)->Increment();
+  last_reload_successful_->Set(success ? 1 : 0);
+  if (success) last_reload_success_time_->Set(unix_time_seconds);
+}
+
+void AgentMetrics::SetLoaded(double unix_time_seconds) {
+  last_reload_successful_->Set(1);
+  last_reload_success_time_->Set(unix_time_seconds);
+}
+
+void AgentMetrics::SetPricingModels(std::size_t models) {
+  pricing_models_->Set(static_cast<double>(models));
+}
+
+void AgentMetrics::SetBudgets(const std::vector<TeamBudget>& budgets) {
+  std::lock_guard<std::mutex> lock(budgets_mu_);
+  for (prometheus::Gauge* gauge : budget_gauges_) budgets_->Remove(gauge);
+  budget_gauges_.clear();
+  for (const TeamBudget& budget : budgets) {
+    prometheus::Gauge& gauge =
+        budgets_->Add({{"team_id", budget.team_id}, {"period", budget.period}});
+    gauge.Set(budget.usd);
+    budget_gauges_.push_back(&gauge);
+  }
+}
+
+void AgentMetrics::SetLastScrape(double seconds, std::size_t bytes) {
+  last_scrape_seconds_->Set(seconds);
+  last_scrape_bytes_->Set(static_cast<double>(bytes));
+}
+
+}  // namespace llm_exporter::telemetry

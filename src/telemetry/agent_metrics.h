@@ -1,0 +1,77 @@
+// The agent's own metrics (events in, rejections, HTTP requests, reloads, budgets, scrapes), kept
+// in a prometheus-cpp registry. Every series a hot path touches is created up front, so no
+// per-event or per-request call ever registers anything.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_exporter/transport.h"
+
+namespace llm_exporter::telemetry {
+
+struct TeamBudget {
+  std::string team_id;
+  std::string period;  // "daily" or "monthly"
+  double usd = 0;
+};
+
+// HTTP handlers, as the `handler` label names them.
+enum class Handler : uint8_t { kEvents, kMetrics, kReload, kReady, kHealthy, kLanding, kOther };
+inline constexpr std::size_t kHandlerCount = 7;
+
+// Thread-safe: every method may be called from any thread.
+class AgentMetrics {
+ public:
+  AgentMetrics();
+
+  // One decoded batch: accepted events and rejected ones by reason.
+  void CountEvents(Transport transport, uint64_t accepted,
+                   const std::array<uint64_t, kRejectReasonCount>& rejected_by_reason);
+  void CountHttpRequest(Handler handler, int status_code);
+  void CountReload(bool success, double unix_time_seconds);
+  // The start-up load: sets the last-success gauges without counting a reload.
+  void SetLoaded(double unix_time_seconds);
+  void SetPricingModels(std::size_t models);
+  void SetBudgets(const std::vector<TeamBudget>& budgets);
+  void SetLastScrape(double seconds, std::size_t bytes);
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<prometheus::Counter*, kTransportCount> received_{};
+  std::array<prometheus::Counter*, kTransportCount> accepted_{};
+  std::array<std::array<prometheus::Counter*, kRejectReasonCount>, kTransportCount> rejected_{};
+
+  prometheus::Family<prometheus::Counter>* http_requests_;
+  // Status codes seen so far per handler: created under http_mu_ on first use, then lock-free.
+  static constexpr int kMaxStatus = 600;
+  std::array<std::array<std::atomic<prometheus::Counter*>, kMaxStatus>, kHandlerCount> http_{};
+  std::mutex http_mu_;
+
+  prometheus::Counter* reload_success_;
+  prometheus::Counter* reload_failure_;
+  prometheus::Gauge* last_reload_successful_;
+  prometheus::Gauge* last_reload_success_time_;
+  prometheus::Gauge* pricing_models_;
+  prometheus::Gauge* last_scrape_seconds_;
+  prometheus::Gauge* last_scrape_bytes_;
+
+  prometheus::Family<prometheus::Gauge>* budgets_;
+  std::vector<prometheus::Gauge*> budget_gauges_;
+  std::mutex budgets_mu_;
+};
+
+}  // namespace llm_exporter::telemetry
