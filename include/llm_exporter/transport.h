@@ -24,11 +24,12 @@ enum class RejectReason : uint8_t {
   kDuplicateField,
   kInvalidUtf8,
   kLabelTooLong,
+  kTooLarge,  // a body, line or datagram over its size limit
 };
-inline constexpr std::size_t kRejectReasonCount = 9;
+inline constexpr std::size_t kRejectReasonCount = 10;
 inline constexpr std::array<std::string_view, kRejectReasonCount> kRejectReasonNames = {
     "invalid_json",    "not_an_object", "unknown_type", "missing_field", "wrong_type",
-    "invalid_value",   "duplicate_field", "invalid_utf8", "label_too_long"};
+    "invalid_value",   "duplicate_field", "invalid_utf8", "label_too_long", "too_large"};
 
 inline std::string_view TransportName(Transport t) {
   return kTransportNames[static_cast<std::size_t>(t)];

@@ -172,7 +172,7 @@ struct EventDecoder::Impl {
   }
 
   // One object a line; blank lines are skipped; each line stands alone.
-  void DecodeNdjson(std::string_view text, bool sanitized) {
+  void DecodeNdjson(std::string_view text, bool sanitized, bool lines_only = false) {
     std::size_t index = 0;
     std::size_t parsed_lines = 0;
     std::string first_error;
@@ -203,7 +203,7 @@ struct EventDecoder::Impl {
       ++parsed_lines;
       if (Validate(element, this_index, line_sanitized, &event)) Apply(event);
     }
-    if (parsed_lines == 0) {
+    if (parsed_lines == 0 && !lines_only) {
       // Nothing was applied: refuse the body as a whole instead.
       *result = DecodeResult{};
       result->body_error =
@@ -241,6 +241,20 @@ DecodeResult EventDecoder::Decode(std::string_view body, std::size_t readable, E
     text = impl_->padded_copy;
   }
   impl_->DecodeText(text, /*sanitized=*/false);
+  return result;
+}
+
+DecodeResult EventDecoder::DecodeLines(std::string_view lines, std::size_t readable,
+                                       EventSink& sink) {
+  DecodeResult result;
+  impl_->result = &result;
+  impl_->sink = &sink;
+  if (readable < lines.size() + kPadding) {
+    impl_->padded_copy.reserve(lines.size() + kPadding);
+    impl_->padded_copy.assign(lines);
+    lines = impl_->padded_copy;
+  }
+  impl_->DecodeNdjson(lines, /*sanitized=*/false, /*lines_only=*/true);
   return result;
 }
 

@@ -59,6 +59,10 @@ class EventDecoder {
     return Decode(body, body.size(), sink);
   }
 
+  // Decodes `lines` as NDJSON whatever it starts with: each non-blank line is one event, and a
+  // bad line never affects the others. For socket transports, which frame lines themselves.
+  DecodeResult DecodeLines(std::string_view lines, std::size_t readable, EventSink& sink);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -27,22 +27,39 @@ EventPipeline::EventPipeline(decode::DecodeLimits limits, const pricing::PriceCa
                              aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics)
     : limits_(limits), prices_(prices), store_(store), agent_metrics_(agent_metrics) {}
 
-decode::DecodeResult EventPipeline::Ingest(Transport transport, std::string_view body,
-                                           std::size_t readable) {
+template <typename DecodeFn>
+decode::DecodeResult EventPipeline::Run(Transport transport, DecodeFn&& decode) {
   const std::shared_ptr<const pricing::PriceTable> prices = prices_.Current();
   RecordingSink sink(*prices, store_);
   std::unique_ptr<decode::EventDecoder> decoder = TakeDecoder();
-  decode::DecodeResult result = decoder->Decode(body, readable, sink);
+  decode::DecodeResult result = decode(*decoder, sink);
   ReturnDecoder(std::move(decoder));
   if (result.ok()) {
     agent_metrics_.CountEvents(transport, result.accepted, result.rejected_by_reason);
   } else {
-    // A body refused as a whole counts as one invalid_json rejection.
-    std::array<uint64_t, kRejectReasonCount> refused{};
-    refused[static_cast<std::size_t>(RejectReason::kInvalidJson)] = 1;
-    agent_metrics_.CountEvents(transport, 0, refused);
+    CountRejected(transport, RejectReason::kInvalidJson);  // a refused body counts as one
   }
   return result;
+}
+
+decode::DecodeResult EventPipeline::Ingest(Transport transport, std::string_view body,
+                                           std::size_t readable) {
+  return Run(transport, [&](decode::EventDecoder& decoder, EventSink& sink) {
+    return decoder.Decode(body, readable, sink);
+  });
+}
+
+decode::DecodeResult EventPipeline::IngestLines(Transport transport, std::string_view lines,
+                                                std::size_t readable) {
+  return Run(transport, [&](decode::EventDecoder& decoder, EventSink& sink) {
+    return decoder.DecodeLines(lines, readable, sink);
+  });
+}
+
+void EventPipeline::CountRejected(Transport transport, RejectReason reason, uint64_t events) {
+  std::array<uint64_t, kRejectReasonCount> rejected{};
+  rejected[static_cast<std::size_t>(reason)] = events;
+  agent_metrics_.CountEvents(transport, 0, rejected);
 }
 
 std::unique_ptr<decode::EventDecoder> EventPipeline::TakeDecoder() {

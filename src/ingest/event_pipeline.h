@@ -28,8 +28,16 @@ class EventPipeline {
   decode::DecodeResult Ingest(Transport transport, std::string_view body) {
     return Ingest(transport, body, body.size());
   }
+  // Decodes `lines` as NDJSON (EventDecoder::DecodeLines) and records every valid event.
+  decode::DecodeResult IngestLines(Transport transport, std::string_view lines,
+                                   std::size_t readable);
+  // Counts events refused before decoding (e.g. an over-long line) as `reason`.
+  void CountRejected(Transport transport, RejectReason reason, uint64_t events = 1);
 
  private:
+  template <typename DecodeFn>
+  decode::DecodeResult Run(Transport transport, DecodeFn&& decode);
+
   // Decoders are not thread-safe and own warm buffers: keep a pool, one taken per call.
   std::unique_ptr<decode::EventDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder);

@@ -219,6 +219,7 @@ int HttpServer::HandleEvents(mg_connection* conn) {
       break;
     case BodyRead::kTooLarge:
       agent_metrics_.CountHttpRequest(Handler::kEvents, 413);
+      pipeline_.CountRejected(Transport::kHttp, RejectReason::kTooLarge);
       Respond(conn, 413, kJson,
               ErrorJson("request body is larger than --web.max-request-bytes (" +
                         std::to_string(options_.max_request_bytes) + " bytes); send smaller batches"),
