@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite: unit and integration tests (ctest), the same
+# suites under AddressSanitizer+UBSan and ThreadSanitizer, and the fuzzers for a bounded time.
+# The plain ctest run comes last, so its summary closes the output.
+#   SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave those stages out; FUZZ_SECONDS sets the fuzz time.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+
+bash "$here/setup.sh" || exit 1
+failed=()
+
+stage() {  # stage NAME COMMAND...: runs a stage, remembers its failure, goes on
+  local name=$1
+  shift
+  echo "==> $name"
+  if ! "$@"; then
+    echo "==> $name FAILED"
+    failed+=("$name")
+  fi
+}
+
+sanitized_suite() {  # sanitized_suite BUILD_DIR SANITIZERS
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DLLM_EXPORTER_SANITIZE="$2" \
+    -DLLM_EXPORTER_BUILD_BENCH=OFF >/dev/null &&
+    cmake --build "$1" -j"$(nproc)" >/dev/null &&
+    (cd "$1" && ctest --output-on-failure -j2 -L "${SANITIZER_LABELS:-unit|integration}")
+}
+
+bash "$here/build.sh" || exit 1
+if [[ -z ${SKIP_SANITIZERS:-} ]]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  stage "AddressSanitizer + UBSan" sanitized_suite build-asan address,undefined
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
+  stage "ThreadSanitizer" sanitized_suite build-tsan thread
+fi
+if [[ -z ${SKIP_FUZZ:-} && -x "$here/fuzz.sh" ]]; then
+  stage "fuzzers" bash "$here/fuzz.sh"
+fi
+stage "unit and integration tests" bash -c "cd build && ctest --output-on-failure -j2"
+
+if ((${#failed[@]} > 0)); then
+  echo "FAILED stages: ${failed[*]}"
+  exit 1
+fi

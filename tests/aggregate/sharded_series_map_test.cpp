@@ -1,0 +1,58 @@
+#include "aggregate/sharded_series_map.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace llm_exporter::aggregate {
+namespace {
+
+struct Counter {
+  uint64_t n = 0;
+};
+
+TEST_CASE("ShardedSeriesMap: concurrent updates of shared and distinct keys are all counted") {
+  ShardedSeriesMap<Counter> map;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&map, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = "k" + std::to_string(i % 100) + (i % 2 ? "" : "-t" + std::to_string(t));
+        map.Update(HashedKey(key), [] { return Counter{}; }, [](Counter& c) { ++c.n; });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  uint64_t total = 0;
+  std::map<std::string, uint64_t> seen;
+  map.ForEach([&](std::string_view key, const Counter& c) {
+    total += c.n;
+    seen[std::string(key)] = c.n;
+  });
+  CHECK(total == uint64_t{kThreads} * kPerThread);
+  CHECK(map.size() == seen.size());
+  CHECK(map.size() == 50 + 50 * kThreads);  // odd i shared by all threads, even i per thread
+  CHECK(seen["k1"] == uint64_t{kThreads} * kPerThread / 100);
+}
+
+TEST_CASE("ShardedSeriesMap: the limit refuses new keys but not existing ones") {
+  ShardedSeriesMap<Counter> map(2);
+  const auto inc = [](Counter& c) { ++c.n; };
+  const auto make = [] { return Counter{}; };
+  CHECK(map.Update(HashedKey("a"), make, inc) == UpdateResult::kCreated);
+  CHECK(map.Update(HashedKey("b"), make, inc) == UpdateResult::kCreated);
+  CHECK(map.Update(HashedKey("c"), make, inc) == UpdateResult::kOverLimit);
+  CHECK(map.Update(HashedKey("a"), make, inc) == UpdateResult::kUpdated);
+  map.UpdateUnlimited(HashedKey("overflow"), make, inc);
+  CHECK(map.size() == 3);
+  CHECK(map.EraseIf([](const Counter& c) { return c.n == 2; }) == 1);
+  CHECK(map.size() == 2);
+}
+
+}  // namespace
+}  // namespace llm_exporter::aggregate

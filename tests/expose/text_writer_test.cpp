@@ -1,0 +1,65 @@
+#include "expose/text_writer.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace llm_exporter::expose {
+namespace {
+
+TEST_CASE("TextWriter: family header, labels and values") {
+  std::string out;
+  TextWriter w(&out);
+  w.Family("llm_requests_total", "counter", "Total LLM requests");
+  w.Sample("llm_requests_total", {{"model", "gpt-4o"}, {"status", "success"}}, uint64_t{18446744073709551615u});
+  w.Sample("up", {}, 1.0);
+  w.Sample("cost", {}, 0.0075);
+  w.Sample("tiny", {}, 2.25e-05);
+  CHECK(out ==
+        "# HELP llm_requests_total Total LLM requests\n"
+        "# TYPE llm_requests_total counter\n"
+        "llm_requests_total{model=\"gpt-4o\",status=\"success\"} 18446744073709551615\n"
+        "up 1\n"
+        "cost 0.0075\n"
+        "tiny 2.25e-05\n");
+}
+
+TEST_CASE("TextWriter: label values escape backslash, quote and newline; HELP escapes two") {
+  std::string out;
+  TextWriter w(&out);
+  w.Family("m", "gauge", "a \"quoted\" \\ help\nline");
+  w.Sample("m", {{"l", "a\"b\\c\nd"}}, 1.0);
+  CHECK(out ==
+        "# HELP m a \"quoted\" \\\\ help\\nline\n"
+        "# TYPE m gauge\n"
+        "m{l=\"a\\\"b\\\\c\\nd\"} 1\n");
+}
+
+TEST_CASE("TextWriter: NaN and infinities are spelled as Prometheus reads them") {
+  std::string out;
+  TextWriter w(&out);
+  w.Sample("a", {}, std::nan(""));
+  w.Sample("b", {}, std::numeric_limits<double>::infinity());
+  w.Sample("c", {}, -std::numeric_limits<double>::infinity());
+  CHECK(out == "a NaN\nb +Inf\nc -Inf\n");
+}
+
+TEST_CASE("TextWriter: histogram buckets are cumulative and le reads like prometheus_client") {
+  CHECK(TextWriter::FormatBound(1) == "1.0");
+  CHECK(TextWriter::FormatBound(0.25) == "0.25");
+  CHECK(TextWriter::FormatBound(30) == "30.0");
+  CHECK(TextWriter::FormatBound(1e-05) == "1e-05");
+  std::string out;
+  TextWriter w(&out);
+  w.Histogram("h", {{"model", "m"}}, TextWriter::FormatBounds({0.5, 1}), {1, 0, 2}, 4.5);
+  CHECK(out ==
+        "h_bucket{model=\"m\",le=\"0.5\"} 1\n"
+        "h_bucket{model=\"m\",le=\"1.0\"} 1\n"
+        "h_bucket{model=\"m\",le=\"+Inf\"} 3\n"
+        "h_sum{model=\"m\"} 4.5\n"
+        "h_count{model=\"m\"} 3\n");
+}
+
+}  // namespace
+}  // namespace llm_exporter::expose
