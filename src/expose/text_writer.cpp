@@ -24,6 +24,26 @@ void AppendEscaped(std::string* out, std::string_view text, bool escape_quotes) 
   }
 }
 
+// The shortest text that reads back as `value`, in fixed notation for exponents -4 to 15 and
+// scientific beyond, as Python's repr() (and so prometheus_client) writes numbers: 0.0003, not
+// 3e-04.
+void AppendShortest(std::string* out, double value) {
+  std::array<char, 32> buffer;
+  char* end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
+  const std::string_view text(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
+  const std::size_t e = text.find('e');
+  if (e != std::string_view::npos) {
+    int exponent = 0;
+    std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(),
+                    exponent);
+    if (exponent >= -4 && exponent < 16) {
+      end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                          std::chars_format::fixed).ptr;
+    }
+  }
+  out->append(buffer.data(), end);
+}
+
 }  // namespace
 
 void TextWriter::Family(std::string_view name, std::string_view type, std::string_view help) {
@@ -58,9 +78,7 @@ void TextWriter::Value(double value) {
   } else if (std::isinf(value)) {
     out_->append(value > 0 ? "+Inf" : "-Inf");
   } else {
-    std::array<char, 32> buffer;
-    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-    out_->append(buffer.data(), result.ptr);
+    AppendShortest(out_, value);
   }
   out_->push_back('\n');
 }
@@ -107,9 +125,8 @@ void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> l
 
 std::string TextWriter::FormatBound(double bound) {
   if (std::isinf(bound)) return bound > 0 ? "+Inf" : "-Inf";
-  std::array<char, 32> buffer;
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), bound);
-  std::string text(buffer.data(), result.ptr);
+  std::string text;
+  AppendShortest(&text, bound);
   if (text.find_first_of(".e") == std::string::npos) text.append(".0");
   return text;
 }

@@ -16,13 +16,19 @@ TEST_CASE("TextWriter: family header, labels and values") {
   w.Sample("up", {}, 1.0);
   w.Sample("cost", {}, 0.0075);
   w.Sample("tiny", {}, 2.25e-05);
+  w.Sample("small", {}, 0.0003);
+  w.Sample("big", {}, 1000.0);
+  w.Sample("huge", {}, 1e16);
   CHECK(out ==
         "# HELP llm_requests_total Total LLM requests\n"
         "# TYPE llm_requests_total counter\n"
         "llm_requests_total{model=\"gpt-4o\",status=\"success\"} 18446744073709551615\n"
         "up 1\n"
         "cost 0.0075\n"
-        "tiny 2.25e-05\n");
+        "tiny 2.25e-05\n"
+        "small 0.0003\n"
+        "big 1000\n"
+        "huge 1e+16\n");
 }
 
 TEST_CASE("TextWriter: label values escape backslash, quote and newline; HELP escapes two") {
