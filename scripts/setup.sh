@@ -10,7 +10,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsimdjson-dev libyaml-cpp-dev libcrypt-dev libssl-dev
   # tests and benchmarks
-  doctest-dev libbenchmark-dev python3 python3-jsonschema curl prometheus
+  doctest-dev libbenchmark-dev python3 python3-jsonschema python3-yaml curl prometheus
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
 )

@@ -1,0 +1,629 @@
+"""End to end: the dashboards and rules against a real Prometheus scraping the real agent.
+
+Starts llm_exporter (with a budgets file) and Debian's `prometheus` on free loopback ports, the
+latter with a temp data dir, a 1s scrape of the agent, a 1s rule evaluation and both rule files of
+rules/. Posts a known set of events twice: a warm-up batch that creates every series (a series
+appears with its first value already counted, so rate() and increase() cannot see the event that
+created it), then, after a few scrapes, the same batch again. Then, at one evaluation time T:
+
+- every target of every dashboard, with the template variables set to match everything and
+  $__rate_interval and $__range set to a window that starts after the warm-up and ends after the
+  known batch, must parse and return data, as an instant and (for range panels) a range query;
+- the headline panels must return what the known batch implies. Ratios of series scraped at the
+  same timestamps (error rate, cache hit rate, quality average, quantiles, cost per request) are
+  exact; rates and increases are exact once multiplied by Prometheus' extrapolation factor,
+  which the test computes from the raw sample timestamps with the algorithm of Prometheus 2.42
+  (promql/functions.go, extrapolatedRate). Tolerance: 1e-9 relative, for float rounding only;
+- every rule of rules/ is loaded, evaluates without error, parses through the query API, every
+  recording rule has data, and exactly the alerts the events imply are pending;
+- every template variable query returns the values posted.
+
+The values every panel returned are printed (and written to $LLM_EXPORTER_E2E_REPORT if set).
+
+    LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_prometheus_e2e.py
+"""
+import ctypes
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+from harness import Agent, free_port, wait_until  # noqa: E402
+
+ROOT = harness.SOURCE_DIR
+PROMETHEUS = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus") or "/usr/bin/prometheus"
+DASHBOARDS = ["llm-overview.json", "llm-cost.json", "llm-exporter.json"]
+RULE_FILES = [os.path.join(ROOT, "rules", "llm-recording.rules.yml"),
+              os.path.join(ROOT, "rules", "llm-alerts.rules.yml")]
+JOB = "llm_exporter"
+REL = 1e-9
+
+# ------------------------------------------------------------------ the known set of events
+# USD per 1K tokens (input, output): the agent's default table; other models use the fallback.
+PRICES = {"gpt-4o": (0.0025, 0.01), "gpt-4o-mini": (0.00015, 0.0006),
+          "claude-sonnet-4-20250514": (0.003, 0.015)}
+FALLBACK = (0.01, 0.03)
+LATENCY_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30]
+TTFT_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5]
+
+
+def call(model, endpoint, status, tin, tout, latency, user, team, ttft=None, cache=None):
+    e = {"model": model, "endpoint": endpoint, "status": status, "input_tokens": tin,
+         "output_tokens": tout, "latency": latency, "user_id": user, "team_id": team}
+    if ttft is not None:
+        e["ttft"] = ttft
+    if cache is not None:
+        e["cache"] = cache
+    return e
+
+
+CALLS = [
+    call("gpt-4o", "/chat", "success", 1000, 500, 0.8, "u1", "search", ttft=0.2, cache="hit"),
+    call("gpt-4o", "/chat", "success", 2000, 1000, 1.5, "u2", "search", ttft=0.4, cache="miss"),
+    call("gpt-4o", "/chat", "error", 500, 0, 0.3, "u1", "search"),
+    call("gpt-4o-mini", "/summarize", "success", 4000, 1000, 0.4, "u3", "support", ttft=0.05,
+         cache="hit"),
+    call("gpt-4o-mini", "/summarize", "success", 3000, 500, 3.0, "u3", "support", ttft=0.7,
+         cache="hit"),
+    call("claude-sonnet-4-20250514", "/chat", "success", 1500, 800, 12.0, "u2", "support",
+         ttft=1.5, cache="miss"),
+    call("claude-sonnet-4-20250514", "/chat", "error", 100, 0, 0.2, "u2", "support"),
+    call("llama-3-70b", "/chat", "success", 1000, 1000, 2.5, "u1", "search", ttft=0.3),
+]
+SCORES = [("gpt-4o", "judge", 4), ("gpt-4o", "judge", 5), ("gpt-4o-mini", "judge", 3),
+          ("claude-sonnet-4-20250514", "judge", 5)]
+QUALITY = [{"type": "quality", "model": m, "evaluator": ev, "score": s} for m, ev, s in SCORES]
+INVALID = [{"endpoint": "/chat", "input_tokens": 1}]  # no model: rejected as missing_field
+BATCH = CALLS + QUALITY + INVALID
+BUDGETS = {"teams": {"search": {"daily_usd": 50, "monthly_usd": 1000},
+                     "support": {"daily_usd": 0.015, "monthly_usd": 400}}}
+
+
+def cost_of(e):
+    pin, pout = PRICES.get(e["model"], FALLBACK)
+    return (e["input_tokens"] * pin + e["output_tokens"] * pout) / 1000
+
+
+def total(values):
+    return math.fsum(values)
+
+
+def group(key, value, events=CALLS):
+    out = {}
+    for e in events:
+        out.setdefault(key(e), []).append(value(e))
+    return {k: total(v) for k, v in out.items()}
+
+
+def bucket_quantile(q, observations, bounds):
+    """histogram_quantile() of Prometheus 2.42 over the buckets the observations fall in."""
+    uppers = list(bounds) + [math.inf]
+    counts = [sum(1 for o in observations if o <= u) for u in uppers]
+    rank = q * counts[-1]
+    b = next((i for i in range(len(uppers) - 1) if counts[i] >= rank), len(uppers) - 1)
+    if b == len(uppers) - 1:
+        return uppers[-2]
+    start, count = 0.0, counts[b]
+    if b > 0:
+        start, count, rank = uppers[b - 1], counts[b] - counts[b - 1], rank - counts[b - 1]
+    return start + (uppers[b] - start) * (rank / count)
+
+
+def extrapolation_factor(points, t_eval_ms, window_s):
+    """increase()/(last - first) for these samples: Prometheus 2.42's extrapolatedRate().
+
+    Times are whole milliseconds, as Prometheus keeps them: seconds parsed into a float lose
+    about 1e-7 s at today's epoch, which shows at the 1e-9 relative tolerance used here."""
+    (t0, v0), (t1, v1) = points[0], points[-1]
+    delta = v1 - v0
+    to_start = (t0 - (t_eval_ms - window_s * 1000)) / 1000
+    to_end = (t_eval_ms - t1) / 1000
+    sampled = (t1 - t0) / 1000
+    average = sampled / (len(points) - 1)
+    if delta > 0 and v0 >= 0:
+        to_start = min(to_start, sampled * (v0 / delta))
+    threshold = average * 1.1
+    interval = sampled
+    interval += to_start if to_start < threshold else average / 2
+    interval += to_end if to_end < threshold else average / 2
+    return interval / sampled
+
+
+# ------------------------------------------------------------------ Prometheus
+def _die_with_parent():
+    """In the child: SIGTERM when the test process dies, so no prometheus outlives a killed run."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Prometheus:
+    """Debian's prometheus on a free loopback port, temp data dir, scraping one target."""
+
+    def __init__(self, target):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.tmp = tempfile.TemporaryDirectory(prefix="llmx-prom-")
+        self.config = os.path.join(self.tmp.name, "prometheus.yml")
+        rules = "\n".join(f"  - {json.dumps(path)}" for path in RULE_FILES)
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+{rules}
+scrape_configs:
+  - job_name: {JOB}
+    static_configs:
+      - targets: ["{target}"]
+""")
+        self.log_path = os.path.join(self.tmp.name, "prometheus.log")
+        self.proc = None
+
+    def __enter__(self):
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={self.config}",
+             f"--storage.tsdb.path={os.path.join(self.tmp.name, 'data')}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp.name,
+            preexec_fn=_die_with_parent)
+        try:
+            wait_until(self._ready, timeout=30, what=f"prometheus on port {self.port}")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        self.tmp.cleanup()
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {self.proc.returncode}: {self.log()}")
+        try:
+            with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def api(self, path, **params):
+        """The decoded JSON answer of /api/v1/<path>, error answers included."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=20) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read())
+
+    def query(self, expr, at):
+        return self.api("query", query=expr, time=f"{at:.3f}")
+
+
+# ------------------------------------------------------------------ dashboards
+def dashboard_targets():
+    """(dashboard file, panel, target) for every panel target of every dashboard."""
+    for name in DASHBOARDS:
+        with open(os.path.join(ROOT, "dashboards", name), encoding="utf-8") as f:
+            d = json.load(f)
+        stack = list(d["panels"])
+        while stack:
+            p = stack.pop(0)
+            stack[:0] = p.get("panels", [])
+            for t in p.get("targets", []):
+                yield name, p, t
+
+
+def substitute(expr, window):
+    """What Grafana sends: variables at "All" (.*) and the interval variables at `window`."""
+    for var in ("job", "instance", "model", "team_id"):
+        expr = expr.replace("${%s}" % var, ".*").replace("$" + var, ".*")
+    for var in ("__rate_interval", "__range", "__interval"):
+        expr = expr.replace("$" + var, window)
+    assert "$" not in expr, f"unsubstituted variable in {expr}"
+    return expr
+
+
+def legend(fmt, labels):
+    if fmt and fmt != "__auto":
+        return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), fmt)
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or "value"
+
+
+def series(answer, fmt):
+    """{legend: value} of an instant query answer."""
+    out = {}
+    for r in answer["data"]["result"]:
+        out[legend(fmt, r["metric"])] = float(r["value"][1])
+    return out
+
+
+# ------------------------------------------------------------------ the test
+needs_agent = unittest.skipUnless("LLM_EXPORTER_BIN" in os.environ
+                                  or os.access(harness.BINARY, os.X_OK),
+                                  f"no agent binary at {harness.BINARY}")
+
+
+@needs_agent
+class PrometheusEndToEndTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(PROMETHEUS, os.X_OK):
+            raise RuntimeError(f"no prometheus at {PROMETHEUS}: apt-get install prometheus")
+        cls.tmp = tempfile.TemporaryDirectory(prefix="llmx-e2e-")
+        budgets = os.path.join(cls.tmp.name, "budgets.json")
+        with open(budgets, "w", encoding="utf-8") as f:
+            json.dump(BUDGETS, f)
+        cls.agent = Agent(args=[f"--budgets.file={budgets}"])
+        cls.agent.__enter__()
+        try:
+            cls.prom = Prometheus(f"127.0.0.1:{cls.agent.port}")
+            cls.prom.__enter__()
+            try:
+                cls._run_scenario()
+            except BaseException:
+                cls.prom.__exit__(None, None, None)
+                raise
+        except BaseException:
+            cls.agent.__exit__(None, None, None)
+            cls.tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.prom.__exit__(None, None, None)
+        cls.agent.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    @classmethod
+    def _scraped(cls, calls):
+        answer = cls.prom.query("sum(llm_requests_total)", time.time())
+        result = answer.get("data", {}).get("result", [])
+        return bool(result) and float(result[0]["value"][1]) == calls
+
+    @classmethod
+    def _run_scenario(cls):
+        prom, agent = cls.prom, cls.agent
+        wait_until(lambda: prom.query("up", time.time())["data"]["result"], timeout=15,
+                   what="the first scrape of the agent")
+        # Warm-up: creates every series with the batch's values already counted.
+        answer = agent.post_events(BATCH).json()
+        assert (answer["accepted"], answer["rejected"]) == (len(BATCH) - 1, 1), answer
+        wait_until(lambda: cls._scraped(len(CALLS)), timeout=15, what="the warm-up scraped")
+        time.sleep(2.5)               # more scrapes holding the warm-up values
+        cls.window_start = time.time()
+        time.sleep(3)                 # the window holds a few samples before the known batch
+        answer = agent.post_events(BATCH).json()
+        assert (answer["accepted"], answer["rejected"]) == (len(BATCH) - 1, 1), answer
+        wait_until(lambda: cls._scraped(2 * len(CALLS)), timeout=15,
+                   what="the known batch scraped")
+        time.sleep(3)                 # a few scrapes and rule evaluations after it
+        cls.at = round(time.time(), 3)
+        # A whole number of seconds, starting after window_start: the window holds samples of
+        # the warm-up values only at its start and of the known batch only at its end.
+        cls.seconds = int(cls.at - cls.window_start)
+        cls.window = f"{cls.seconds}s"
+        # The extrapolation factor of increase() over the window, from the raw samples of a
+        # series that the known batch moved by 2.
+        ref = 'llm_requests_total{model="gpt-4o",endpoint="/chat",status="success"}'
+        raw = prom.query(f"{ref}[{cls.window}]", cls.at)["data"]["result"][0]["values"]
+        points = [(round(float(t) * 1000), float(v)) for t, v in raw]
+        assert points[-1][1] - points[0][1] == 2, points
+        cls.factor = extrapolation_factor(points, round(cls.at * 1000), cls.seconds)
+        # Answers of every dashboard target at T.
+        cls.answers = {}
+        for name, panel, target in dashboard_targets():
+            expr = substitute(target["expr"], cls.window)
+            cls.answers[(name, panel["title"], target["refId"])] = (
+                panel, target, expr, prom.query(expr, cls.at))
+
+    # ---- helpers
+    def panel(self, dashboard, title, ref="A"):
+        return self.answers[(dashboard, title, ref)]
+
+    def values(self, dashboard, title, ref="A"):
+        _, target, _, answer = self.panel(dashboard, title, ref)
+        self.assertEqual(answer["status"], "success", answer)
+        return series(answer, target.get("legendFormat"))
+
+    def assertClose(self, got, want, what=""):
+        self.assertTrue(math.isclose(got, want, rel_tol=REL, abs_tol=1e-12),
+                        f"{what}: got {got!r}, want {want!r}")
+
+    def assertValues(self, dashboard, title, want, ref="A"):
+        got = self.values(dashboard, title, ref)
+        self.assertEqual(set(got), set(want), f"{title}: {got}")
+        for k, v in want.items():
+            self.assertClose(got[k], v, f"{title} / {k}")
+
+    def rate(self, count):
+        return count * self.factor / self.seconds
+
+    def increase(self, count):
+        return count * self.factor
+
+    # ---- every target
+    def test_00_extrapolation_factor_is_sane(self):
+        # One sample a second: the window has seconds-1 .. seconds+1 seconds of samples.
+        self.assertGreaterEqual(self.seconds, 6)
+        self.assertGreater(self.factor, 1.0)
+        self.assertLess(self.factor, (self.seconds + 2.2) / (self.seconds - 2.2))
+
+    def test_every_dashboard_target_parses_and_returns_data(self):
+        for (name, title, ref), (panel, target, expr, answer) in self.answers.items():
+            with self.subTest(dashboard=name, panel=title, ref=ref):
+                self.assertEqual(answer["status"], "success", f"{expr}: {answer}")
+                self.assertTrue(answer["data"]["result"], f"no data: {expr}")
+                if not target.get("instant"):
+                    ranged = self.prom.api("query_range", query=expr,
+                                           start=f"{self.at - self.seconds:.3f}",
+                                           end=f"{self.at:.3f}", step="1")
+                    self.assertEqual(ranged["status"], "success", f"{expr}: {ranged}")
+                    self.assertTrue(ranged["data"]["result"], f"no range data: {expr}")
+
+    def test_annotation_queries_parse(self):
+        for name in DASHBOARDS:
+            with open(os.path.join(ROOT, "dashboards", name), encoding="utf-8") as f:
+                d = json.load(f)
+            for a in d["annotations"]["list"]:
+                if "expr" in a:
+                    with self.subTest(dashboard=name, annotation=a["name"]):
+                        answer = self.prom.query(a["expr"], self.at)
+                        self.assertEqual(answer["status"], "success", answer)
+
+    def test_template_variables_list_what_was_posted(self):
+        want = {"job": [JOB], "instance": [f"127.0.0.1:{self.agent.port}"],
+                "model": sorted({e["model"] for e in CALLS}),
+                "team_id": sorted({e["team_id"] for e in CALLS})}
+        seen = set()
+        for name in DASHBOARDS:
+            with open(os.path.join(ROOT, "dashboards", name), encoding="utf-8") as f:
+                d = json.load(f)
+            for v in d["templating"]["list"]:
+                if v["type"] != "query":
+                    continue
+                m = re.fullmatch(r"label_values\((.+), (\w+)\)", v["query"])
+                self.assertIsNotNone(m, v["query"])
+                selector = substitute(m.group(1), "1m")
+                answer = self.prom.api(f"label/{m.group(2)}/values", **{"match[]": selector},
+                                       start=f"{self.at - 60:.3f}", end=f"{self.at:.3f}")
+                self.assertEqual(answer["status"], "success", answer)
+                self.assertEqual(sorted(answer["data"]), want[v["name"]], v["query"])
+                seen.add(v["name"])
+        self.assertEqual(seen, set(want))
+
+    # ---- llm-overview: the seed's queries, corrected
+    def test_overview_headline_values(self):
+        d = "llm-overview.json"
+        cost = total(cost_of(e) for e in CALLS)
+        errors = sum(e["status"] == "error" for e in CALLS)
+        tokens = sum(e["input_tokens"] + e["output_tokens"] for e in CALLS)
+        hits = sum(e.get("cache") == "hit" for e in CALLS)
+        lookups = sum("cache" in e for e in CALLS)
+        self.assertValues(d, "Total cost (24h)", {"cost": self.increase(cost)})
+        self.assertValues(d, "Request rate", {"calls/s": self.rate(len(CALLS))})
+        self.assertValues(d, "Error rate", {"errors": errors / len(CALLS)})
+        self.assertValues(d, "p99 latency", {"p99": bucket_quantile(
+            0.99, [e["latency"] for e in CALLS], LATENCY_BUCKETS)})
+        self.assertValues(d, "p95 TTFT", {"p95": bucket_quantile(
+            0.95, [e["ttft"] for e in CALLS if "ttft" in e], TTFT_BUCKETS)})
+        self.assertValues(d, "Average quality score",
+                          {"score": total(s for _, _, s in SCORES) / len(SCORES)})
+        self.assertValues(d, "Tokens per minute", {"tokens/min": self.rate(tokens) * 60})
+        self.assertValues(d, "Cache hit rate", {"hit rate": hits / lookups})
+        self.assertValues(d, "Cost by model (24h)", {
+            m: self.increase(c) for m, c in group(lambda e: e["model"], cost_of).items()})
+        # The seed's numbers, for the record: 8 calls, 2 errors, $0.0825, quality 4.25.
+        self.assertEqual((len(CALLS), errors), (8, 2))
+        self.assertClose(cost, 0.0825)
+
+    def test_overview_breakdowns(self):
+        d = "llm-overview.json"
+        models = sorted({e["model"] for e in CALLS})
+        calls_by = lambda key: group(key, lambda e: 1)  # noqa: E731
+        errors_by = lambda key: group(key, lambda e: e["status"] == "error")  # noqa: E731
+        by_model, err_model = calls_by(lambda e: e["model"]), errors_by(lambda e: e["model"])
+        self.assertValues(d, "Error rate by model",
+                          {m: err_model[m] / by_model[m] for m in models})
+        by_ep, err_ep = calls_by(lambda e: e["endpoint"]), errors_by(lambda e: e["endpoint"])
+        self.assertValues(d, "Request rate by endpoint",
+                          {k: self.rate(v) for k, v in by_ep.items()})
+        self.assertValues(d, "Error rate by endpoint", {k: err_ep[k] / by_ep[k] for k in by_ep})
+        self.assertValues(d, "p99 latency by endpoint", {
+            ep: bucket_quantile(0.99, [e["latency"] for e in CALLS if e["endpoint"] == ep],
+                                LATENCY_BUCKETS) for ep in by_ep})
+        self.assertValues(d, "p95 TTFT by model", {
+            m: bucket_quantile(0.95, [e["ttft"] for e in CALLS if e["model"] == m and "ttft" in e],
+                               TTFT_BUCKETS) for m in models})
+        # From model:llm_request_duration_seconds_bucket:rate5m: its own window, same ratios.
+        self.assertValues(d, "p99 latency by model", {
+            m: bucket_quantile(0.99, [e["latency"] for e in CALLS if e["model"] == m],
+                               LATENCY_BUCKETS) for m in models})
+        quality = {}
+        for m, ev, s in SCORES:
+            quality.setdefault(f"{m} ({ev})", []).append(s)
+        self.assertValues(d, "Average quality score by model and evaluator",
+                          {k: total(v) / len(v) for k, v in quality.items()})
+        cached = [e for e in CALLS if "cache" in e]
+        self.assertValues(d, "Cache hit rate by model", {
+            m: sum(e["cache"] == "hit" for e in cached if e["model"] == m)
+            / sum(1 for e in cached if e["model"] == m) for m in {e["model"] for e in cached}})
+        self.assertValues(d, "Tokens per minute by model and direction", {
+            f"{m} {direction}": self.rate(v) * 60
+            for direction, field in (("input", "input_tokens"), ("output", "output_tokens"))
+            for m, v in group(lambda e: e["model"], lambda e: e[field]).items()})
+        self.assertValues(d, "Spend rate by model", {
+            m: self.rate(c) * 3600 for m, c in group(lambda e: e["model"], cost_of).items()})
+        # model:llm_requests:rate5m has a window of its own: check the shares.
+        got = self.values(d, "Request rate by model")
+        for m in models:
+            self.assertClose(got[m] / sum(got.values()), by_model[m] / len(CALLS), m)
+
+    # ---- llm-cost
+    def test_cost_values(self):
+        d = "llm-cost.json"
+        cost = total(cost_of(e) for e in CALLS)
+        tokens = sum(e["input_tokens"] + e["output_tokens"] for e in CALLS)
+        by_model = group(lambda e: e["model"], cost_of)
+        calls_model = group(lambda e: e["model"], lambda e: 1)
+        tokens_model = group(lambda e: e["model"], lambda e: e["input_tokens"] + e["output_tokens"])
+        by_team = group(lambda e: e["team_id"], cost_of)
+        by_user = group(lambda e: (e["user_id"], e["team_id"]), cost_of)
+        self.assertValues(d, "Spend in the time range", {"spend": self.increase(cost)})
+        self.assertValues(d, "Spend projected over 30 days",
+                          {"projected": self.rate(cost) * 86400 * 30})
+        self.assertValues(d, "Cost per request", {"per call": cost / len(CALLS)})
+        self.assertValues(d, "Cost per 1K tokens", {"per 1K tokens": cost / tokens * 1000})
+        self.assertValues(d, "Spend by team", {t: self.increase(c) for t, c in by_team.items()})
+        self.assertValues(d, "Top users by cost", {
+            f"{u} ({t})": self.increase(c) for (u, t), c in by_user.items()})
+        top = self.panel(d, "Top users by cost")[3]["data"]["result"]
+        self.assertEqual(len(top), len(by_user))
+        budgets = {t: b["daily_usd"] for t, b in BUDGETS["teams"].items()}
+        self.assertValues(d, "Daily budget used by team",
+                          {t: self.increase(c) / budgets[t] for t, c in by_team.items()})
+        self.assertValues(d, "Cost per request by model",
+                          {m: by_model[m] / calls_model[m] for m in by_model})
+        self.assertValues(d, "Cost per 1K tokens by model",
+                          {m: by_model[m] / tokens_model[m] * 1000 for m in by_model})
+        self.assertValues(d, "Input/output token split", {
+            "input": self.increase(sum(e["input_tokens"] for e in CALLS)),
+            "output": self.increase(sum(e["output_tokens"] for e in CALLS))})
+        self.assertValues(d, "Calls priced with the fallback price", {
+            "model=llama-3-70b": self.increase(1)})
+        got = {(r["metric"]["team_id"], r["metric"]["period"]): float(r["value"][1])
+               for r in self.panel(d, "Team budgets")[3]["data"]["result"]}
+        self.assertEqual(got, {(t, p): b[f"{p}_usd"] for t, b in BUDGETS["teams"].items()
+                               for p in ("daily", "monthly")})
+        # Recording rules with windows of their own: check the shares.
+        for title, want in (("Spend rate by model (per hour)", by_model),
+                            ("Hourly spend by team", by_team)):
+            got = self.values(d, title)
+            self.assertEqual(set(got), set(want), title)
+            for k in want:
+                self.assertClose(got[k] / sum(got.values()), want[k] / cost, f"{title} {k}")
+
+    # ---- llm-exporter
+    def test_exporter_values(self):
+        d = "llm-exporter.json"
+        self.assertValues(d, "Agents up", {"up": 1})
+        self.assertValues(d, "Price table models", {"models": len(PRICES)})
+        self.assertValues(d, "Last price reload", {"reload": 1})
+        uptime = self.values(d, "Uptime (youngest agent)")["uptime"]
+        self.assertGreater(uptime, self.seconds)
+        self.assertLess(uptime, 120)
+        self.assertValues(d, "Events in by transport", {
+            "http": self.rate(len(BATCH)), "unix": 0, "unixgram": 0, "udp": 0})
+        rejected = self.values(d, "Rejected events by reason")
+        self.assertClose(rejected.pop("missing_field"), self.rate(1), "missing_field")
+        self.assertEqual(set(rejected.values()), {0.0}, rejected)
+        self.assertValues(d, "Rejected share", {"rejected": 1 / len(BATCH)})
+        families = self.values(d, "Series per family")
+        instance = f"127.0.0.1:{self.agent.port}"
+        self.assertEqual(families.get(f"{instance} requests"),
+                         len({(e["model"], e["endpoint"], e["status"]) for e in CALLS}), families)
+        self.assertEqual(families.get(f"{instance} cost"),
+                         len({(e["model"], e["user_id"], e["team_id"]) for e in CALLS}), families)
+        self.assertEqual(families.get(f"{instance} quality"),
+                         len({(m, ev) for m, ev, _ in SCORES}), families)
+        overflow = self.values(d, "Events folded into overflow series")
+        self.assertEqual(set(overflow.values()), {0.0}, overflow)
+        for title in ("Resident memory", "Scrape size", "Samples per scrape"):
+            self.assertTrue(all(v > 0 for v in self.values(d, title).values()), title)
+
+    # ---- rules
+    def test_every_rule_is_loaded_healthy_and_parses(self):
+        expected = {}
+        for path in RULE_FILES:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            expected.update({n: "recording" for n in re.findall(r"- record:\s*(\S+)", text)})
+            expected.update({n: "alerting" for n in re.findall(r"- alert:\s*(\S+)", text)})
+
+        def healthy():
+            rules = [r for g in self.prom.api("rules")["data"]["groups"] for r in g["rules"]]
+            return rules if all(r["health"] == "ok" for r in rules) else None
+        rules = wait_until(healthy, timeout=10, what="every rule evaluated without error")
+        self.assertEqual({r["name"]: r["type"] for r in rules}, expected)
+        for r in rules:
+            with self.subTest(rule=r["name"]):
+                self.assertEqual(r.get("lastError", ""), "")
+                answer = self.prom.query(r["query"], self.at)
+                self.assertEqual(answer["status"], "success", answer)
+                if r["type"] == "recording":
+                    recorded = self.prom.query(r["name"], self.at)
+                    self.assertTrue(recorded["data"]["result"], f"{r['name']} has no data")
+
+    def test_exactly_the_alerts_the_events_imply_are_pending(self):
+        errors = {e["model"] for e in CALLS if e["status"] == "error"}
+        slow = {m for m in {e["model"] for e in CALLS} if bucket_quantile(
+            0.99, [e["latency"] for e in CALLS if e["model"] == m], LATENCY_BUCKETS) > 10}
+        want = {("LLMHighErrorRate", m) for m in errors}
+        want |= {("LLMHighLatencyP99", m) for m in slow}
+        want |= {("LLMExporterEventsRejected", "missing_field"),
+                 ("LLMExporterUnpricedModel", "llama-3-70b"),
+                 # support's daily budget is $0.015, under the known batch's $0.01875 (the
+                 # 24h increase sees the known batch only, extrapolated a little upwards).
+                 ("LLMTeamDailyBudgetExceeded", "support")}
+        key = {"LLMHighErrorRate": "model", "LLMHighLatencyP99": "model",
+               "LLMExporterEventsRejected": "reason", "LLMExporterUnpricedModel": "model",
+               "LLMTeamDailyBudgetExceeded": "team_id"}
+
+        def pending():
+            alerts = self.prom.api("alerts")["data"]["alerts"]
+            got = {(a["labels"]["alertname"], a["labels"].get(key.get(a["labels"]["alertname"]),
+                                                              "")) for a in alerts}
+            return got if got == want else None
+        try:
+            wait_until(pending, timeout=10, what="the expected pending alerts")
+        except TimeoutError:
+            alerts = self.prom.api("alerts")["data"]["alerts"]
+            self.fail(f"pending alerts: {[a['labels'] for a in alerts]}, want {sorted(want)}")
+        states = {a["state"] for a in self.prom.api("alerts")["data"]["alerts"]}
+        self.assertEqual(states, {"pending"}, "every alert waits for its `for:`")
+
+    # ---- the record
+    def test_zz_report_every_panel_value(self):
+        lines = [f"end-to-end at T={self.at:.3f}, window {self.window}, "
+                 f"extrapolation factor {self.factor:.6f}"]
+        for (name, title, ref), (panel, target, expr, answer) in self.answers.items():
+            values = series(answer, target.get("legendFormat")) if answer["status"] == "success" \
+                else {"error": answer.get("error")}
+            shown = "; ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in sorted(values.items()))
+            lines.append(f"{name} | {title} [{ref}] | {shown}")
+        text = "\n".join(lines) + "\n"
+        sys.stdout.write(text)
+        path = os.environ.get("LLM_EXPORTER_E2E_REPORT")
+        if path:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+
+
+if __name__ == "__main__":
+    unittest.main()
