@@ -121,9 +121,13 @@ class Agent:
         self.start()
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *exc):
+        code = self.stop()
+        log = self.log()
         self.tmp.cleanup()
+        # A clean SIGTERM exits 0; anything else (a sanitizer report, a crash) fails the test.
+        if code != 0 and exc_type is None:
+            raise AssertionError(f"agent exited with {code}; log:\n{log[-4000:]}")
 
     def start(self):
         self._log = open(self.log_path, "ab")
