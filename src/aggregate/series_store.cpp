@@ -24,6 +24,11 @@ bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const LabelValues<N>& values,
   return true;
 }
 
+// Counters stop at the largest value rather than wrap round to small numbers.
+void AddSaturating(uint64_t* total, uint64_t amount) {
+  if (__builtin_add_overflow(*total, amount, total)) *total = UINT64_MAX;
+}
+
 }  // namespace
 
 SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
@@ -54,8 +59,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   std::string_view model = call.model;
   const auto make_model = [&] { return ModelCell(ttft_layout_); };
   const auto apply_model = [&](ModelCell& cell) {
-    cell.input_tokens += call.input_tokens;
-    cell.output_tokens += call.output_tokens;
+    AddSaturating(&cell.input_tokens, call.input_tokens);
+    AddSaturating(&cell.output_tokens, call.output_tokens);
     if (call.cache == CacheOutcome::kHit) ++cell.cache_hits;
     if (call.cache == CacheOutcome::kMiss) ++cell.cache_misses;
     if (fallback_priced) ++cell.fallback_priced;

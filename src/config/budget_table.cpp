@@ -23,7 +23,7 @@ std::vector<telemetry::TeamBudget> ParseBudgets(std::string_view json_text, std:
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     Fail(origin, std::string("not valid JSON: ") + e.what());
   }
   if (!doc.is_object() || doc.size() != 1 || !doc.contains("teams") || !doc["teams"].is_object()) {
@@ -45,8 +45,9 @@ std::vector<telemetry::TeamBudget> ParseBudgets(std::string_view json_text, std:
                          "\" (known: daily_usd, monthly_usd)");
       }
       if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0) {
+        // Containers by kind only: dump() recurses once per nesting level.
         Fail(origin, "teams[\"" + team + "\"]." + key + " must be a non-negative number, got " +
-                         value.dump());
+                         (value.is_primitive() ? value.dump() : std::string("an ") + value.type_name()));
       }
       budgets.push_back({team, period, value.get<double>()});
     }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <string>
+#include <type_traits>
 #include <variant>
 
 #include "decode/event_object.h"
@@ -12,6 +14,9 @@ namespace llm_exporter::decode {
 namespace {
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+// Buffers above this size are freed after the body that grew them: simdjson's parser keeps about
+// 14 bytes per byte of the largest document it has seen, and every pooled decoder would keep it.
+constexpr std::size_t kRetainedBytes = 1 << 20;
 constexpr std::string_view kExpectedForms =
     "send a JSON object, a JSON array of objects, or NDJSON (one object a line)";
 
@@ -19,35 +24,42 @@ bool IsTextError(simdjson::error_code code) {
   return code == simdjson::UTF8_ERROR || code == simdjson::STRING_ERROR;
 }
 
-// Why one event's JSON could not be parsed, as a rejection.
-EventError ParseFailure(std::size_t index, simdjson::error_code code) {
-  EventError error;
-  error.index = index;
-  switch (code) {
-    case simdjson::NUMBER_ERROR:
-    case simdjson::NUMBER_OUT_OF_RANGE:
-      error.reason = RejectReason::kInvalidValue;
-      error.message = fmt::format(
-          "event {}: a number is out of range (counts must fit in 64 bits, other numbers in a "
-          "double)", index);
-      break;
-    case simdjson::DEPTH_ERROR:
-      error.reason = RejectReason::kInvalidJson;
-      error.message = fmt::format("event {}: nested deeper than {} levels", index,
-                                  simdjson::DEFAULT_MAX_DEPTH);
-      break;
-    case simdjson::UTF8_ERROR:
-    case simdjson::STRING_ERROR:
-      error.reason = RejectReason::kInvalidUtf8;
-      error.message = fmt::format("event {}: holds text that is not valid UTF-8", index);
-      break;
-    default:
-      error.reason = RejectReason::kInvalidJson;
-      error.message =
-          fmt::format("event {}: not valid JSON: {}", index, simdjson::error_message(code));
-      break;
+bool IsNumberError(simdjson::error_code code) {
+  return code == simdjson::NUMBER_ERROR || code == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
+// Whether `token` is spelled like a JSON number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?
+// ([eE][+-]?[0-9]+)?), so that simdjson refusing it means its value does not fit.
+bool IsJsonNumberSyntax(std::string_view token) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t start = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < token.size() && token[i] == '-') ++i;
+  if (i < token.size() && token[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
   }
-  return error;
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == token.size();
+}
+
+// A token as shown in an error: a number may be megabytes of digits.
+std::string ShortToken(std::string_view token) {
+  constexpr std::size_t kShown = 40;
+  return token.size() <= kShown ? std::string(token)
+                                : std::string(token.substr(0, kShown)) + "...";
 }
 
 }  // namespace
@@ -71,6 +83,74 @@ struct EventDecoder::Impl {
     if (result->errors.size() < limits.max_reported_errors) {
       result->errors.push_back(std::move(error));
     }
+  }
+
+  // Why event `index`, whose JSON text is `text`, could not be parsed, as a rejection.
+  EventError ParseFailure(std::size_t index, simdjson::error_code code, std::string_view text) {
+    EventError error;
+    error.index = index;
+    switch (code) {
+      case simdjson::NUMBER_ERROR:
+      case simdjson::NUMBER_OUT_OF_RANGE:
+        return NumberFailure(index, text);
+      case simdjson::DEPTH_ERROR:
+        error.reason = RejectReason::kInvalidJson;
+        error.message = fmt::format("event {}: nested deeper than {} levels", index,
+                                    simdjson::DEFAULT_MAX_DEPTH);
+        break;
+      case simdjson::UTF8_ERROR:
+      case simdjson::STRING_ERROR:
+        error.reason = RejectReason::kInvalidUtf8;
+        error.message = fmt::format("event {}: holds text that is not valid UTF-8", index);
+        break;
+      default:
+        error.reason = RejectReason::kInvalidJson;
+        error.message =
+            fmt::format("event {}: not valid JSON: {}", index, simdjson::error_message(code));
+        break;
+    }
+    return error;
+  }
+
+  // simdjson refused a number somewhere in `text` (1e400, 2^64, -Infinity, 01): find the first
+  // number it refuses and name the field that holds it. `text` lies inside a padded buffer, so
+  // each token may be parsed in place.
+  EventError NumberFailure(std::size_t index, std::string_view text) {
+    EventError error;
+    error.index = index;
+    if (text.empty() || text.front() != '{') {
+      error.reason = RejectReason::kNotAnObject;
+      error.message = fmt::format("event {}: must be a JSON object", index);
+      return error;
+    }
+    error.reason = RejectReason::kInvalidValue;
+    NumberToken found;
+    const bool located = FindNumberToken(
+        text,
+        [&](std::string_view token) {
+          return IsNumberError(parser.parse(token.data(), token.size(), false).error());
+        },
+        &found);
+    if (!located) {
+      error.message = fmt::format(
+          "event {}: a number is out of range (counts must fit in 64 bits, other numbers in a "
+          "double)", index);
+      return error;
+    }
+    const std::string token = ShortToken(found.token);
+    const std::string field = ShortToken(found.field);
+    error.field = field;
+    const std::string_view problem =
+        IsJsonNumberSyntax(found.token) ? "is out of range" : "is not a valid JSON number";
+    if (found.field.empty()) {
+      error.message = fmt::format("event {}: a number {}: {}", index, problem, token);
+    } else if (found.direct) {
+      error.message = fmt::format("event {}: {} {}: {}", index, field, problem, token);
+    } else {
+      error.message = fmt::format("event {}: {} holds a number that {}: {}", index, field,
+                                  problem, token);
+    }
+    return error;
   }
 
   void Apply(const Event& event) {
@@ -112,7 +192,7 @@ struct EventDecoder::Impl {
     }
     if (code == simdjson::SUCCESS) return DecodeDocument(root, sanitized);
     if (text.front() == '[') return DecodeArrayElementwise(text, code, sanitized);
-    EventError error = ParseFailure(0, code);
+    EventError error = ParseFailure(0, code, text);
     if (error.reason == RejectReason::kInvalidJson) {
       result->body_error = fmt::format("body is not valid JSON ({}): {}", kExpectedForms,
                                        simdjson::error_message(code));
@@ -156,7 +236,7 @@ struct EventDecoder::Impl {
               ? simdjson::TAPE_ERROR
               : parser.parse(elements[i].data(), elements[i].size(), false).get(element);
       if (code != simdjson::SUCCESS) {
-        Reject(ParseFailure(i, code));
+        Reject(ParseFailure(i, code, elements[i]));
       } else if (Validate(element, i, sanitized, &event)) {
         valid_elements.push_back(i);
       }
@@ -195,7 +275,8 @@ struct EventDecoder::Impl {
         code = parser.parse(sanitized_line_.data(), sanitized_line_.size(), false).get(element);
       }
       if (code != simdjson::SUCCESS) {
-        EventError error = ParseFailure(this_index, code);
+        EventError error = ParseFailure(
+            this_index, code, line_sanitized ? std::string_view(sanitized_line_) : line);
         if (first_error.empty()) first_error = error.message;
         Reject(std::move(error));
         continue;
@@ -209,6 +290,22 @@ struct EventDecoder::Impl {
       result->body_error =
           fmt::format("body is neither JSON nor NDJSON ({}): {}", kExpectedForms, first_error);
     }
+  }
+
+  // Frees what one rare large body grew, so that memory is bounded by the bodies in flight.
+  void ReleaseLargeBuffers() {
+    if (parser.capacity() > kRetainedBytes) parser = simdjson::dom::parser{};
+    const auto release = [](auto& buffer, std::size_t element_bytes) {
+      if (buffer.capacity() * element_bytes > kRetainedBytes) {
+        std::decay_t<decltype(buffer)>().swap(buffer);
+      }
+    };
+    release(padded_copy, 1);
+    release(sanitized_body_, 1);
+    release(sanitized_line_, 1);
+    release(elements, sizeof(std::string_view));
+    release(valid_elements, sizeof(std::size_t));
+    release(pending, sizeof(Event));
   }
 
  private:
@@ -241,6 +338,7 @@ DecodeResult EventDecoder::Decode(std::string_view body, std::size_t readable, E
     text = impl_->padded_copy;
   }
   impl_->DecodeText(text, /*sanitized=*/false);
+  impl_->ReleaseLargeBuffers();
   return result;
 }
 
@@ -255,6 +353,7 @@ DecodeResult EventDecoder::DecodeLines(std::string_view lines, std::size_t reada
     lines = impl_->padded_copy;
   }
   impl_->DecodeNdjson(lines, /*sanitized=*/false, /*lines_only=*/true);
+  impl_->ReleaseLargeBuffers();
   return result;
 }
 

@@ -17,6 +17,12 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
+// The largest count, and the largest magnitude of any other number, an event may carry: 2^53.
+// Prometheus stores samples as doubles, exact only up to 2^53; no run of such values can push a
+// histogram's double sum to Inf; and a uint64 token total no longer wraps after two events.
+constexpr uint64_t kMaxCount = uint64_t{1} << 53;
+constexpr double kMaxMagnitude = 9007199254740992.0;  // 2^53
+
 enum class Field : uint8_t {
   kType, kModel, kEndpoint, kStatus, kUserId, kTeamId, kTraceId, kInputTokens, kOutputTokens,
   kCachedInputTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
@@ -230,11 +236,17 @@ class ObjectValidator {
     name = names_[static_cast<std::size_t>(f)];  // as sent: prompt_tokens is reported as such
     switch (value.type()) {
       case element_type::UINT64:
-        *out = uint64_t(value);
-        return true;
       case element_type::INT64:
-        if (int64_t(value) >= 0) {
-          *out = static_cast<uint64_t>(int64_t(value));
+        if (value.type() == element_type::UINT64 || int64_t(value) >= 0) {
+          const uint64_t count = value.type() == element_type::UINT64
+                                     ? uint64_t(value)
+                                     : static_cast<uint64_t>(int64_t(value));
+          if (count > kMaxCount) {
+            return Fail(name, RejectReason::kInvalidValue,
+                        fmt::format("{} must be at most 2^53 ({}), got {}", name, kMaxCount,
+                                    count));
+          }
+          *out = count;
           return true;
         }
         return Fail(name, RejectReason::kInvalidValue,
@@ -261,6 +273,11 @@ class ObjectValidator {
     if (number < min) {
       return Fail(name, RejectReason::kInvalidValue,
                   fmt::format("{} must not be negative, got {}", name, Describe(value)));
+    }
+    if (std::fabs(number) > kMaxMagnitude) {
+      return Fail(name, RejectReason::kInvalidValue,
+                  fmt::format("{} must be {}at most 2^53 ({}), got {}", name,
+                              min < 0 ? "in magnitude " : "", kMaxCount, Describe(value)));
     }
     *out = number;
     return true;

@@ -1,11 +1,19 @@
 #include "decode/json_text.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace llm_exporter::decode {
 namespace {
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Characters that continue a number-like token: JSON's number characters, plus letters so that
+// "-Infinity" or "1e4x" is shown whole.
+bool IsNumberTokenChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c == '+' || c == '-' || c == '.';
+}
 
 // Length of the valid UTF-8 sequence starting at text[i] (RFC 3629: no overlongs, no
 // surrogates, nothing above U+10FFFF), or 0 when the bytes there are not valid UTF-8.
@@ -154,6 +162,61 @@ bool LooksLikeNdjson(std::string_view body) {
   const std::string_view first = TrimJsonSpace(body.substr(0, newline));
   const std::string_view rest = TrimJsonSpace(body.substr(newline + 1));
   return !first.empty() && first.front() == '{' && first.back() == '}' && !rest.empty();
+}
+
+bool FindNumberToken(std::string_view object_text,
+                     const std::function<bool(std::string_view token)>& wanted,
+                     NumberToken* found) {
+  const std::string_view text = object_text;
+  std::size_t depth = 0;
+  std::string_view last_string;  // the string just closed, a key if a ':' follows at depth 1
+  std::string_view field;        // the top-level field being read
+  bool after_colon = false;      // nothing but white space since a top-level ':'
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      const std::size_t start = i + 1;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      last_string = text.substr(start, std::min(i, text.size()) - start);
+      after_colon = false;
+      continue;
+    }
+    if (IsJsonSpace(c)) continue;
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i + 1;
+      while (end < text.size() && IsNumberTokenChar(text[end])) ++end;
+      const std::string_view token = text.substr(i, end - i);
+      if (wanted(token)) {
+        *found = {depth >= 1 ? field : std::string_view(), token, depth == 1 && after_colon};
+        return true;
+      }
+      i = end - 1;
+      after_colon = false;
+      continue;
+    }
+    after_colon = false;
+    switch (c) {
+      case '{':
+      case '[':
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        if (depth > 0) --depth;
+        break;
+      case ':':
+        if (depth == 1) {
+          field = last_string;
+          after_colon = true;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
 }
 
 }  // namespace llm_exporter::decode

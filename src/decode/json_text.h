@@ -2,6 +2,7 @@
 // UTF-8 so a bad label can be blamed on its event and field, and framing arrays and NDJSON.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,20 @@ bool SplitArrayElements(std::string_view array_text, std::vector<std::string_vie
 
 // True when the first line of `body` is a complete one-line object and more lines follow.
 bool LooksLikeNdjson(std::string_view body);
+
+// A number-like token in an object's text, and the top-level field whose value holds it.
+struct NumberToken {
+  std::string_view field;  // the key as written between its quotes; empty outside any field
+  std::string_view token;  // e.g. "1e400", "-Infinity", "01"
+  bool direct = false;     // the token is the field's value itself, not nested inside it
+};
+
+// Scans `object_text` (an object that failed to parse, so possibly malformed) for tokens that
+// start like a number ('-' or a digit, outside strings), in order, and returns true with *found
+// set at the first one `wanted` accepts. Linear in the text; never recurses.
+bool FindNumberToken(std::string_view object_text,
+                     const std::function<bool(std::string_view token)>& wanted,
+                     NumberToken* found);
 
 // `text` without leading and trailing JSON white space (space, tab, CR, LF).
 std::string_view TrimJsonSpace(std::string_view text);

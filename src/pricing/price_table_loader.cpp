@@ -18,13 +18,23 @@ using nlohmann::json;
   throw std::runtime_error("pricing file " + std::string(origin) + ": " + what);
 }
 
+// A value as shown in an error: scalars as written, containers by kind only, since dump() recurses
+// once per nesting level and a file nested 100,000 deep would overflow the stack.
+std::string Shown(const json& value) {
+  if (value.is_object()) return "an object";
+  if (value.is_array()) return "an array";
+  std::string text = value.dump();
+  if (text.size() > 80) text = text.substr(0, 80) + "...";
+  return text;
+}
+
 // A rate in the file's unit, converted to pico-dollars per 1K tokens.
 PicoUsd Rate(const json& value, double per_1k_factor, std::string_view origin,
              const std::string& where) {
-  if (!value.is_number()) Fail(origin, where + " must be a number, got " + value.dump());
+  if (!value.is_number()) Fail(origin, where + " must be a number, got " + Shown(value));
   const double usd = value.get<double>() * per_1k_factor;
   const std::optional<PicoUsd> pico = UsdToPico(usd);
-  if (!pico) Fail(origin, where + " must be a non-negative number of USD, got " + value.dump());
+  if (!pico) Fail(origin, where + " must be a non-negative number of USD, got " + Shown(value));
   return *pico;
 }
 
@@ -58,7 +68,7 @@ PriceTable ParsePriceTable(std::string_view json_text, std::string_view origin) 
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     Fail(origin, std::string("not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) Fail(origin, "must be a JSON object with a \"models\" object");
@@ -71,7 +81,7 @@ PriceTable ParsePriceTable(std::string_view json_text, std::string_view origin) 
       factor = 1.0 / 1000.0;
     } else {
       Fail(origin, "unit must be \"usd_per_1k_tokens\" or \"usd_per_1m_tokens\", got " +
-                       unit.dump());
+                       Shown(unit));
     }
   }
   for (const auto& [key, value] : doc.items()) {

@@ -35,6 +35,9 @@ TEST_CASE("ParseBudgets: mistakes are named") {
   CHECK(ErrorOf(R"({"teams": {"a": {"daily_usd": -1}}})") ==
         "budgets file budgets.json: teams[\"a\"].daily_usd must be a non-negative number, got -1");
   CHECK(ErrorOf(R"({"team": {}})").find("must be {\"teams\"") != std::string::npos);
+  CHECK(ErrorOf(R"({"teams": {"a": {"daily_usd": [[[1]]]}}})") ==
+        "budgets file budgets.json: teams[\"a\"].daily_usd must be a non-negative number, got an array");
+  CHECK(ErrorOf(R"({"teams": {"a": {"daily_usd": 1e400}}})").find("budgets file budgets.json: not valid JSON") == 0);
 }
 
 }  // namespace

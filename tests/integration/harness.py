@@ -60,7 +60,7 @@ def _unescape(value):
 def parse_metrics(text):
     """Parses Prometheus text format into {(name, frozenset(labels.items())): value}."""
     samples = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): a label value may hold CR or U+2028
         if not line or line.startswith("#"):
             continue
         m = _SAMPLE.match(line)
@@ -197,3 +197,22 @@ class Agent:
 
     def reload(self):
         return self.post("/-/reload")
+
+
+def short_temp_dir():
+    """A new directory under /tmp with a short name, for unix socket paths (at most 107 bytes).
+    The caller removes it (shutil.rmtree)."""
+    return tempfile.mkdtemp(prefix="llmx", dir="/tmp")
+
+
+def free_udp_port():
+    """A loopback UDP port that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_log(agent, text, timeout=10.0):
+    """Waits until the agent's log contains `text` (e.g. a listener's "Listening ..." line)."""
+    return wait_until(lambda: text in agent.log(), timeout=timeout,
+                      what=f"{text!r} in the agent's log")
