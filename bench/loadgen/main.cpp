@@ -1,0 +1,298 @@
+// llm_exporter_loadgen: sends a deterministic event mix to a running llm_exporter over HTTP, the
+// unix stream socket or the unix datagram socket, then scrapes /metrics until every event is
+// counted and reports events/s end to end. --mode=scrape runs the scrape benchmark instead.
+// Composition only: the work is done by the classes beside this file.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "loadgen/event_mix.h"
+#include "loadgen/http_sender.h"
+#include "loadgen/metrics_poller.h"
+#include "loadgen/process_probe.h"
+#include "loadgen/scrape_benchmark.h"
+#include "loadgen/send_report.h"
+#include "loadgen/unix_datagram_sender.h"
+#include "loadgen/unix_stream_sender.h"
+
+namespace {
+
+using namespace llm_exporter::bench;
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  std::string mode = "http";
+  std::string address = "127.0.0.1:9778";
+  std::string metrics_path = "/metrics";
+  std::string unix_path;
+  std::string unixgram_path;
+  uint64_t events = 100000;
+  std::size_t batch = 1000;
+  std::string format = "array";
+  std::size_t connections = 1;
+  std::size_t pool = 4096;
+  std::size_t users = 100;
+  uint64_t seed = 1;
+  double timeout_seconds = 120;
+  int poll_ms = 5;
+  int agent_pid = 0;
+  std::string dump_events;
+  std::size_t series = 100000;
+  std::size_t repeat = 7;
+  bool quick_ack = false;
+};
+
+double LoadgenCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+std::string MiB(std::optional<uint64_t> bytes) {
+  return bytes ? fmt::format("{:.1f} MiB", static_cast<double>(*bytes) / (1 << 20)) : "n/a";
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+int RunScrape(const Flags& flags, const std::string& host, int port) {
+  ScrapeBenchmarkOptions options;
+  options.host = host;
+  options.port = port;
+  options.metrics_path = flags.metrics_path;
+  options.series = flags.series;
+  options.batch = flags.batch;
+  options.repeat = std::max<std::size_t>(flags.repeat, 1);
+  if (flags.agent_pid > 0) options.agent_pid = flags.agent_pid;
+  options.quick_ack = flags.quick_ack;
+  const ScrapeBenchmarkResult r = ScrapeBenchmark(options).Run();
+  if (!r.ok()) {
+    std::cerr << "llm_exporter_loadgen: scrape benchmark failed: " << r.error << "\n";
+    return 1;
+  }
+  const double client_min = *std::min_element(r.client_seconds.begin(), r.client_seconds.end());
+  const double render_min = *std::min_element(r.render_seconds.begin(), r.render_seconds.end());
+  fmt::print("scrape: series={} (agent reports {} cost series) scrapes={}\n", r.series,
+             r.cost_series_seen, r.client_seconds.size());
+  fmt::print("scrape: GET /metrics {:.2f} ms median, {:.2f} ms min (client: request to last byte)\n",
+             Median(r.client_seconds) * 1e3, client_min * 1e3);
+  fmt::print("scrape: render {:.2f} ms median, {:.2f} ms min (agent: "
+             "llm_exporter_last_scrape_duration_seconds)\n",
+             Median(r.render_seconds) * 1e3, render_min * 1e3);
+  fmt::print("scrape: {} bytes, {:.1f} bytes per series, {:.1f} ns per series (client median)\n",
+             r.bytes, static_cast<double>(r.bytes) / r.series,
+             Median(r.client_seconds) * 1e9 / r.series);
+  fmt::print("memory: rss start {}, with {} series {}, with {} series {}, after scrapes {}\n",
+             MiB(r.rss_start), r.warm_series, MiB(r.rss_warm), r.series, MiB(r.rss_filled),
+             MiB(r.rss_after_scrapes));
+  if (const auto per_series = r.BytesPerSeries()) {
+    fmt::print("memory: {:.0f} bytes of RSS per additional cost series ({} -> {} series)\n",
+               *per_series, r.warm_series, r.series);
+  } else {
+    fmt::print("memory: not measured (pass --agent-pid)\n");
+  }
+  if (r.cost_series_seen < static_cast<double>(r.series)) {
+    std::cerr << "llm_exporter_loadgen: the agent holds fewer cost series than were sent; raise "
+                 "--metrics.max-series-per-family\n";
+    return 1;
+  }
+  return 0;
+}
+
+int RunLoad(const Flags& flags, const std::string& host, int port) {
+  const std::size_t batch = std::max<std::size_t>(flags.batch, 1);
+  EventMixOptions mix_options;
+  mix_options.users = flags.users;
+  mix_options.seed = flags.seed;
+  // A pool that is a whole number of batches, so every full batch body is built once up front.
+  mix_options.pool_size = (std::max<std::size_t>(flags.pool, 1) + batch - 1) / batch * batch;
+  const EventMix mix(mix_options);
+  const BodyFormat format = flags.format == "ndjson" ? BodyFormat::kNdjson : BodyFormat::kArray;
+  const uint64_t calls = mix.CallsIn(flags.events);
+  const uint64_t scores = mix.QualityScoresIn(flags.events);
+
+  if (!flags.dump_events.empty()) {
+    std::ofstream dump(flags.dump_events, std::ios::binary);
+    for (uint64_t i = 0; i < flags.events; ++i) dump << mix.at(i).json << '\n';
+    if (!dump) {
+      std::cerr << "llm_exporter_loadgen: cannot write " << flags.dump_events << "\n";
+      return 2;
+    }
+  }
+
+  std::string describe;
+  if (flags.mode == "http") {
+    describe = batch == 1 ? "http, one event per POST"
+                          : fmt::format("http, {} events per POST ({})", batch, flags.format);
+  } else if (flags.mode == "unix") {
+    describe = "unix stream, NDJSON";
+  } else {
+    describe = batch == 1 ? "unixgram, one event per datagram"
+                          : fmt::format("unixgram, {} events per datagram (NDJSON)", batch);
+  }
+  if (flags.mode == "http" && flags.quick_ack) describe += ", TCP_QUICKACK";
+  fmt::print("loadgen: {}; {} events ({} calls, {} quality scores), {} connection(s), pool {}\n",
+             describe, flags.events, calls, scores, flags.connections, mix.size());
+
+  MetricsPoller poller(host, port, flags.metrics_path, flags.quick_ack);
+  MetricsSnapshot before;
+  std::string error;
+  if (!poller.Scrape(&before, &error)) {
+    std::cerr << "llm_exporter_loadgen: cannot scrape the agent: " << error << "\n";
+    return 1;
+  }
+  std::optional<ProcessProbe> probe;
+  if (flags.agent_pid > 0) probe.emplace(flags.agent_pid);
+  const std::optional<double> agent_cpu_before = probe ? probe->CpuSeconds() : std::nullopt;
+  const double loadgen_cpu_before = LoadgenCpuSeconds();
+
+  const Clock::time_point start = Clock::now();
+  SendReport report;
+  if (flags.mode == "http") {
+    HttpLoadOptions options;
+    options.host = host;
+    options.port = port;
+    options.connections = flags.connections;
+    options.batch = batch;
+    options.format = format;
+    options.events = flags.events;
+    options.quick_ack = flags.quick_ack;
+    report = HttpSender(mix, options).Run();
+  } else if (flags.mode == "unix") {
+    report = UnixStreamSender(mix, {flags.unix_path, flags.connections, flags.events}).Run();
+  } else {
+    report = UnixDatagramSender(mix, {flags.unixgram_path, flags.connections, batch, flags.events})
+                 .Run();
+  }
+  const Clock::time_point sent = Clock::now();
+  if (!report.ok()) {
+    std::cerr << "llm_exporter_loadgen: sending failed after " << report.events
+              << " events: " << report.error << "\n";
+    return 1;
+  }
+
+  const double want_requests = before.requests + static_cast<double>(calls);
+  const double want_scores = before.quality_scores + static_cast<double>(scores);
+  const double events = static_cast<double>(flags.events);
+  MetricsSnapshot after;
+  const bool reached = poller.PollUntil(
+      [&](const MetricsSnapshot& s) {
+        if (s.requests >= want_requests && s.quality_scores >= want_scores) return true;
+        // Every event was decided and some were refused: they will never show up.
+        return s.rejected > before.rejected && s.accepted + s.rejected >= before.accepted +
+                                                                            before.rejected + events;
+      },
+      std::chrono::milliseconds(flags.poll_ms),
+      std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_seconds * 1000)), &after,
+      &error);
+  const Clock::time_point visible = Clock::now();
+  const double loadgen_cpu = LoadgenCpuSeconds() - loadgen_cpu_before;
+  const std::optional<double> agent_cpu_after = probe ? probe->CpuSeconds() : std::nullopt;
+
+  const double send_seconds = std::chrono::duration<double>(sent - start).count();
+  const double total_seconds = std::chrono::duration<double>(visible - start).count();
+  fmt::print("sent:     {} events in {:.3f} s ({:.0f} events/s), {} messages, {} connects\n",
+             report.events, send_seconds, events / send_seconds, report.messages, report.connects);
+  fmt::print("visible:  {} events in {:.3f} s end to end: {:.0f} events/s ({} scrapes)\n",
+             flags.events, total_seconds, events / total_seconds, poller.scrapes());
+  if (agent_cpu_before && agent_cpu_after) {
+    const double cpu = *agent_cpu_after - *agent_cpu_before;
+    fmt::print("agent:    {:.2f} s CPU ({:.0f} ns CPU per event), rss {}\n", cpu,
+               cpu * 1e9 / events, MiB(probe->ResidentBytes()));
+  }
+  fmt::print("loadgen:  {:.2f} s CPU ({:.0f} ns CPU per event)\n", loadgen_cpu,
+             loadgen_cpu * 1e9 / events);
+
+  const double got_requests = after.requests - before.requests;
+  const double got_scores = after.quality_scores - before.quality_scores;
+  const double got_rejected = after.rejected - before.rejected;
+  if (!reached || got_rejected > 0 || got_requests != static_cast<double>(calls) ||
+      got_scores != static_cast<double>(scores)) {
+    fmt::print("NOT all {} events visible: llm_requests_total +{} of {}, "
+               "llm_quality_score_count +{} of {}, rejected +{}{}\n",
+               flags.events, got_requests, calls, got_scores, scores, got_rejected,
+               reached ? "" : " (" + error + ")");
+    return 1;
+  }
+  fmt::print("all {} events visible in /metrics (llm_requests_total +{}, "
+             "llm_quality_score_count +{}, rejected +0)\n",
+             flags.events, calls, scores);
+  fmt::print("RESULT mode={} batch={} connections={} quickack={} events={} events_per_s={:.0f}\n",
+             flags.mode, batch, flags.connections, flags.quick_ack ? 1 : 0, flags.events,
+             events / total_seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"llm_exporter_loadgen: a deterministic load of LLM events for llm_exporter, "
+               "measured end to end until visible in /metrics (bench/README.md)."};
+  app.add_option("--mode", flags.mode, "http, unix (stream, NDJSON), unixgram, or scrape")
+      ->check(CLI::IsMember({"http", "unix", "unixgram", "scrape"}))
+      ->capture_default_str();
+  app.add_option("--address", flags.address,
+                 "The agent's HTTP address (127.0.0.1:PORT): /metrics, and /v1/events in http mode")
+      ->capture_default_str();
+  app.add_option("--metrics-path", flags.metrics_path)->capture_default_str();
+  app.add_option("--unix", flags.unix_path, "The agent's --ingest.listen-unix socket");
+  app.add_option("--unixgram", flags.unixgram_path, "The agent's --ingest.listen-unixgram socket");
+  app.add_option("--events", flags.events, "Events to send")->capture_default_str();
+  app.add_option("--batch", flags.batch,
+                 "Events per POST or per datagram (1: one JSON object each); scrape: per POST")
+      ->capture_default_str();
+  app.add_option("--format", flags.format, "HTTP batch body: array or ndjson")
+      ->check(CLI::IsMember({"array", "ndjson"}))
+      ->capture_default_str();
+  app.add_option("--connections", flags.connections, "Connections (sockets), one thread each")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
+      ->capture_default_str();
+  app.add_option("--pool", flags.pool, "Distinct events in the mix (rounded up to whole batches)")
+      ->capture_default_str();
+  app.add_option("--users", flags.users, "Distinct user_id values in the mix")->capture_default_str();
+  app.add_option("--seed", flags.seed, "Seed of the mix")->capture_default_str();
+  app.add_option("--timeout", flags.timeout_seconds,
+                 "Seconds to wait, after sending, for every event to be visible")
+      ->capture_default_str();
+  app.add_option("--poll-ms", flags.poll_ms, "Milliseconds between scrapes while waiting")
+      ->capture_default_str();
+  app.add_option("--agent-pid", flags.agent_pid, "The agent's pid: adds its CPU time and RSS");
+  app.add_option("--dump-events", flags.dump_events,
+                 "Also write the run's events to this file as NDJSON (for checking totals)");
+  app.add_flag("--tcp-quickack", flags.quick_ack,
+               "Acknowledge HTTP responses at once (TCP_QUICKACK): works around a server that "
+               "splits a response into two writes under Nagle's algorithm (40 ms stalls)");
+  app.add_option("--series", flags.series, "scrape: distinct llm_cost_usd_total series")
+      ->capture_default_str();
+  app.add_option("--repeat", flags.repeat, "scrape: timed scrapes")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  const std::size_t colon = flags.address.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "llm_exporter_loadgen: --address must be host:port\n";
+    return 2;
+  }
+  const std::string host = flags.address.substr(0, colon);
+  const int port = std::atoi(flags.address.c_str() + colon + 1);
+  if ((flags.mode == "unix" && flags.unix_path.empty()) ||
+      (flags.mode == "unixgram" && flags.unixgram_path.empty())) {
+    std::cerr << "llm_exporter_loadgen: --mode=" << flags.mode << " needs --" << flags.mode
+              << "=PATH\n";
+    return 2;
+  }
+  if (flags.mode == "scrape") return RunScrape(flags, host, port);
+  return RunLoad(flags, host, port);
+}
