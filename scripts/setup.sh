@@ -8,9 +8,11 @@ packages=(
   build-essential cmake git pkg-config
   # libraries
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsimdjson-dev libyaml-cpp-dev libcrypt-dev libssl-dev
+  libsimdjson-dev libxxhash-dev libyaml-cpp-dev libcrypt-dev libssl-dev
   # tests and benchmarks
   doctest-dev libbenchmark-dev python3 python3-jsonschema python3-yaml curl prometheus
+  # TLS tests make their CA with the openssl CLI; civetweb loads libssl.so at run time (libssl-dev)
+  openssl
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
 )

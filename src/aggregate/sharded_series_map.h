@@ -11,13 +11,18 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace llm_exporter::aggregate {
 
-// A key and its hash, so that the hash is computed once per lookup.
+// A key and its hash, so that the hash is computed once per lookup. XXH3 is several times faster
+// than std::hash on the 20-60 byte keys series have, and its top bits pick the shard.
 struct HashedKey {
-  explicit HashedKey(std::string_view k) : key(k), hash(std::hash<std::string_view>{}(k)) {}
+  explicit HashedKey(std::string_view k) : key(k), hash(XXH3_64bits(k.data(), k.size())) {}
   std::string_view key;
   std::size_t hash;
 };
@@ -26,6 +31,10 @@ enum class UpdateResult { kUpdated, kCreated, kOverLimit };
 
 // Thread-safe: every method may be called from any thread. Update() holds one shard's lock
 // while it runs `update`; ForEach() holds each shard's lock in turn while it visits that shard.
+//
+// Each shard keeps its series in one vector (key, hash, cell), indexed by a hash set of
+// positions. Scrapes walk the vectors front to back, which the CPU prefetches well; a node-based
+// map made every series of a 100,000-series scrape a cache miss.
 template <typename Cell>
 class ShardedSeriesMap {
  public:
@@ -42,15 +51,13 @@ class ShardedSeriesMap {
   UpdateResult Update(const HashedKey& key, Make&& make, Fn&& update) {
     Shard& shard = shards_[ShardOf(key.hash)];
     std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.map.find(key);
-    if (it != shard.map.end()) {
-      update(it->second);
+    if (Cell* cell = shard.Find(key)) {
+      update(*cell);
       return UpdateResult::kUpdated;
     }
     if (size_.load(std::memory_order_relaxed) >= limit_) return UpdateResult::kOverLimit;
     size_.fetch_add(1, std::memory_order_relaxed);
-    it = shard.map.emplace(StoredKey{std::string(key.key), key.hash}, make()).first;
-    update(it->second);
+    update(shard.Insert(key, make()));
     return UpdateResult::kCreated;
   }
 
@@ -59,20 +66,25 @@ class ShardedSeriesMap {
   void UpdateUnlimited(const HashedKey& key, Make&& make, Fn&& update) {
     Shard& shard = shards_[ShardOf(key.hash)];
     std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.map.find(key);
-    if (it == shard.map.end()) {
+    Cell* cell = shard.Find(key);
+    if (cell == nullptr) {
       size_.fetch_add(1, std::memory_order_relaxed);
-      it = shard.map.emplace(StoredKey{std::string(key.key), key.hash}, make()).first;
+      cell = &shard.Insert(key, make());
     }
-    update(it->second);
+    update(*cell);
   }
 
   // Calls visit(key, cell) for every series, one shard at a time.
   template <typename Visit>
   void ForEach(Visit&& visit) const {
+    constexpr std::size_t kAhead = 8;  // prefetch distance, in series
     for (const Shard& shard : shards_) {
       std::lock_guard<std::mutex> lock(shard.mu);
-      for (const auto& [key, cell] : shard.map) visit(std::string_view(key.bytes), cell);
+      const std::vector<Entry>& entries = shard.entries;
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead].key.data());
+        visit(std::string_view(entries[i].key), entries[i].cell);
+      }
     }
   }
 
@@ -82,7 +94,10 @@ class ShardedSeriesMap {
     std::size_t erased = 0;
     for (Shard& shard : shards_) {
       std::lock_guard<std::mutex> lock(shard.mu);
-      erased += std::erase_if(shard.map, [&](const auto& entry) { return expired(entry.second); });
+      const std::size_t n = std::erase_if(shard.entries,
+                                          [&](const Entry& entry) { return expired(entry.cell); });
+      if (n > 0) shard.Reindex();
+      erased += n;
     }
     size_.fetch_sub(erased, std::memory_order_relaxed);
     return erased;
@@ -92,24 +107,50 @@ class ShardedSeriesMap {
   std::size_t limit() const { return limit_; }
 
  private:
-  struct StoredKey {
-    std::string bytes;
+  struct Entry {
+    std::string key;
     std::size_t hash;
+    Cell cell;
   };
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(const StoredKey& k) const { return k.hash; }
-    std::size_t operator()(const HashedKey& k) const { return k.hash; }
-  };
-  struct KeyEqual {
-    using is_transparent = void;
-    bool operator()(const StoredKey& a, const StoredKey& b) const { return a.bytes == b.bytes; }
-    bool operator()(const HashedKey& a, const StoredKey& b) const { return a.key == b.bytes; }
-    bool operator()(const StoredKey& a, const HashedKey& b) const { return a.bytes == b.key; }
-  };
+
+  // A set of positions in `entries`, hashed and compared through the entries themselves.
   struct Shard {
+    struct PositionHash {
+      using is_transparent = void;
+      const std::vector<Entry>* entries;
+      std::size_t operator()(uint32_t i) const { return (*entries)[i].hash; }
+      std::size_t operator()(const HashedKey& k) const { return k.hash; }
+    };
+    struct PositionEqual {
+      using is_transparent = void;
+      const std::vector<Entry>* entries;
+      bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+      bool operator()(const HashedKey& k, uint32_t i) const {
+        const Entry& e = (*entries)[i];
+        return e.hash == k.hash && e.key == k.key;
+      }
+      bool operator()(uint32_t i, const HashedKey& k) const { return (*this)(k, i); }
+    };
+
+    Shard() : index(0, PositionHash{&entries}, PositionEqual{&entries}) {}
+
+    Cell* Find(const HashedKey& key) {
+      const auto it = index.find(key);
+      return it == index.end() ? nullptr : &entries[*it].cell;
+    }
+    Cell& Insert(const HashedKey& key, Cell cell) {
+      entries.push_back(Entry{std::string(key.key), key.hash, std::move(cell)});
+      index.insert(static_cast<uint32_t>(entries.size() - 1));
+      return entries.back().cell;
+    }
+    void Reindex() {
+      index.clear();
+      for (std::size_t i = 0; i < entries.size(); ++i) index.insert(static_cast<uint32_t>(i));
+    }
+
     mutable std::mutex mu;
-    std::unordered_map<StoredKey, Cell, KeyHash, KeyEqual> map;
+    std::vector<Entry> entries;
+    std::unordered_set<uint32_t, PositionHash, PositionEqual> index;
   };
 
   static std::size_t ShardOf(std::size_t hash) {

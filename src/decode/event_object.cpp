@@ -28,38 +28,36 @@ enum class Field : uint8_t {
   kCachedInputTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
 };
 
-struct FieldName {
-  std::string_view json;
-  Field field;
-};
-
 // The OpenAI names prompt_tokens/completion_tokens are aliases of input/output_tokens.
-constexpr std::array<FieldName, 18> kFieldNames = {{
-    {"type", Field::kType},
-    {"model", Field::kModel},
-    {"endpoint", Field::kEndpoint},
-    {"status", Field::kStatus},
-    {"user_id", Field::kUserId},
-    {"team_id", Field::kTeamId},
-    {"trace_id", Field::kTraceId},
-    {"input_tokens", Field::kInputTokens},
-    {"prompt_tokens", Field::kInputTokens},
-    {"output_tokens", Field::kOutputTokens},
-    {"completion_tokens", Field::kOutputTokens},
-    {"cached_input_tokens", Field::kCachedInputTokens},
-    {"latency", Field::kLatency},
-    {"ttft", Field::kTtft},
-    {"cache", Field::kCache},
-    {"cost_usd", Field::kCostUsd},
-    {"evaluator", Field::kEvaluator},
-    {"score", Field::kScore},
-}};
-
+// Called for every key of every event: dispatch on the length first, so that most keys are
+// compared with one or two names instead of all eighteen.
 std::optional<Field> LookUpField(std::string_view key) {
-  for (const FieldName& f : kFieldNames) {
-    if (f.json == key) return f.field;
+  const auto is = [&](std::string_view name, Field field) -> std::optional<Field> {
+    if (key == name) return field;
+    return std::nullopt;
+  };
+  switch (key.size()) {
+    case 4: return key == "type" ? Field::kType : is("ttft", Field::kTtft);
+    case 5:
+      if (key == "model") return Field::kModel;
+      if (key == "cache") return Field::kCache;
+      return is("score", Field::kScore);
+    case 6: return is("status", Field::kStatus);
+    case 7:
+      if (key == "latency") return Field::kLatency;
+      if (key == "user_id") return Field::kUserId;
+      return is("team_id", Field::kTeamId);
+    case 8:
+      if (key == "endpoint") return Field::kEndpoint;
+      if (key == "trace_id") return Field::kTraceId;
+      return is("cost_usd", Field::kCostUsd);
+    case 9: return is("evaluator", Field::kEvaluator);
+    case 12: return is("input_tokens", Field::kInputTokens);
+    case 13: return key == "output_tokens" ? Field::kOutputTokens : is("prompt_tokens", Field::kInputTokens);
+    case 17: return is("completion_tokens", Field::kOutputTokens);
+    case 19: return is("cached_input_tokens", Field::kCachedInputTokens);
+    default: return std::nullopt;
   }
-  return std::nullopt;
 }
 
 // How a value is shown in an error: numbers as written, other values by kind.

@@ -27,7 +27,8 @@ std::string MetricsRenderer::Render() {
   const auto start = clock_.SteadyNow();
   store_.Expire();
   std::string out;
-  out.reserve(64 * 1024);
+  // Sized for the previous render, so a large scrape does not regrow its buffer step by step.
+  out.reserve(last_size_.load(std::memory_order_relaxed) * 9 / 8 + 4096);
   WriteLlmFamilies(&out);
   WriteStoreHealth(&out);
 
@@ -39,6 +40,7 @@ std::string MetricsRenderer::Render() {
 
   const std::chrono::duration<double> took = clock_.SteadyNow() - start;
   agent_metrics_.SetLastScrape(took.count(), out.size());
+  last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

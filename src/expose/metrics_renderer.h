@@ -2,6 +2,8 @@
 // the agent's own metrics and the process metrics through prometheus-cpp's serializer.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@ class MetricsRenderer {
   std::vector<std::string> duration_les_;
   std::vector<std::string> ttft_les_;
   std::vector<std::string> quality_les_;
+  std::atomic<std::size_t> last_size_{64 * 1024};
 };
 
 }  // namespace llm_exporter::expose

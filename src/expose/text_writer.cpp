@@ -7,20 +7,22 @@
 namespace llm_exporter::expose {
 namespace {
 
+// Copies runs of plain characters in one append; only \\, \n (and " in label values) are escaped.
 void AppendEscaped(std::string* out, std::string_view text, bool escape_quotes) {
-  for (const char c : text) {
-    switch (c) {
+  const std::string_view special = escape_quotes ? std::string_view("\\\n\"") : std::string_view("\\\n");
+  while (!text.empty()) {
+    const std::size_t run = text.find_first_of(special);
+    if (run == std::string_view::npos) {
+      out->append(text);
+      return;
+    }
+    out->append(text.substr(0, run));
+    switch (text[run]) {
       case '\\': out->append("\\\\"); break;
       case '\n': out->append("\\n"); break;
-      case '"':
-        if (escape_quotes) {
-          out->append("\\\"");
-        } else {
-          out->push_back(c);
-        }
-        break;
-      default: out->push_back(c);
+      default: out->append("\\\""); break;
     }
+    text.remove_prefix(run + 1);
   }
 }
 
