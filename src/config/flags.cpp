@@ -82,9 +82,44 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
   app.add_option("--web.threads", config->web_threads,
-                 "HTTP worker threads, which is also the most connections served at once")
+                 "HTTP worker threads, which is also the connection limit: the most "
+                 "connections served at once; more are queued until a worker is free")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  app.add_option("--web.config.file", config->web_config_file,
+                 "Web config (exporter-toolkit format): TLS and basic auth for every HTTP "
+                 "endpoint (docs/configuration.md)");
+  app.add_option_function<std::string>(
+         "--web.request-timeout",
+         [config](const std::string& text) {
+           try {
+             config->web_request_timeout = ParseDuration(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--web.request-timeout", e.what());
+           }
+           if (config->web_request_timeout.count() == 0 ||
+               config->web_request_timeout > std::chrono::hours(1)) {
+             throw CLI::ValidationError("--web.request-timeout", "must be from 1s to 1h");
+           }
+         },
+         "A client must send a request's headers (and finish the TLS handshake) within this; "
+         "slower connections are closed")
+      ->default_str("10s");
+  app.add_option_function<std::string>(
+         "--web.keep-alive-timeout",
+         [config](const std::string& text) {
+           try {
+             config->web_keep_alive_timeout = ParseDuration(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--web.keep-alive-timeout", e.what());
+           }
+           if (config->web_keep_alive_timeout.count() == 0 ||
+               config->web_keep_alive_timeout > std::chrono::hours(1)) {
+             throw CLI::ValidationError("--web.keep-alive-timeout", "must be from 1s to 1h");
+           }
+         },
+         "How long an idle keep-alive connection may wait for its next request")
+      ->default_str("5s");
   app.add_option("--pricing.file", config->pricing_file,
                  "JSON price table (docs/pricing.md); default: the built-in table")
       ->check(CLI::ExistingFile);
@@ -95,6 +130,52 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "Longest label value accepted (model, endpoint, status, user_id, team_id, evaluator)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{65535}));
+  CLI::Option* unix_option =
+      app.add_option("--ingest.listen-unix", config->unix_listen_path,
+                     std::string("Unix stream socket for NDJSON events (docs/ingest.md); "
+                                 "default ") +
+                         kDefaultUnixSocketPath +
+                         ", used only if its directory exists; \"\" turns it off")
+          // CLI11 2.1 takes the next argument as the value of "--x=" unless a value may be
+          // missing, and then fills in any default_str: so the default is in the text instead.
+          ->expected(0, 1);
+  app.add_option("--ingest.listen-unixgram", config->unixgram_listen_path,
+                 "Unix datagram socket for events, one event or an NDJSON batch a datagram; "
+                 "off by default")
+      ->expected(0, 1);
+  app.add_option("--ingest.listen-udp", config->udp_listen_address,
+                 "UDP host:port for events, one event or an NDJSON batch a datagram; off by "
+                 "default")
+      ->expected(0, 1);
+  app.add_option_function<std::string>(
+         "--ingest.unixsocket-mode",
+         [config](const std::string& text) {
+           unsigned mode = 0;
+           const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+           if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() ||
+               mode > 0777) {
+             throw CLI::ValidationError("--ingest.unixsocket-mode",
+                                        "\"" + text + "\" is not an octal file mode like 0660");
+           }
+           config->unix_socket_mode = mode;
+         },
+         "Permissions of the unix socket files, in octal")
+      ->default_str("0660");
+  app.add_option("--ingest.max-line-bytes", config->max_line_bytes,
+                 "Longest line accepted on the unix stream socket; longer ones are dropped and "
+                 "counted as too_large")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
+  app.add_option("--ingest.max-datagram-bytes", config->max_datagram_bytes,
+                 "Largest datagram accepted (unixgram, UDP); larger ones are dropped and counted "
+                 "as too_large")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20));
+  app.add_option("--ingest.max-connections", config->max_connections,
+                 "Most unix stream connections served at once; more are closed at once and "
+                 "counted")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--metrics.max-series-per-family", config->max_series_per_family,
                  "Series limit per LLM metric family; past it, new label sets are counted in an "
                  "__overflow__ series")
@@ -133,6 +214,7 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
     std::cerr << "llm_exporter: error: " << e.what() << " (see --help)" << std::endl;
     return 2;
   }
+  config->unix_listen_path_given = unix_option->count() > 0;
   return std::nullopt;
 }
 

@@ -11,6 +11,8 @@
 namespace llm_exporter::config {
 
 inline constexpr const char* kDefaultListenAddress = "127.0.0.1:9778";
+// The unix stream socket's default: used when its directory exists (docs/ingest.md).
+inline constexpr const char* kDefaultUnixSocketPath = "/run/llm_exporter/events.sock";
 
 struct AgentConfig {
   std::string listen_address = kDefaultListenAddress;
@@ -22,11 +24,23 @@ struct AgentConfig {
   std::size_t max_request_bytes = 16u << 20;
   std::size_t max_label_bytes = 128;
   std::size_t web_threads = 16;
+  std::string web_config_file;  // TLS and basic auth (docs/configuration.md); empty: neither
+  std::chrono::seconds web_request_timeout{10};
+  std::chrono::seconds web_keep_alive_timeout{5};
   std::size_t max_series_per_family = 10000;
   std::chrono::seconds ttl{0};
   std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
+  // Socket transports (docs/ingest.md); an empty path or address turns one off.
+  std::string unix_listen_path = kDefaultUnixSocketPath;
+  bool unix_listen_path_given = false;  // on the command line: failing to listen is fatal
+  std::string unixgram_listen_path;
+  std::string udp_listen_address;
+  unsigned unix_socket_mode = 0660;
+  std::size_t max_line_bytes = 64u << 10;
+  std::size_t max_datagram_bytes = 64u << 10;
+  std::size_t max_connections = 1024;
 };
 
 // Parses argv into *config. Returns nullopt to go on running, or the exit code to stop with:

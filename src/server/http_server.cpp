@@ -6,9 +6,13 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 
+#include "server/civetweb_openssl3.h"
 #include "server/http_request.h"
+#include "server/tls_context.h"
 
 namespace llm_exporter::server {
 namespace {
@@ -28,10 +32,20 @@ std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
   return {address.substr(0, colon), address.substr(colon + 1)};
 }
 
-int CivetwebLog(const mg_connection*, const char* message) {
-  spdlog::warn("HTTP server: {}", message);
-  return 1;
+HttpServer* ServerOf(const mg_connection* conn) {
+  return static_cast<HttpServer*>(mg_get_user_data(mg_get_context(conn)));
 }
+
+// The steady time a connection began waiting for its current request, kept in civetweb's
+// per-connection user data pointer (64 bits hold the nanoseconds), so nothing is allocated.
+void* EncodeTime(std::chrono::steady_clock::time_point t) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(t.time_since_epoch().count()));
+}
+std::chrono::steady_clock::time_point DecodeTime(const void* data) {
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+      static_cast<std::chrono::steady_clock::rep>(reinterpret_cast<std::uintptr_t>(data))));
+}
+static_assert(sizeof(void*) >= sizeof(std::chrono::steady_clock::rep));
 
 std::string EventsResponse(const decode::DecodeResult& result) {
   nlohmann::json errors = nlohmann::json::array();
@@ -95,6 +109,28 @@ bool IsLoopbackHost(const std::string& listen_address) {
   return host == "localhost" || host.starts_with("127.") || host == "[::1]";
 }
 
+std::optional<std::string> ExposureWarning(const std::string& listen_address,
+                                           const std::string& bound_address,
+                                           const WebConfig* web_config) {
+  if (IsLoopbackHost(listen_address)) return std::nullopt;
+  const bool tls = web_config != nullptr && web_config->tls_enabled();
+  const bool authenticates = web_config != nullptr && web_config->authenticates_clients();
+  if (tls && authenticates) return std::nullopt;
+  if (!tls && !authenticates) {
+    return "Listening on a non-loopback address without a web config (TLS, basic auth): anyone "
+           "who can reach " + bound_address + " can post events and read metrics (see "
+           "--web.config.file)";
+  }
+  if (tls) {
+    return "Listening on a non-loopback address with TLS but without basic_auth_users or "
+           "verified client certificates in the web config: anyone who can reach " +
+           bound_address + " can post events and read metrics";
+  }
+  return "Listening on a non-loopback address with basic auth but without TLS: passwords cross "
+         "the network in clear text to " + bound_address + " (add tls_server_config to the web "
+         "config)";
+}
+
 HttpServer::HttpServer(HttpServerOptions options, ingest::EventPipeline& pipeline,
                        expose::MetricsRenderer& renderer, config::Reloader& reloader,
                        telemetry::AgentMetrics& agent_metrics)
@@ -102,12 +138,22 @@ HttpServer::HttpServer(HttpServerOptions options, ingest::EventPipeline& pipelin
       pipeline_(pipeline),
       renderer_(renderer),
       reloader_(reloader),
-      agent_metrics_(agent_metrics) {}
+      agent_metrics_(agent_metrics) {
+  if (options_.web_config && options_.web_config->auth_enabled()) {
+    auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
+  }
+}
+
+const char* HttpServer::scheme() const {
+  return options_.web_config && options_.web_config->tls_enabled() ? "https" : "http";
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Start() {
-  const std::string ports = CivetwebListeningPort(options_.listen_address);
+  const bool tls = options_.web_config && options_.web_config->tls_enabled();
+  // civetweb serves TLS on a port whose number ends in "s".
+  const std::string ports = CivetwebListeningPort(options_.listen_address) + (tls ? "s" : "");
   const std::string threads = std::to_string(options_.threads);
   const std::string request_timeout = std::to_string(options_.request_timeout_ms);
   const std::string keep_alive_timeout = std::to_string(options_.keep_alive_timeout_ms);
@@ -116,9 +162,28 @@ void HttpServer::Start() {
                                  "request_timeout_ms",    request_timeout.c_str(),
                                  "enable_keep_alive",     "yes",
                                  "keep_alive_timeout_ms", keep_alive_timeout.c_str(),
+                                 // Respond() writes each response in one or two calls; no
+                                 // reason to let Nagle's algorithm hold the last packet back.
+                                 "tcp_nodelay",           "1",
                                  nullptr};
   mg_callbacks callbacks{};
-  callbacks.log_message = CivetwebLog;
+  callbacks.log_message = &HttpServer::Log;
+  callbacks.init_connection = &HttpServer::InitConnection;
+  callbacks.end_request = &HttpServer::EndRequest;
+  callbacks.http_error = &HttpServer::HttpError;
+  // civetweb creates the SSL_CTX and hands it to InitTls, which sets it up entirely and
+  // returns 1, so civetweb loads no certificate of its own (it needs no ssl_certificate option).
+  if (tls) {
+    callbacks.init_ssl = &HttpServer::InitTls;
+    if (CivetwebOpenSsl3Shim() == nullptr) throw std::logic_error("OpenSSL 3 shim not linked");
+    if (options_.web_config->tls->min_version < TlsVersion::kTls12) {
+      spdlog::warn("Web config: min_version {} allows TLS below 1.2, but OpenSSL 3 at its default "
+                   "security level refuses TLS 1.0 and 1.1 handshakes; clients need TLS 1.2 or "
+                   "later",
+                   TlsVersionName(options_.web_config->tls->min_version));
+    }
+  }
+  tls_error_.clear();
   mg_init_library(0);
   std::array<char, 256> error_text{};
   unsigned error_code = 0;
@@ -126,6 +191,10 @@ void HttpServer::Start() {
   mg_init_data init{&callbacks, this, civet_options};
   context_ = mg_start2(&init, &error);
   if (context_ == nullptr) {
+    if (!tls_error_.empty()) {
+      throw std::runtime_error("cannot serve TLS on " + options_.listen_address + ": web config " +
+                               tls_error_);
+    }
     throw std::runtime_error("cannot listen on " + options_.listen_address + ": " +
                              (error_text[0] ? error_text.data() : "unknown civetweb error"));
   }
@@ -160,11 +229,117 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
   return 500;
 }
 
+int HttpServer::InitTls(void* ssl_ctx, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  server->tls_error_ = ConfigureServerTls(ssl_ctx, *server->options_.web_config->tls);
+  return server->tls_error_.empty() ? 1 : -1;  // 1: "the callback set up the certificate"
+}
+
+int HttpServer::InitConnection(const mg_connection*, void** conn_data) {
+  *conn_data = EncodeTime(std::chrono::steady_clock::now());
+  return 0;
+}
+
+void HttpServer::EndRequest(const mg_connection* conn, int) {
+  // A keep-alive connection starts waiting for its next request now.
+  mg_set_user_connection_data(conn, EncodeTime(std::chrono::steady_clock::now()));
+}
+
+int HttpServer::HttpError(mg_connection* conn, int status, const char* message) {
+  HttpServer* server = ServerOf(conn);
+  const std::string_view text = message != nullptr ? message : "";
+  if (status != 400) {
+    server->agent_metrics_.CountHttpRequest(Handler::kOther, status);
+    return 1;
+  }
+  // civetweb says "Malformed message" for garbage, for headers above its 16 KiB buffer and for a
+  // request cut off by request_timeout_ms; the time since the connection began waiting for the
+  // request (set when a worker takes it up, and after each request) tells a timeout apart.
+  const auto waited = std::chrono::steady_clock::now() -
+                      DecodeTime(mg_get_user_connection_data(conn));
+  const auto timeout = std::chrono::milliseconds(server->options_.request_timeout_ms);
+  if (text != "Malformed message" || waited < timeout * 9 / 10) {
+    server->agent_metrics_.CountHttpRequest(Handler::kOther, 400);
+    server->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kMalformedRequest);
+    return 1;
+  }
+  server->agent_metrics_.CountHttpRequest(Handler::kOther, 408);
+  server->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kRequestTimeout);
+  // Raw bytes: the connection has no parsed request to build a response on, and closes next.
+  const std::string body = "408 request timeout: the request's headers did not arrive within " +
+                           std::to_string(server->options_.request_timeout_ms) +
+                           " ms (--web.request-timeout)\n";
+  const std::string response = "HTTP/1.1 408 Request Timeout\r\nContent-Type: " +
+                               std::string(kTextPlain) + "\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                               body;
+  mg_write(conn, response.data(), response.size());
+  return 0;
+}
+
+int HttpServer::Log(const mg_connection* conn, const char* message) {
+  const std::string_view text = message;
+  // A failed TLS handshake is the client's doing (plain HTTP on the HTTPS port, a missing or
+  // untrusted client certificate, a scanner): counted, and logged at debug so that no client
+  // can fill the log.
+  if (conn != nullptr && (text.starts_with("sslize error") || text.starts_with("SSL "))) {
+    if (text.starts_with("sslize error")) {
+      ServerOf(conn)->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kTlsHandshake);
+    }
+    spdlog::debug("HTTP server: {}", text);
+    return 1;
+  }
+  spdlog::warn("HTTP server: {}", text);
+  return 1;
+}
+
+Handler HttpServer::HandlerFor(std::string_view path) const {
+  if (path == "/v1/events") return Handler::kEvents;
+  if (path == options_.telemetry_path) return Handler::kMetrics;
+  if (path == "/-/reload") return Handler::kReload;
+  if (path == "/-/ready") return Handler::kReady;
+  if (path == "/-/healthy") return Handler::kHealthy;
+  if (path == "/") return Handler::kLanding;
+  return Handler::kOther;
+}
+
+int HttpServer::Unauthorized(mg_connection* conn, Handler handler, AuthResult result) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  telemetry::AuthFailure reason = telemetry::AuthFailure::kBadCredentials;
+  std::string_view message = "401 unauthorized: wrong user name or password\n";
+  if (result == AuthResult::kMissing) {
+    reason = telemetry::AuthFailure::kMissing;
+    message = "401 unauthorized: this agent needs HTTP basic auth (see its web config)\n";
+  } else if (result == AuthResult::kMalformed) {
+    reason = telemetry::AuthFailure::kMalformed;
+    message = "401 unauthorized: the Authorization header is not Basic base64(user:password)\n";
+  }
+  agent_metrics_.CountAuthFailure(reason);
+  agent_metrics_.CountHttpRequest(handler, 401);
+  spdlog::debug("401 for {} {} from {}: {}", info->request_method,
+                info->local_uri ? info->local_uri : "", info->remote_addr,
+                message.substr(0, message.size() - 1));
+  Headers headers = {{"WWW-Authenticate", R"(Basic realm="llm_exporter", charset="UTF-8")"}};
+  // A body was not read: close the connection rather than parse the body as the next request.
+  const std::string_view method = info->request_method;
+  if (method != "GET" && method != "HEAD") headers.emplace_back("Connection", "close");
+  Respond(conn, 401, kTextPlain, message, headers, method == "HEAD");
+  return 401;
+}
+
 int HttpServer::Handle(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   const std::string_view method = info->request_method;
   const std::string_view path = info->local_uri ? info->local_uri : "";
   const bool get = method == "GET" || method == "HEAD";
+  // Every endpoint, health checks included, is behind basic auth when it is on, as with
+  // exporter-toolkit.
+  if (auth_ != nullptr) {
+    const char* header = mg_get_header(conn, "Authorization");
+    const AuthResult result = auth_->Check(
+        header != nullptr ? std::optional<std::string_view>(header) : std::nullopt);
+    if (result != AuthResult::kOk) return Unauthorized(conn, HandlerFor(path), result);
+  }
   const auto not_allowed = [&](Handler handler, std::string_view allow) {
     agent_metrics_.CountHttpRequest(handler, 405);
     Respond(conn, 405, kTextPlain,

@@ -1,14 +1,19 @@
 // The HTTP face of the agent (civetweb): POST /v1/events, GET /metrics, POST /-/reload,
-// GET /-/ready and /-/healthy, and a landing page at /.
+// GET /-/ready and /-/healthy, and a landing page at /; over TLS and behind basic auth when the
+// web config (--web.config.file) asks for them.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/reloader.h"
 #include "expose/metrics_renderer.h"
 #include "ingest/event_pipeline.h"
+#include "server/basic_auth.h"
+#include "server/web_config.h"
 #include "telemetry/agent_metrics.h"
 
 struct mg_context;
@@ -20,9 +25,10 @@ struct HttpServerOptions {
   std::string listen_address = "127.0.0.1:9778";  // host:port; port 0 picks a free port
   std::string telemetry_path = "/metrics";
   std::size_t max_request_bytes = 16u << 20;
-  std::size_t threads = 16;
-  int request_timeout_ms = 10000;
-  int keep_alive_timeout_ms = 5000;
+  std::size_t threads = 16;       // also the most connections served at once
+  int request_timeout_ms = 10000;  // a request's headers (and TLS handshake) must arrive in this
+  int keep_alive_timeout_ms = 5000;  // idle time allowed between keep-alive requests
+  std::optional<WebConfig> web_config;  // TLS and basic auth; nullopt: plain HTTP, no auth
 };
 
 // Start() and Stop() from one thread; handlers run on civetweb's worker threads and use only
@@ -34,17 +40,30 @@ class HttpServer {
              telemetry::AgentMetrics& agent_metrics);
   ~HttpServer();
 
-  // Binds and starts serving; throws std::runtime_error with civetweb's reason.
+  // Binds and starts serving; throws std::runtime_error with civetweb's (or OpenSSL's) reason.
   void Start();
   // Stops accepting, lets requests in flight finish, then returns.
   void Stop();
   // The bound address, with the port the OS chose when 0 was asked for.
   const std::string& bound_address() const { return bound_address_; }
   int port() const { return port_; }
+  // "https" when the web config sets up TLS, else "http".
+  const char* scheme() const;
 
  private:
   static int Dispatch(mg_connection* conn, void* self);
+  static int InitTls(void* ssl_ctx, void* self);
+  // civetweb's callbacks for what happens outside handlers: the time each request's wait began
+  // (InitConnection, EndRequest), errors civetweb answers itself (HttpError), its log lines
+  // (Log). They find the server through the context's user data.
+  static int InitConnection(const mg_connection* conn, void** conn_data);
+  static void EndRequest(const mg_connection* conn, int status);
+  static int HttpError(mg_connection* conn, int status, const char* message);
+  static int Log(const mg_connection* conn, const char* message);
+  telemetry::Handler HandlerFor(std::string_view path) const;
   int Handle(mg_connection* conn);
+  // 401 with a WWW-Authenticate challenge, counted by handler and reason.
+  int Unauthorized(mg_connection* conn, telemetry::Handler handler, AuthResult result);
   int HandleEvents(mg_connection* conn);
   int HandleMetrics(mg_connection* conn, bool head_only);
   int HandleReload(mg_connection* conn);
@@ -54,6 +73,8 @@ class HttpServer {
   expose::MetricsRenderer& renderer_;
   config::Reloader& reloader_;
   telemetry::AgentMetrics& agent_metrics_;
+  std::unique_ptr<BasicAuth> auth_;  // null when the web config lists no users
+  std::string tls_error_;            // set by InitTls when the TLS set-up fails
   mg_context* context_ = nullptr;
   std::string bound_address_;
   int port_ = 0;
@@ -64,5 +85,12 @@ std::string CivetwebListeningPort(const std::string& listen_address);
 
 // True for 127.0.0.0/8, "localhost" and ::1.
 bool IsLoopbackHost(const std::string& listen_address);
+
+// The start-up warning for a listener others can reach, or nullopt when there is nothing to warn
+// about: a loopback address, or TLS together with client authentication (basic auth, or verified
+// client certificates).
+std::optional<std::string> ExposureWarning(const std::string& listen_address,
+                                           const std::string& bound_address,
+                                           const WebConfig* web_config);
 
 }  // namespace llm_exporter::server

@@ -7,6 +7,10 @@ namespace {
 
 constexpr std::array<std::string_view, kHandlerCount> kHandlerNames = {
     "/v1/events", "/metrics", "/-/reload", "/-/ready", "/-/healthy", "/", "other"};
+constexpr std::array<std::string_view, kAuthFailureCount> kAuthFailureNames = {
+    "missing", "bad_credentials", "malformed"};
+constexpr std::array<std::string_view, kHttpDropCount> kHttpDropNames = {
+    "request_timeout", "malformed_request", "tls_handshake"};
 
 }  // namespace
 
@@ -46,6 +50,26 @@ AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>(
                         .Name("llm_exporter_http_requests_total")
                         .Help("HTTP requests served, by handler and status code.")
                         .Register(*registry_);
+  // Present from start-up (at 0) whether or not basic auth is on, so alerts need no absent().
+  auto& auth_failures =
+      BuildCounter()
+          .Name("llm_exporter_http_auth_failures_total")
+          .Help("HTTP requests refused with 401 by basic auth (--web.config.file), by reason: "
+                "missing, malformed or bad_credentials (unknown user or wrong password).")
+          .Register(*registry_);
+  for (std::size_t r = 0; r < kAuthFailureCount; ++r) {
+    auth_failures_[r] = &auth_failures.Add({{"reason", std::string(kAuthFailureNames[r])}});
+  }
+  auto& http_drops =
+      BuildCounter()
+          .Name("llm_exporter_http_connections_dropped_total")
+          .Help("HTTP connections closed before a request reached a handler, by reason: "
+                "request_timeout (--web.request-timeout), malformed_request (including headers "
+                "above 16 KiB), tls_handshake.")
+          .Register(*registry_);
+  for (std::size_t r = 0; r < kHttpDropCount; ++r) {
+    http_drops_[r] = &http_drops.Add({{"reason", std::string(kHttpDropNames[r])}});
+  }
 
   auto& reloads = BuildCounter()
                       .Name("llm_exporter_pricing_reloads_total")
@@ -115,6 +139,14 @@ void AgentMetrics::CountHttpRequest(Handler handler, int status_code) {
     }
   }
   counter->Increment();
+}
+
+void AgentMetrics::CountAuthFailure(AuthFailure reason) {
+  auth_failures_[static_cast<std::size_t>(reason)]->Increment();
+}
+
+void AgentMetrics::CountHttpDrop(HttpDrop reason) {
+  http_drops_[static_cast<std::size_t>(reason)]->Increment();
 }
 
 void AgentMetrics::CountReload(bool success, double unix_time_seconds) {

@@ -30,6 +30,18 @@ struct TeamBudget {
 enum class Handler : uint8_t { kEvents, kMetrics, kReload, kReady, kHealthy, kLanding, kOther };
 inline constexpr std::size_t kHandlerCount = 7;
 
+// Why a request was refused with 401, as the `reason` label names it.
+enum class AuthFailure : uint8_t { kMissing, kBadCredentials, kMalformed };
+inline constexpr std::size_t kAuthFailureCount = 3;
+
+// Why the HTTP server dropped a connection before any handler saw a request.
+enum class HttpDrop : uint8_t {
+  kRequestTimeout,    // the request's headers did not arrive within --web.request-timeout
+  kMalformedRequest,  // not HTTP, headers above civetweb's 16 KiB, or closed mid-request
+  kTlsHandshake,      // the TLS handshake failed: plain HTTP, no or bad client certificate ...
+};
+inline constexpr std::size_t kHttpDropCount = 3;
+
 // Thread-safe: every method may be called from any thread.
 class AgentMetrics {
  public:
@@ -39,6 +51,9 @@ class AgentMetrics {
   void CountEvents(Transport transport, uint64_t accepted,
                    const std::array<uint64_t, kRejectReasonCount>& rejected_by_reason);
   void CountHttpRequest(Handler handler, int status_code);
+  // A request refused by basic auth (also counted by CountHttpRequest with 401).
+  void CountAuthFailure(AuthFailure reason);
+  void CountHttpDrop(HttpDrop reason);
   void CountReload(bool success, double unix_time_seconds);
   // The start-up load: sets the last-success gauges without counting a reload.
   void SetLoaded(double unix_time_seconds);
@@ -60,6 +75,8 @@ class AgentMetrics {
   static constexpr int kMaxStatus = 600;
   std::array<std::array<std::atomic<prometheus::Counter*>, kMaxStatus>, kHandlerCount> http_{};
   std::mutex http_mu_;
+  std::array<prometheus::Counter*, kAuthFailureCount> auth_failures_{};
+  std::array<prometheus::Counter*, kHttpDropCount> http_drops_{};
 
   prometheus::Counter* reload_success_;
   prometheus::Counter* reload_failure_;

@@ -66,5 +66,25 @@ TEST_CASE("ParseDuration: seconds, minutes, hours, days and 0") {
   CHECK_THROWS_AS(ParseDuration("5w"), std::invalid_argument);
 }
 
+TEST_CASE("ParseFlags: the web config file and the HTTP timeouts") {
+  AgentConfig config;
+  CHECK_FALSE(Parse({}, &config).has_value());
+  CHECK(config.web_config_file.empty());
+  CHECK(config.web_request_timeout == std::chrono::seconds(10));
+  CHECK(config.web_keep_alive_timeout == std::chrono::seconds(5));
+  CHECK_FALSE(Parse({"--web.config.file=/etc/llm_exporter/web.yml", "--web.request-timeout=1m",
+                     "--web.keep-alive-timeout=2m"},
+                    &config)
+                  .has_value());
+  CHECK(config.web_config_file == "/etc/llm_exporter/web.yml");
+  CHECK(config.web_request_timeout == std::chrono::seconds(60));
+  CHECK(config.web_keep_alive_timeout == std::chrono::minutes(2));
+  CHECK(Parse({"--web.request-timeout=0"}, &config) == 2);
+  CHECK(Parse({"--web.request-timeout=2h"}, &config) == 2);
+  CHECK(Parse({"--web.request-timeout=10"}, &config) == 2);
+  CHECK(Parse({"--web.keep-alive-timeout=0"}, &config) == 2);
+  CHECK(Parse({"--web.keep-alive-timeout=1d"}, &config) == 2);
+}
+
 }  // namespace
 }  // namespace llm_exporter::config
