@@ -28,6 +28,15 @@ SCHEMA_DIR = os.environ.get(
     "GRAFANA_JSONSCHEMA_DIR",
     os.path.abspath(os.path.join(ROOT, "..", "shared", "reference", "grafana-jsonschema")))
 
+
+
+def setUpModule():
+    if not os.path.isfile(os.path.join(SCHEMA_DIR, "dashboard.jsonschema.json")):
+        raise RuntimeError(
+            f"Grafana's JSON schemas are not at {SCHEMA_DIR}: they come from the shared/reference "
+            "folder beside the repository; set GRAFANA_JSONSCHEMA_DIR to point elsewhere")
+
+
 EXPECTED_UIDS = {
     "llm-overview.json": "llm-overview",
     "llm-cost.json": "llm-cost",
