@@ -88,14 +88,7 @@ void LineDecodePool::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and nothing left
-    LineChunk* chunk = queue_.front();
-    queue_.pop_front();
-    lock.unlock();
-    Decode(chunk);
-    chunk->runs.clear();
-    lock.lock();
-    free_.push_back(chunk);
+    if (!HelpOne(lock)) return;  // stopping, and nothing left
     returned_.notify_one();
   }
 }
