@@ -15,6 +15,15 @@ struct SendReport {
   std::string error;          // empty when every send succeeded
 
   bool ok() const { return error.empty(); }
+
+  // Adds one connection's report to a run's total; the first error is kept.
+  void Add(const SendReport& other) {
+    events += other.events;
+    acknowledged += other.acknowledged;
+    messages += other.messages;
+    connects += other.connects;
+    if (error.empty()) error = other.error;
+  }
 };
 
 }  // namespace llm_exporter::bench

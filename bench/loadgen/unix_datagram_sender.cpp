@@ -63,10 +63,7 @@ SendReport UnixDatagramSender::Run() {
     }
     if (!mine.ok()) failed.store(true, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mu);
-    total.events += mine.events;
-    total.messages += mine.messages;
-    total.connects += mine.connects;
-    if (total.error.empty()) total.error = mine.error;
+    total.Add(mine);
   };
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < options_.connections; ++c) threads.emplace_back(socket_thread, c);

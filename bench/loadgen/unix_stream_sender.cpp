@@ -61,10 +61,7 @@ SendReport UnixStreamSender::Run() {
     }
     if (!mine.ok()) failed.store(true, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mu);
-    total.events += mine.events;
-    total.messages += mine.messages;
-    total.connects += mine.connects;
-    if (total.error.empty()) total.error = mine.error;
+    total.Add(mine);
   };
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < options_.connections; ++c) threads.emplace_back(connection, c);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "decode/decode_fixture.h"
 #include "fakes/capturing_sink.h"
 
 namespace llm_exporter::decode {
@@ -13,18 +14,6 @@ using testing::CapturingSink;
 
 constexpr std::string_view kCall =
     R"({"model":"gpt-4o","endpoint":"/chat","input_tokens":1000,"output_tokens":500,"latency":0.8})";
-
-struct Decoded {
-  DecodeResult result;
-  CapturingSink sink;
-};
-
-Decoded Decode(std::string_view body, DecodeLimits limits = {}) {
-  Decoded d;
-  EventDecoder decoder(limits);
-  d.result = decoder.Decode(body, d.sink);
-  return d;
-}
 
 // The single error of a one-event body.
 EventError OnlyError(std::string_view body, DecodeLimits limits = {}) {
@@ -203,10 +192,8 @@ TEST_CASE("EventDecoder: only the first errors are listed, all are counted") {
 }
 
 TEST_CASE("EventDecoder: DecodeLines treats every line alone, even one that is an array") {
-  Decoded d;
-  EventDecoder decoder;
   const std::string lines = "[1]\n" + std::string(kCall) + "\n";
-  d.result = decoder.DecodeLines(lines, lines.size(), d.sink);
+  const Decoded d = DecodeLines(lines);
   REQUIRE(d.result.ok());
   CHECK(d.result.accepted == 1);
   CHECK(d.result.rejected == 1);

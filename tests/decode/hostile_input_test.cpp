@@ -7,6 +7,7 @@
 
 #include "decode/event_decoder.h"
 #include "decode/json_text.h"
+#include "decode/decode_fixture.h"
 #include "fakes/capturing_sink.h"
 
 namespace llm_exporter::decode {
@@ -16,25 +17,6 @@ using testing::CapturingSink;
 
 constexpr std::string_view kCall =
     R"({"model":"gpt-4o","input_tokens":1,"output_tokens":2,"latency":0.5})";
-
-struct Decoded {
-  DecodeResult result;
-  CapturingSink sink;
-};
-
-Decoded Decode(std::string_view body, DecodeLimits limits = {}) {
-  Decoded d;
-  EventDecoder decoder(limits);
-  d.result = decoder.Decode(body, d.sink);
-  return d;
-}
-
-Decoded DecodeLines(std::string_view lines) {
-  Decoded d;
-  EventDecoder decoder;
-  d.result = decoder.DecodeLines(lines, lines.size(), d.sink);
-  return d;
-}
 
 // kCall with `field` set to the raw JSON text `value` (added at the end; dropped if present).
 std::string CallWith(std::string_view field, std::string_view value) {
