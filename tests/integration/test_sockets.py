@@ -159,6 +159,28 @@ class SocketTestCase(unittest.TestCase):
                              capture_output=True, text=True, timeout=30)
         return run.returncode, run.stderr
 
+    def send_while_scraping(self, agent, transport, send, senders, total, ledgers, what,
+                            require_scrapes=True):
+        """Runs `send` on `senders` threads while another thread scrapes; waits until `total`
+        events are accepted over `transport`, checks the totals against the ledgers, and
+        returns the last scrape."""
+        scraper = ScrapeLoop(agent, transport)
+        scraper.start()
+        run_concurrently(send, senders)
+        wait_until(lambda: accepted(agent.scrape(), transport) == total, timeout=30,
+                   what=f"{total} events accepted over {what}")
+        scraper.stop()
+        self.assertEqual(scraper.errors, [])
+        if require_scrapes:
+            self.assertGreater(scraper.scrapes, 0)
+        m = agent.scrape()
+        sent = Ledger()
+        for ledger in ledgers:
+            sent.add(ledger)
+        sent.check(self, m)
+        self.assertEqual(m.value("llm_exporter_events_received_total", transport=transport), total)
+        return m
+
 
 class UnixStreamTest(SocketTestCase):
     def test_concurrent_clients_and_scrapes_count_exactly(self):
@@ -180,22 +202,9 @@ class UnixStreamTest(SocketTestCase):
                         s.sendall(text[pos:pos + n])
                         pos += n
 
-            scraper = ScrapeLoop(agent, "unix")
-            scraper.start()
-            run_concurrently(writer, WRITERS)
             total = WRITERS * EVENTS_PER_WRITER
-            wait_until(lambda: accepted(agent.scrape(), "unix") == total, timeout=30,
-                       what=f"{total} events accepted over the unix socket")
-            scraper.stop()
-            self.assertEqual(scraper.errors, [])
-            self.assertGreater(scraper.scrapes, 0)
-
-            m = agent.scrape()
-            sent = Ledger()
-            for ledger in ledgers:
-                sent.add(ledger)
-            sent.check(self, m)
-            self.assertEqual(m.value("llm_exporter_events_received_total", transport="unix"), total)
+            m = self.send_while_scraping(agent, "unix", writer, WRITERS, total, ledgers,
+                                         "the unix socket")
             self.assertEqual(m.sum("llm_exporter_events_rejected_total", transport="unix"), 0)
             self.assertEqual(accepted(m, "http"), 0)
             wait_until(lambda: agent.scrape().value("llm_exporter_ingest_connections",
@@ -272,23 +281,9 @@ class UnixgramTest(SocketTestCase):
                         s.send(payload.encode())  # blocks while the agent's queue is full
                         datagrams[i] += 1
 
-            scraper = ScrapeLoop(agent, "unixgram")
-            scraper.start()
-            run_concurrently(sender, WRITERS)
             total = WRITERS * EVENTS_PER_WRITER
-            wait_until(lambda: accepted(agent.scrape(), "unixgram") == total, timeout=30,
-                       what=f"{total} events accepted over the unixgram socket")
-            scraper.stop()
-            self.assertEqual(scraper.errors, [])
-            self.assertGreater(scraper.scrapes, 0)
-
-            m = agent.scrape()
-            sent = Ledger()
-            for ledger in ledgers:
-                sent.add(ledger)
-            sent.check(self, m)
-            self.assertEqual(m.value("llm_exporter_events_received_total", transport="unixgram"),
-                             total)
+            m = self.send_while_scraping(agent, "unixgram", sender, WRITERS, total, ledgers,
+                                         "the unixgram socket")
             self.assertEqual(m.sum("llm_exporter_events_rejected_total", transport="unixgram"), 0)
             self.assertGreater(sum(datagrams), total // 2)
 
@@ -341,21 +336,9 @@ class UdpTest(SocketTestCase):
                         if n % 20 == 19:
                             time.sleep(0.002)  # a bounded rate: UDP may drop what overflows
 
-            scraper = ScrapeLoop(agent, "udp")
-            scraper.start()
-            run_concurrently(sender, senders)
             total = senders * per_sender
-            wait_until(lambda: accepted(agent.scrape(), "udp") == total, timeout=30,
-                       what=f"{total} events accepted over UDP")
-            scraper.stop()
-            self.assertEqual(scraper.errors, [])
-
-            m = agent.scrape()
-            sent = Ledger()
-            for ledger in ledgers:
-                sent.add(ledger)
-            sent.check(self, m)
-            self.assertEqual(m.value("llm_exporter_events_received_total", transport="udp"), total)
+            m = self.send_while_scraping(agent, "udp", sender, senders, total, ledgers,
+                                         "UDP", require_scrapes=False)
             self.assertEqual(m.value("llm_exporter_ingest_datagrams_dropped_total",
                                      transport="udp"), 0)
 
