@@ -538,36 +538,47 @@ def cost():
 
 
 # --------------------------------------------------------------------------- llm-exporter
+# A last_reload_successful gauge shown as words.
+OK_FAILED = [{"type": "value", "options": {
+    "0": {"text": "failed", "color": "red", "index": 0},
+    "1": {"text": "ok", "color": "green", "index": 1}}}]
+
+
 def exporter():
     items = [
         row("Agents"),
         stat("Agents up",
              "Agents Prometheus scrapes successfully: sum of up for the selected jobs and "
              "instances.",
-             [target(f"sum({sel('up')})", "up", instant=True)], "none", w=4, graph=False),
+             [target(f"sum({sel('up')})", "up", instant=True)], "none", w=3, graph=False),
         stat("Uptime (youngest agent)",
              "Time since the most recently started agent started: time() minus "
              "process_start_time_seconds.",
              [target(f"time() - max({sel('process_start_time_seconds')})", "uptime",
-                     instant=True)], "s", w=4, graph=False),
+                     instant=True)], "s", w=3, graph=False),
         stat("Price table models",
              "Models in the price table in force (llm_exporter_pricing_models), smallest over "
              "the agents.",
              [target(f"min({sel('llm_exporter_pricing_models')})", "models", instant=True)],
-             "none", w=4, graph=False),
+             "none", w=3, graph=False),
         stat("Last price reload",
              "Whether the last price table reload succeeded on every agent "
              "(llm_exporter_pricing_last_reload_successful, smallest over the agents).",
              [target(f"min({sel('llm_exporter_pricing_last_reload_successful')})", "reload",
-                     instant=True)], "none", w=4, graph=False, steps=[],
-             mappings=[{"type": "value", "options": {
-                 "0": {"text": "failed", "color": "red", "index": 0},
-                 "1": {"text": "ok", "color": "green", "index": 1}}}]),
+                     instant=True)], "none", w=3, graph=False, steps=[],
+             mappings=OK_FAILED),
+        stat("Last budgets reload",
+             "Whether the last reload of the team budgets (--budgets.file) succeeded on every "
+             "agent (llm_exporter_budgets_last_reload_successful, smallest over the agents). "
+             "An agent without a budgets file reads ok.",
+             [target(f"min({sel('llm_exporter_budgets_last_reload_successful')})", "reload",
+                     instant=True)], "none", w=3, graph=False, steps=[],
+             mappings=OK_FAILED),
         table("Agent versions",
               "Agents per version and revision: count of llm_exporter_build_info.",
               [target(f"count by (version, revision) ({sel('llm_exporter_build_info')})", "",
                       instant=True, fmt="table")],
-              "none", w=8, h=4, rename={"Value": "agents"}),
+              "none", w=9, h=4, rename={"Value": "agents"}),
 
         row("Events"),
         timeseries("Events in by transport",
@@ -595,14 +606,21 @@ def exporter():
                    "llm_exporter_http_requests_total.",
                    [target("sum by (handler, code) ("
                            f"{rate('llm_exporter_http_requests_total')})",
-                           "{{handler}} {{code}}")], "reqps"),
+                           "{{handler}} {{code}}")], "reqps", w=8),
         timeseries("Price table reloads by result",
-                   "Price table (and budget) reloads by result per interval: increase of "
+                   "Price table reloads by result per interval: increase of "
                    "llm_exporter_pricing_reloads_total.",
                    [target("sum by (result) ("
                            + increase("llm_exporter_pricing_reloads_total",
                                       window="$__rate_interval") + ")",
-                           "{{result}}")], "short"),
+                           "{{result}}")], "short", w=8),
+        timeseries("Budget reloads by result",
+                   "Team budget reloads by result per interval: increase of "
+                   "llm_exporter_budgets_reloads_total.",
+                   [target("sum by (result) ("
+                           + increase("llm_exporter_budgets_reloads_total",
+                                      window="$__rate_interval") + ")",
+                           "{{result}}")], "short", w=8),
 
         row("Series"),
         timeseries("Series per family",

@@ -132,10 +132,12 @@ class Reporter:
                 answer = json.loads(response.read())
             lost = len(batch) - int(answer["accepted"])
             if lost:
-                errors = answer.get("errors") or [{}]
-                why = f"agent rejected {lost} event(s), first: {errors[0].get('message', errors[0])}"
+                why = (f"agent rejected {lost} of {len(batch)} event(s), "
+                       f"first: {_first_error(answer)}")
         except urllib.error.HTTPError as e:
+            # 400: the agent refused every event; its answer says why, as for a partial refusal.
             why = f"{self.url} answered HTTP {e.code} {e.reason}"
+            why += _refusal(e, len(batch))
         except Exception as e:  # the sender thread must survive anything: OSError, timeout, bad JSON
             why = f"cannot deliver to {self.url}: {e!r}"
         self._drop(lost, why, done=len(batch))
@@ -152,6 +154,35 @@ class Reporter:
                         "level until the agent accepts a batch again)", lost, why)
         elif lost:
             log.debug("dropped %d LLM metric event(s): %s", lost, why)
+
+
+def _first_error(answer):
+    """The first refusal of an agent's answer: "message (index i, field f, reason r)"."""
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return "no reason given"
+    first = errors[0]
+    where = ", ".join(f"{key} {first[key]}" for key in ("index", "field", "reason") if key in first)
+    message = first.get("message", "")
+    return f"{message} ({where})" if where else str(message or first)
+
+
+def _refusal(error, sent):
+    """What an HTTP error answer says: the agent's counts and first error when it is the agent's
+    JSON answer, else the start of the body. Never raises: it runs on the sender thread."""
+    try:
+        text = error.read(64 * 1024)
+    except Exception:  # a connection reset while reading the answer
+        return ""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        snippet = text[:100].decode("utf-8", "replace").strip()
+        return f" (the answer is not JSON: {snippet!r})" if snippet else ""
+    if not isinstance(answer, dict) or not answer.get("errors"):
+        return ""
+    return (f": agent rejected {answer.get('rejected', sent)} of {sent} event(s), "
+            f"first: {_first_error(answer)}")
 
 
 _default = None

@@ -19,42 +19,62 @@ Reloader::Reloader(std::string pricing_file, std::string budgets_file,
       agent_metrics_(agent_metrics),
       clock_(clock) {}
 
-void Reloader::Apply(pricing::PriceTable table, std::vector<telemetry::TeamBudget> budgets) {
+pricing::PriceTable Reloader::LoadPriceTable() const {
+  return pricing_file_.empty() ? pricing::PriceTable::Default()
+                               : pricing::LoadPriceTableFile(pricing_file_);
+}
+
+std::vector<telemetry::TeamBudget> Reloader::LoadBudgets() const {
+  // No file means no budgets: nothing can fail, so the load always succeeds.
+  return budgets_file_.empty() ? std::vector<telemetry::TeamBudget>{}
+                               : LoadBudgetsFile(budgets_file_);
+}
+
+void Reloader::ApplyPriceTable(pricing::PriceTable table) {
   agent_metrics_.SetPricingModels(table.size());
   catalog_.Replace(std::move(table));
-  agent_metrics_.SetBudgets(budgets);
 }
 
 void Reloader::LoadInitial() {
   std::lock_guard<std::mutex> lock(mu_);
-  pricing::PriceTable table = pricing_file_.empty() ? pricing::PriceTable::Default()
-                                                    : pricing::LoadPriceTableFile(pricing_file_);
-  std::vector<telemetry::TeamBudget> budgets;
-  if (!budgets_file_.empty()) budgets = LoadBudgetsFile(budgets_file_);
-  Apply(std::move(table), std::move(budgets));
+  // Both files are read before either is applied: a bad one stops the agent at start-up anyway.
+  pricing::PriceTable table = LoadPriceTable();
+  std::vector<telemetry::TeamBudget> budgets = LoadBudgets();
+  ApplyPriceTable(std::move(table));
+  agent_metrics_.SetBudgets(budgets);
   const std::chrono::duration<double> now = clock_.WallNow().time_since_epoch();
-  agent_metrics_.SetLoaded(now.count());
+  agent_metrics_.SetLoaded(telemetry::ReloadTarget::kPricing, now.count());
+  agent_metrics_.SetLoaded(telemetry::ReloadTarget::kBudgets, now.count());
 }
 
 std::string Reloader::Reload() {
+  using telemetry::ReloadTarget;
   std::lock_guard<std::mutex> lock(mu_);
   const std::chrono::duration<double> now = clock_.WallNow().time_since_epoch();
+  std::string errors;
   try {
-    pricing::PriceTable table = pricing_file_.empty() ? pricing::PriceTable::Default()
-                                                      : pricing::LoadPriceTableFile(pricing_file_);
-    std::vector<telemetry::TeamBudget> budgets;
-    if (!budgets_file_.empty()) budgets = LoadBudgetsFile(budgets_file_);
+    pricing::PriceTable table = LoadPriceTable();
     const std::size_t models = table.size();
-    Apply(std::move(table), std::move(budgets));
-    agent_metrics_.CountReload(true, now.count());
-    spdlog::info("Reloaded the price table ({} models){}", models,
-                 budgets_file_.empty() ? "" : " and budgets");
-    return "";
+    ApplyPriceTable(std::move(table));
+    agent_metrics_.CountReload(ReloadTarget::kPricing, true, now.count());
+    spdlog::info("Reloaded the price table ({} models)", models);
   } catch (const std::exception& e) {
-    agent_metrics_.CountReload(false, now.count());
-    spdlog::error("Reload failed, keeping the previous price table and budgets: {}", e.what());
-    return e.what();
+    agent_metrics_.CountReload(ReloadTarget::kPricing, false, now.count());
+    spdlog::error("Reload failed, keeping the previous price table: {}", e.what());
+    errors = e.what();
   }
+  try {
+    const std::vector<telemetry::TeamBudget> budgets = LoadBudgets();
+    agent_metrics_.SetBudgets(budgets);
+    agent_metrics_.CountReload(ReloadTarget::kBudgets, true, now.count());
+    if (!budgets_file_.empty()) spdlog::info("Reloaded the budgets ({} budgets)", budgets.size());
+  } catch (const std::exception& e) {
+    agent_metrics_.CountReload(ReloadTarget::kBudgets, false, now.count());
+    spdlog::error("Reload failed, keeping the previous budgets: {}", e.what());
+    if (!errors.empty()) errors += "; ";
+    errors += e.what();
+  }
+  return errors;
 }
 
 }  // namespace llm_exporter::config

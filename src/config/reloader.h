@@ -1,5 +1,7 @@
-// Reloads the price table and the budgets from their files (SIGHUP, POST /-/reload). A file that
-// fails to load leaves everything as it was, is logged with the reason, and is counted.
+// Reloads the price table and the budgets from their files (SIGHUP, POST /-/reload). Each file is
+// loaded on its own: one that fails keeps what it had loaded before, is logged with the reason and
+// is counted in its own metrics (llm_exporter_pricing_* or llm_exporter_budgets_*), while the
+// other still takes effect.
 #pragma once
 
 #include <mutex>
@@ -19,11 +21,15 @@ class Reloader {
 
   // Loads both files at start-up; throws std::runtime_error with the reason when one is bad.
   void LoadInitial();
-  // Loads both files; on failure keeps the old table and budgets. Returns the error, or "".
+  // Loads both files; a file that fails keeps its old table or budgets. Returns "" when both
+  // loaded, else each failure, "; "-separated, each starting "pricing file PATH: " or
+  // "budgets file PATH: " so that the answer to /-/reload names the part that failed.
   std::string Reload();
 
  private:
-  void Apply(pricing::PriceTable table, std::vector<telemetry::TeamBudget> budgets);
+  pricing::PriceTable LoadPriceTable() const;
+  std::vector<telemetry::TeamBudget> LoadBudgets() const;
+  void ApplyPriceTable(pricing::PriceTable table);
 
   const std::string pricing_file_;
   const std::string budgets_file_;

@@ -92,6 +92,12 @@ PriceTable ParsePriceTable(std::string_view json_text, std::string_view origin) 
   if (!doc.contains("models") || !doc["models"].is_object()) {
     Fail(origin, "\"models\" must be an object mapping model names to prices");
   }
+  // An empty table would price every call with the fallback price: almost certainly a file cut
+  // short or generated from an empty list, so it is refused rather than silently put in force.
+  if (doc["models"].empty()) {
+    Fail(origin, "\"models\" is empty: list at least one model (calls of models not listed are "
+                 "priced with the fallback price)");
+  }
   std::unordered_map<std::string, ModelPrice> models;
   for (const auto& [name, entry] : doc["models"].items()) {
     if (name.empty()) Fail(origin, "models has an entry with an empty name");

@@ -10,7 +10,13 @@ constexpr std::array<std::string_view, kHandlerCount> kHandlerNames = {
 constexpr std::array<std::string_view, kAuthFailureCount> kAuthFailureNames = {
     "missing", "bad_credentials", "malformed"};
 constexpr std::array<std::string_view, kHttpDropCount> kHttpDropNames = {
-    "request_timeout", "malformed_request", "tls_handshake"};
+    "request_timeout", "malformed_request", "tls_handshake", "body_timeout"};
+// The metric name part and the help text's words for each ReloadTarget.
+constexpr std::array<std::string_view, kReloadTargetCount> kReloadTargetNames = {"pricing",
+                                                                                 "budgets"};
+constexpr std::array<std::string_view, kReloadTargetCount> kReloadTargetWhat = {
+    "price table (--pricing.file, or the built-in table)",
+    "team budgets (--budgets.file; none configured counts as a successful load)"};
 
 }  // namespace
 
@@ -63,32 +69,39 @@ AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>(
   auto& http_drops =
       BuildCounter()
           .Name("llm_exporter_http_connections_dropped_total")
-          .Help("HTTP connections closed before a request reached a handler, by reason: "
-                "request_timeout (--web.request-timeout), malformed_request (including headers "
-                "above 16 KiB), tls_handshake.")
+          .Help("HTTP connections closed before their request was served, by reason: "
+                "request_timeout (headers not in within --web.request-timeout), body_timeout "
+                "(body not in within --web.request-timeout of its headers), malformed_request "
+                "(including headers above 16 KiB), tls_handshake.")
           .Register(*registry_);
   for (std::size_t r = 0; r < kHttpDropCount; ++r) {
     http_drops_[r] = &http_drops.Add({{"reason", std::string(kHttpDropNames[r])}});
   }
 
-  auto& reloads = BuildCounter()
-                      .Name("llm_exporter_pricing_reloads_total")
-                      .Help("Reloads of the price table and budgets, by result.")
-                      .Register(*registry_);
-  reload_success_ = &reloads.Add({{"result", "success"}});
-  reload_failure_ = &reloads.Add({{"result", "failure"}});
-  last_reload_successful_ = &BuildGauge()
-                                 .Name("llm_exporter_pricing_last_reload_successful")
-                                 .Help("Whether the last price table reload succeeded (1) or not (0).")
-                                 .Register(*registry_)
-                                 .Add({});
-  last_reload_successful_->Set(1);
-  last_reload_success_time_ =
-      &BuildGauge()
-           .Name("llm_exporter_pricing_last_reload_success_timestamp_seconds")
-           .Help("Unix time of the last successful load of the price table.")
-           .Register(*registry_)
-           .Add({});
+  for (std::size_t t = 0; t < kReloadTargetCount; ++t) {
+    const std::string prefix = "llm_exporter_" + std::string(kReloadTargetNames[t]);
+    const std::string what(kReloadTargetWhat[t]);
+    auto& reloads = BuildCounter()
+                        .Name(prefix + "_reloads_total")
+                        .Help("Reloads of the " + what + " (SIGHUP, POST /-/reload), by result.")
+                        .Register(*registry_);
+    ReloadSeries& series = reloads_[t];
+    series.success = &reloads.Add({{"result", "success"}});
+    series.failure = &reloads.Add({{"result", "failure"}});
+    series.last_successful = &BuildGauge()
+                                  .Name(prefix + "_last_reload_successful")
+                                  .Help("Whether the last reload of the " + what +
+                                        " succeeded (1) or not (0).")
+                                  .Register(*registry_)
+                                  .Add({});
+    series.last_successful->Set(1);
+    series.last_success_time = &BuildGauge()
+                                    .Name(prefix + "_last_reload_success_timestamp_seconds")
+                                    .Help("Unix time of the last successful load of the " + what +
+                                          ".")
+                                    .Register(*registry_)
+                                    .Add({});
+  }
   pricing_models_ = &BuildGauge()
                          .Name("llm_exporter_pricing_models")
                          .Help("Models listed in the price table in force.")
@@ -149,15 +162,17 @@ void AgentMetrics::CountHttpDrop(HttpDrop reason) {
   http_drops_[static_cast<std::size_t>(reason)]->Increment();
 }
 
-void AgentMetrics::CountReload(bool success, double unix_time_seconds) {
-  (success ? reload_success_ : reload_failure_)->Increment();
-  last_reload_successful_->Set(success ? 1 : 0);
-  if (success) last_reload_success_time_->Set(unix_time_seconds);
+void AgentMetrics::CountReload(ReloadTarget target, bool success, double unix_time_seconds) {
+  const ReloadSeries& series = reloads_[static_cast<std::size_t>(target)];
+  (success ? series.success : series.failure)->Increment();
+  series.last_successful->Set(success ? 1 : 0);
+  if (success) series.last_success_time->Set(unix_time_seconds);
 }
 
-void AgentMetrics::SetLoaded(double unix_time_seconds) {
-  last_reload_successful_->Set(1);
-  last_reload_success_time_->Set(unix_time_seconds);
+void AgentMetrics::SetLoaded(ReloadTarget target, double unix_time_seconds) {
+  const ReloadSeries& series = reloads_[static_cast<std::size_t>(target)];
+  series.last_successful->Set(1);
+  series.last_success_time->Set(unix_time_seconds);
 }
 
 void AgentMetrics::SetPricingModels(std::size_t models) {

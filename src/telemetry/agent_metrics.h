@@ -34,13 +34,19 @@ inline constexpr std::size_t kHandlerCount = 7;
 enum class AuthFailure : uint8_t { kMissing, kBadCredentials, kMalformed };
 inline constexpr std::size_t kAuthFailureCount = 3;
 
-// Why the HTTP server dropped a connection before any handler saw a request.
+// Why the HTTP server dropped a connection before its request was served.
 enum class HttpDrop : uint8_t {
   kRequestTimeout,    // the request's headers did not arrive within --web.request-timeout
   kMalformedRequest,  // not HTTP, headers above civetweb's 16 KiB, or closed mid-request
   kTlsHandshake,      // the TLS handshake failed: plain HTTP, no or bad client certificate ...
+  kBodyTimeout,       // the body did not all arrive within --web.request-timeout of its headers
 };
-inline constexpr std::size_t kHttpDropCount = 3;
+inline constexpr std::size_t kHttpDropCount = 4;
+
+// What a reload loads. Each has its own reload metrics, so a broken budgets file does not read as
+// a broken price table.
+enum class ReloadTarget : uint8_t { kPricing, kBudgets };
+inline constexpr std::size_t kReloadTargetCount = 2;
 
 // Thread-safe: every method may be called from any thread.
 class AgentMetrics {
@@ -54,9 +60,9 @@ class AgentMetrics {
   // A request refused by basic auth (also counted by CountHttpRequest with 401).
   void CountAuthFailure(AuthFailure reason);
   void CountHttpDrop(HttpDrop reason);
-  void CountReload(bool success, double unix_time_seconds);
+  void CountReload(ReloadTarget target, bool success, double unix_time_seconds);
   // The start-up load: sets the last-success gauges without counting a reload.
-  void SetLoaded(double unix_time_seconds);
+  void SetLoaded(ReloadTarget target, double unix_time_seconds);
   void SetPricingModels(std::size_t models);
   void SetBudgets(const std::vector<TeamBudget>& budgets);
   void SetLastScrape(double seconds, std::size_t bytes);
@@ -78,10 +84,13 @@ class AgentMetrics {
   std::array<prometheus::Counter*, kAuthFailureCount> auth_failures_{};
   std::array<prometheus::Counter*, kHttpDropCount> http_drops_{};
 
-  prometheus::Counter* reload_success_;
-  prometheus::Counter* reload_failure_;
-  prometheus::Gauge* last_reload_successful_;
-  prometheus::Gauge* last_reload_success_time_;
+  struct ReloadSeries {
+    prometheus::Counter* success = nullptr;
+    prometheus::Counter* failure = nullptr;
+    prometheus::Gauge* last_successful = nullptr;
+    prometheus::Gauge* last_success_time = nullptr;
+  };
+  std::array<ReloadSeries, kReloadTargetCount> reloads_{};
   prometheus::Gauge* pricing_models_;
   prometheus::Gauge* last_scrape_seconds_;
   prometheus::Gauge* last_scrape_bytes_;

@@ -4,13 +4,16 @@ Python reporter must never block or raise when the agent is down, slow or refusi
 
     LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_examples.py
 """
+import glob
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -19,6 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.normpath(os.path.join(HERE, "..", "..", "examples"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(EXAMPLES, "python"))
+
+import yaml  # noqa: E402  (python3-yaml)
 
 import harness  # noqa: E402
 from harness import Agent, free_port, wait_until  # noqa: E402
@@ -169,23 +174,46 @@ class PythonReporterWithAgentTest(MetricsAssertions):
         self.assertSample(m, 1.0, "llm_exporter_events_rejected_total", transport="http",
                           reason="invalid_value")
 
+    def test_a_batch_refused_whole_logs_the_agents_first_error(self):
+        with Agent() as agent:
+            reporter = llm_metrics.Reporter(url=agent.url, interval=60)
+            try:
+                with self.assertLogs("llm_metrics", "WARNING") as logs:
+                    reporter.track_llm_call(MINI, "/chat", -5, 20, 0.3, None, "u", "t")
+                    reporter.track_llm_call(MINI, "/chat", 10, -7, 0.3, None, "u", "t")
+                    self.assertTrue(reporter.flush(timeout=10))
+                self.assertEqual(reporter.dropped, 2)
+                m = agent.scrape()
+            finally:
+                reporter.close()
+        self.assertEqual(logs.output, [
+            f"WARNING:llm_metrics:dropped 2 LLM metric event(s): {agent.url}/v1/events answered "
+            "HTTP 400 Bad Request: agent rejected 2 of 2 event(s), first: event 0: input_tokens "
+            "must be a non-negative integer, got -5 (index 0, field input_tokens, reason "
+            "invalid_value) (further drops are logged at debug level until the agent accepts a "
+            "batch again)"])
+        self.assertSample(m, 2.0, "llm_exporter_events_rejected_total", transport="http",
+                          reason="invalid_value")
+
 
 class RecordingServer(http.server.ThreadingHTTPServer):
-    """A stand-in agent on a free port that records request bodies and answers with `status`."""
+    """A stand-in agent on a free port that records request bodies and answers with `status`,
+    and with `answer` (bytes) when given, else the agent's JSON answer accepting everything."""
 
-    def __init__(self, status):
+    def __init__(self, status, answer=None, content_type="application/json"):
         self.status, self.bodies = status, []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(handler):
                 body = handler.rfile.read(int(handler.headers["Content-Length"]))
                 self.bodies.append((handler.path, handler.headers["Content-Type"], body))
-                answer = json.dumps({"accepted": len(json.loads(body)), "rejected": 0, "errors": []})
+                reply = answer if answer is not None else json.dumps(
+                    {"accepted": len(json.loads(body)), "rejected": 0, "errors": []}).encode()
                 handler.send_response(self.status)
-                handler.send_header("Content-Type", "application/json")
-                handler.send_header("Content-Length", str(len(answer)))
+                handler.send_header("Content-Type", content_type)
+                handler.send_header("Content-Length", str(len(reply)))
                 handler.end_headers()
-                handler.wfile.write(answer.encode())
+                handler.wfile.write(reply)
 
             def log_message(handler, *args):
                 pass
@@ -275,6 +303,39 @@ class PythonReporterWithoutAgentTest(unittest.TestCase):
             reporter.close()
             server.stop()
 
+    def test_a_400_that_is_not_json_is_logged_with_its_start(self):
+        # A proxy in front of the agent, say, answering with its own page.
+        server = RecordingServer(400, answer=b"<html><body>Bad Request</body></html>\n",
+                                 content_type="text/html")
+        reporter = llm_metrics.Reporter(url=server.url, interval=60)
+        try:
+            with self.assertLogs("llm_metrics", "WARNING") as logs:
+                self.call(reporter, 2)
+                self.assertTrue(reporter.flush(timeout=10))
+            self.assertEqual(reporter.dropped, 2)
+        finally:
+            reporter.close()
+            server.stop()
+        self.assertEqual(logs.output, [
+            f"WARNING:llm_metrics:dropped 2 LLM metric event(s): {server.url}/v1/events answered "
+            "HTTP 400 Bad Request (the answer is not JSON: '<html><body>Bad Request</body></html>') "
+            "(further drops are logged at debug level until the agent accepts a batch again)"])
+
+    def test_a_json_400_without_errors_is_logged_with_its_status(self):
+        server = RecordingServer(400, answer=b'{"accepted": 0, "rejected": 1}')
+        reporter = llm_metrics.Reporter(url=server.url, interval=60)
+        try:
+            with self.assertLogs("llm_metrics", "WARNING") as logs:
+                self.call(reporter, 1)
+                self.assertTrue(reporter.flush(timeout=10))
+        finally:
+            reporter.close()
+            server.stop()
+        self.assertEqual(logs.output, [
+            f"WARNING:llm_metrics:dropped 1 LLM metric event(s): {server.url}/v1/events answered "
+            "HTTP 400 Bad Request (further drops are logged at debug level until the agent "
+            "accepts a batch again)"])
+
     def test_hanging_agent_never_blocks_the_caller(self):
         server = SilentServer()
         # A queue of 5 and a long interval: the sender only runs when flush() wakes it.
@@ -305,6 +366,61 @@ class PythonReporterWithoutAgentTest(unittest.TestCase):
         finally:
             reporter.close(timeout=2)
             server.stop()
+
+
+ROOT = os.path.dirname(EXAMPLES)
+PROMTOOL = shutil.which("promtool")
+
+
+class PrometheusExampleTest(unittest.TestCase):
+    """examples/prometheus: the scrape job for agents beyond loopback, and the advice around it."""
+
+    def https_job(self):
+        with open(os.path.join(EXAMPLES, "prometheus", "prometheus.yml"), encoding="utf-8") as f:
+            text = f.read()
+        block = re.search(r"(?ms)^  # BEGIN https job\n(.*?)^  # END https job\n", text)
+        self.assertIsNotNone(block, "the commented HTTPS job is missing")
+        lines = [re.sub(r"^  # ?", "", line) for line in block.group(1).splitlines()]
+        return yaml.safe_load("\n".join(lines))[0], yaml.safe_load(text)
+
+    def test_the_https_job_has_tls_and_basic_auth(self):
+        job, _ = self.https_job()
+        self.assertEqual(job["job_name"], "llm_exporter")
+        self.assertEqual(job["scheme"], "https")
+        self.assertEqual(job["tls_config"], {"ca_file": "/etc/prometheus/llm-exporter-ca.crt"})
+        self.assertEqual(job["basic_auth"], {
+            "username": "prometheus", "password_file": "/etc/prometheus/llm-exporter.password"})
+
+    @unittest.skipUnless(PROMTOOL, "needs promtool (Debian package prometheus)")
+    def test_the_https_job_in_place_of_the_loopback_one_passes_promtool(self):
+        job, config = self.https_job()
+        config["scrape_configs"] = [job]
+        config["rule_files"] = [os.path.join(ROOT, "rules", os.path.basename(f))
+                                for f in config["rule_files"]]
+        with tempfile.TemporaryDirectory(prefix="llmx-prom-") as tmp:
+            path = os.path.join(tmp, "prometheus.yml")
+            with open(path, "w", encoding="utf-8") as f:
+                yaml.safe_dump(config, f)
+            check = subprocess.run([PROMTOOL, "check", "config", path], capture_output=True,
+                                   text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+
+    def test_no_advice_binds_beyond_loopback_without_a_web_config(self):
+        files = [os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md")),
+                 *glob.glob(os.path.join(EXAMPLES, "**", "*"), recursive=True)]
+        seen = 0
+        for path in files:
+            if not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for number, line in enumerate(f, 1):
+                    for host in re.findall(r"--web\.listen-address[= ]([^\s`'\"]*):\d+", line):
+                        if host in ("127.0.0.1", "localhost", "[::1]"):
+                            continue
+                        seen += 1
+                        with self.subTest(file=os.path.relpath(path, ROOT), line=number):
+                            self.assertIn("--web.config.file", line)
+        self.assertGreaterEqual(seen, 2)  # the example's own advice is found
 
 
 if __name__ == "__main__":

@@ -534,6 +534,7 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertValues(d, "Agents up", {"up": 1})
         self.assertValues(d, "Price table models", {"models": len(PRICES)})
         self.assertValues(d, "Last price reload", {"reload": 1})
+        self.assertValues(d, "Last budgets reload", {"reload": 1})
         uptime = self.values(d, "Uptime (youngest agent)")["uptime"]
         self.assertGreater(uptime, self.seconds)
         self.assertLess(uptime, 120)

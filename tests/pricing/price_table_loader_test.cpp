@@ -52,6 +52,12 @@ TEST_CASE("ParsePriceTable: every mistake is named with the file and the entry")
         "pricing file prices.json: models[\"m\"] has unknown key \"ouput\" (known: input, output, cached_input)");
   CHECK(ErrorOf(R"({"modles": {}})") ==
         "pricing file prices.json: unknown key \"modles\" (known: unit, models, fallback)");
+  CHECK(ErrorOf(R"({"models": {}})") ==
+        "pricing file prices.json: \"models\" is empty: list at least one model (calls of models "
+        "not listed are priced with the fallback price)");
+  CHECK(ErrorOf(R"({"models": {}, "fallback": {"input": 1, "output": 1}})") ==
+        "pricing file prices.json: \"models\" is empty: list at least one model (calls of models "
+        "not listed are priced with the fallback price)");
   CHECK(ErrorOf(R"({"unit": "eur", "models": {}})") ==
         "pricing file prices.json: unit must be \"usd_per_1k_tokens\" or \"usd_per_1m_tokens\", got \"eur\"");
 }

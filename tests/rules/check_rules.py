@@ -5,7 +5,8 @@ runbook sections, and that the promtool unit tests cover every rule.
 - recording rules are named level:metric:operations; the level names the labels the rule keeps
   besides job and instance (`instance` when none), and the operation matches the expression;
 - alerts are named LLM<CamelCase>, carry severity critical|warning|info, summary, description and
-  a runbook_url into docs/runbook.md#<alert>, template labels and humanize $value, and wait at
+  an absolute (http/https) runbook_url, the documented default base of rules/set_runbook_base.py
+  plus #<alert>, an anchor docs/runbook.md has; template labels and humanize $value, and wait at
   least 5 minutes (`for:`);
 - docs/runbook.md has one section per alert and a threshold table row for each, and the header of
   the alerts file lists each;
@@ -16,7 +17,9 @@ Needs python3-yaml (Debian: /usr/bin/python3).
 """
 import os
 import re
+import sys
 import unittest
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,6 +28,9 @@ ROOT = os.environ.get("LLM_EXPORTER_SOURCE_DIR", os.path.abspath(os.path.join(HE
 RECORDING = os.path.join(ROOT, "rules", "llm-recording.rules.yml")
 ALERTS = os.path.join(ROOT, "rules", "llm-alerts.rules.yml")
 RUNBOOK = os.path.join(ROOT, "docs", "runbook.md")
+sys.path.insert(0, os.path.join(ROOT, "rules"))
+from set_runbook_base import DEFAULT_BASE_URL  # noqa: E402
+
 LEVEL_LABELS = {"team": "team_id"}
 SEVERITIES = {"critical", "warning", "info"}
 REQUIRED_SEVERITIES = SEVERITIES
@@ -40,6 +46,7 @@ ISSUE_ALERTS = {  # what the issue asks for, by the alert that answers it
     "agent not scraped": "LLMExporterAbsent",
     "events rejected": "LLMExporterEventsRejected",
     "series overflow": "LLMExporterSeriesOverflow",
+    "budgets reload failed": "LLMExporterBudgetsReloadFailed",
 }
 
 
@@ -152,7 +159,10 @@ class AlertsTest(unittest.TestCase):
             ann = a["annotations"]
             with self.subTest(alert=a["alert"]):
                 self.assertLessEqual({"summary", "description", "runbook_url"}, set(ann))
-                self.assertEqual(ann["runbook_url"], f"docs/runbook.md#{a['alert'].lower()}")
+                url = urlsplit(ann["runbook_url"])
+                self.assertIn(url.scheme, ("http", "https"), "runbook_url must be absolute")
+                self.assertTrue(url.netloc, "runbook_url must name a host")
+                self.assertEqual(ann["runbook_url"], f"{DEFAULT_BASE_URL}#{a['alert'].lower()}")
                 self.assertIn("{{ $labels.", ann["summary"] + ann["description"])
                 for text in (ann["summary"], ann["description"]):
                     for use in re.findall(r"\{\{[^}]*\$value[^}]*\}\}", text):
@@ -167,7 +177,7 @@ class AlertsTest(unittest.TestCase):
         anchors = {github_anchor(h) for h in headings}
         for a in self.alerts:
             with self.subTest(alert=a["alert"]):
-                self.assertIn(a["annotations"]["runbook_url"].split("#")[1], anchors)
+                self.assertIn(urlsplit(a["annotations"]["runbook_url"]).fragment, anchors)
                 self.assertRegex(self.runbook, rf"(?m)^\| `{a['alert']}` \|")
                 self.assertRegex(self.alerts_text, rf"(?m)^#\s+{a['alert']}\s")
                 section = self.runbook.split(f"## {a['alert']}\n", 1)[1].split("\n## ", 1)[0]

@@ -24,6 +24,35 @@ TEST_CASE("AgentMetrics: every transport and reason exists at zero from the star
   CHECK(Has(text, "llm_exporter_events_received_total{transport=\"unixgram\"} 0"));
   CHECK(Has(text, "llm_exporter_events_rejected_total{reason=\"too_large\",transport=\"udp\"} 0"));
   CHECK(Has(text, "llm_exporter_pricing_reloads_total{result=\"failure\"} 0"));
+  CHECK(Has(text, "llm_exporter_budgets_reloads_total{result=\"failure\"} 0"));
+  CHECK(Has(text, "llm_exporter_budgets_reloads_total{result=\"success\"} 0"));
+  CHECK(Has(text, "llm_exporter_pricing_last_reload_successful 1"));
+  CHECK(Has(text, "llm_exporter_budgets_last_reload_successful 1"));
+}
+
+TEST_CASE("AgentMetrics: price table and budgets reloads are counted apart") {
+  AgentMetrics metrics;
+  metrics.SetLoaded(ReloadTarget::kPricing, 100);
+  metrics.SetLoaded(ReloadTarget::kBudgets, 100);
+  metrics.CountReload(ReloadTarget::kBudgets, false, 200);
+  metrics.CountReload(ReloadTarget::kPricing, true, 200);
+  std::string text = Exposition(metrics);
+  CHECK(Has(text, "llm_exporter_budgets_reloads_total{result=\"failure\"} 1"));
+  CHECK(Has(text, "llm_exporter_budgets_reloads_total{result=\"success\"} 0"));
+  CHECK(Has(text, "llm_exporter_budgets_last_reload_successful 0"));
+  CHECK(Has(text, "llm_exporter_budgets_last_reload_success_timestamp_seconds 100"));
+  CHECK(Has(text, "llm_exporter_pricing_reloads_total{result=\"failure\"} 0"));
+  CHECK(Has(text, "llm_exporter_pricing_reloads_total{result=\"success\"} 1"));
+  CHECK(Has(text, "llm_exporter_pricing_last_reload_successful 1"));
+  CHECK(Has(text, "llm_exporter_pricing_last_reload_success_timestamp_seconds 200"));
+
+  metrics.CountReload(ReloadTarget::kPricing, false, 300);
+  metrics.CountReload(ReloadTarget::kBudgets, true, 300);
+  text = Exposition(metrics);
+  CHECK(Has(text, "llm_exporter_pricing_last_reload_successful 0"));
+  CHECK(Has(text, "llm_exporter_pricing_last_reload_success_timestamp_seconds 200"));
+  CHECK(Has(text, "llm_exporter_budgets_last_reload_successful 1"));
+  CHECK(Has(text, "llm_exporter_budgets_last_reload_success_timestamp_seconds 300"));
 }
 
 TEST_CASE("AgentMetrics: a batch counts received, accepted and rejected by reason") {
