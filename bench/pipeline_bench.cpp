@@ -140,7 +140,7 @@ struct Pipeline {
   telemetry::AgentMetrics agent_metrics;
   pricing::PriceCatalog prices{pricing::PriceTable::Default()};
   aggregate::SeriesStore store{aggregate::StoreOptions{}, clock};
-  ingest::EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics};
+  ingest::EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics, clock};
 };
 
 void BM_Pipeline_OneEventPerBody(benchmark::State& state) {

@@ -31,6 +31,11 @@ void AddSaturating(uint64_t* total, uint64_t amount) {
 
 }  // namespace
 
+std::string_view OverflowStatus(std::string_view status) {
+  if (status == "success" || status == "error") return status;
+  return kOtherStatusLabelValue;
+}
+
 SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
@@ -55,7 +60,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   constexpr std::string_view kOver = kOverflowLabelValue;
 
   // The model family admits models; a model it has no room for is recorded as __overflow__
-  // in every family, which bounds the overflow series of the others by the model limit.
+  // in every family, which bounds the overflow series of the others by the model limit (times
+  // three in requests, whose overflow series keep the status as success, error or other).
   std::string_view model = call.model;
   const auto make_model = [&] { return ModelCell(ttft_layout_); };
   const auto apply_model = [&](ModelCell& cell) {
@@ -75,7 +81,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 
   if (UpdateOrOverflow(
           requests_, LabelValues<3>{model, call.endpoint, call.status},
-          LabelValues<3>{model, kOver, kOver}, [] { return CountCell{}; },
+          LabelValues<3>{model, kOver, OverflowStatus(call.status)}, [] { return CountCell{}; },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;

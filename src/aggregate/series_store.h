@@ -22,6 +22,16 @@ namespace llm_exporter::aggregate {
 // The label value that replaces high-cardinality labels once a family is full.
 inline constexpr std::string_view kOverflowLabelValue = "__overflow__";
 
+// An overflow series keeps the labels that alerts and panels group by, as long as their values
+// are bounded: `model` as the model family admitted it (the admitted model or __overflow__),
+// and `status` folded into success, error or other. Without `status` the errors of a
+// cardinality flood would disappear from error rates exactly when they matter. Which label of
+// which family overflows is listed in docs/metrics.md.
+inline constexpr std::string_view kOtherStatusLabelValue = "other";
+
+// The `status` an overflow series of llm_requests_total carries for a call's status.
+std::string_view OverflowStatus(std::string_view status);
+
 enum class Family : uint8_t { kRequests, kDuration, kModel, kCost, kQuality };
 inline constexpr std::size_t kFamilyCount = 5;
 inline constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
@@ -82,6 +92,9 @@ class SeriesStore {
 
   // Keys: requests (model, endpoint, status); duration (model, endpoint); model (model);
   // cost (model, user_id, team_id); quality (model, evaluator). Decode with DecodeSeriesKey.
+  // Overflow series: requests (model, __overflow__, OverflowStatus(status)); duration (model,
+  // __overflow__); model (__overflow__); cost (model, __overflow__, __overflow__); quality
+  // (__overflow__, __overflow__); `model` there is the model as the model family admitted it.
   const ShardedSeriesMap<CountCell>& requests() const { return requests_; }
   const ShardedSeriesMap<HistogramSeries>& durations() const { return durations_; }
   const ShardedSeriesMap<ModelCell>& models() const { return models_; }

@@ -1,5 +1,7 @@
 #include "decode/event_decoder.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -340,6 +342,10 @@ DecodeResult EventDecoder::Decode(std::string_view body, std::size_t readable, E
   impl_->DecodeText(text, /*sanitized=*/false);
   impl_->ReleaseLargeBuffers();
   return result;
+}
+
+std::size_t EventDecoder::capacity() const {
+  return std::max(impl_->parser.capacity(), impl_->padded_copy.capacity());
 }
 
 DecodeResult EventDecoder::DecodeLines(std::string_view lines, std::size_t readable,

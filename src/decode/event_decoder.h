@@ -63,6 +63,10 @@ class EventDecoder {
   // bad line never affects the others. For socket transports, which frame lines themselves.
   DecodeResult DecodeLines(std::string_view lines, std::size_t readable, EventSink& sink);
 
+  // The largest document the warm parse buffers hold, in bytes; they take about 14 bytes of
+  // memory per byte of it (simdjson's tape and indexes).
+  std::size_t capacity() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -73,7 +73,7 @@ DatagramListener::DatagramListener(DatagramListenerOptions options, EventPipelin
       metrics_(metrics),
       sink_({options_.transport, Where(options_), "datagram", "--ingest.max-datagram-bytes",
              options_.max_datagram_bytes},
-            pipeline, clock),
+            pipeline),
       drop_warning_(clock),
       error_warning_(clock) {}
 

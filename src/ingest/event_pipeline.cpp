@@ -24,8 +24,13 @@ class RecordingSink final : public EventSink {
 }  // namespace
 
 EventPipeline::EventPipeline(decode::DecodeLimits limits, const pricing::PriceCatalog& prices,
-                             aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics)
-    : limits_(limits), prices_(prices), store_(store), agent_metrics_(agent_metrics) {}
+                             aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
+                             const Clock& clock)
+    : limits_(limits),
+      prices_(prices),
+      store_(store),
+      agent_metrics_(agent_metrics),
+      rejection_log_(clock) {}
 
 template <typename DecodeFn>
 decode::DecodeResult EventPipeline::Run(Transport transport, DecodeFn&& decode) {
@@ -36,10 +41,25 @@ decode::DecodeResult EventPipeline::Run(Transport transport, DecodeFn&& decode) 
   ReturnDecoder(std::move(decoder));
   if (result.ok()) {
     agent_metrics_.CountEvents(transport, result.accepted, result.rejected_by_reason);
+    if (result.rejected > 0) LogRejected(transport, result);
   } else {
-    CountRejected(transport, RejectReason::kInvalidJson);  // a refused body counts as one
+    // A refused body counts as one.
+    CountRejected(transport, RejectReason::kInvalidJson, 1, result.body_error);
   }
   return result;
+}
+
+void EventPipeline::LogRejected(Transport transport, const decode::DecodeResult& result) {
+  Rejection latest;
+  if (!result.errors.empty()) {  // the first max_reported_errors: the last one listed
+    const decode::EventError& error = result.errors.back();
+    latest = {error.index, error.field, error.reason, error.message};
+  } else {  // the decoder was asked to list no errors: name a reason that occurred
+    for (std::size_t i = 0; i < kRejectReasonCount; ++i) {
+      if (result.rejected_by_reason[i] > 0) latest.reason = static_cast<RejectReason>(i);
+    }
+  }
+  rejection_log_.Record(transport, result.rejected_by_reason, latest);
 }
 
 decode::DecodeResult EventPipeline::Ingest(Transport transport, std::string_view body,
@@ -56,10 +76,13 @@ decode::DecodeResult EventPipeline::IngestLines(Transport transport, std::string
   });
 }
 
-void EventPipeline::CountRejected(Transport transport, RejectReason reason, uint64_t events) {
-  std::array<uint64_t, kRejectReasonCount> rejected{};
+void EventPipeline::CountRejected(Transport transport, RejectReason reason, uint64_t events,
+                                  std::string_view detail) {
+  if (events == 0) return;
+  RejectCounts rejected{};
   rejected[static_cast<std::size_t>(reason)] = events;
   agent_metrics_.CountEvents(transport, 0, rejected);
+  rejection_log_.Record(transport, rejected, Rejection{std::nullopt, {}, reason, detail});
 }
 
 std::unique_ptr<decode::EventDecoder> EventPipeline::TakeDecoder() {
@@ -75,8 +98,12 @@ std::unique_ptr<decode::EventDecoder> EventPipeline::TakeDecoder() {
 }
 
 void EventPipeline::ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder) {
+  // The pool is bounded in count and in size, so what it keeps follows the usual batch rather
+  // than the most requests ever in flight at once (up to --web.threads) or the largest body
+  // ever posted: a decoder warm for a document above kMaxIdleDecoderCapacity is freed here.
+  if (decoder->capacity() > kMaxIdleDecoderCapacity) return;
   std::lock_guard<std::mutex> lock(pool_mu_);
-  pool_.push_back(std::move(decoder));
+  if (pool_.size() < kMaxIdleDecoders) pool_.push_back(std::move(decoder));
 }
 
 }  // namespace llm_exporter::ingest

@@ -1,5 +1,5 @@
-// The path every event takes after its transport: decode, price, aggregate, and count the outcome.
-// Transports hand it raw bodies, lines or datagrams.
+// The path every event takes after its transport: decode, price, aggregate, count the outcome,
+// and log rejections. Transports hand it raw bodies, lines or datagrams.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +10,8 @@
 
 #include "aggregate/series_store.h"
 #include "decode/event_decoder.h"
+#include "ingest/rejection_log.h"
+#include "llm_exporter/clock.h"
 #include "llm_exporter/transport.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
@@ -17,11 +19,14 @@
 namespace llm_exporter::ingest {
 
 // Thread-safe: any number of transports may call Ingest() at once. Parsing and pricing take no
-// lock; the store locks one shard per series update.
+// lock; the store locks one shard per series update, the rejection log one lock per transport
+// when something was rejected. Every rejection is counted and logged here, so that every
+// transport reports them alike (at most one warn line per transport every 10 s).
 class EventPipeline {
  public:
   EventPipeline(decode::DecodeLimits limits, const pricing::PriceCatalog& prices,
-                aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics);
+                aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
+                const Clock& clock);
 
   // Decodes `body` and records every valid event. `readable` as in EventDecoder::Decode.
   decode::DecodeResult Ingest(Transport transport, std::string_view body, std::size_t readable);
@@ -31,14 +36,21 @@ class EventPipeline {
   // Decodes `lines` as NDJSON (EventDecoder::DecodeLines) and records every valid event.
   decode::DecodeResult IngestLines(Transport transport, std::string_view lines,
                                    std::size_t readable);
-  // Counts events refused before decoding (e.g. an over-long line) as `reason`.
-  void CountRejected(Transport transport, RejectReason reason, uint64_t events = 1);
+  // Counts events refused before decoding (e.g. an over-long line) as `reason`, and logs them;
+  // `detail` says what was refused for the log line ("a line longer than 65536 bytes ...").
+  void CountRejected(Transport transport, RejectReason reason, uint64_t events = 1,
+                     std::string_view detail = {});
 
  private:
   template <typename DecodeFn>
   decode::DecodeResult Run(Transport transport, DecodeFn&& decode);
+  void LogRejected(Transport transport, const decode::DecodeResult& result);
 
-  // Decoders are not thread-safe and own warm buffers: keep a pool, one taken per call.
+  // Decoders are not thread-safe and own warm buffers: keep a pool, one taken per call. At most
+  // kMaxIdleDecoders idle ones are kept, each warm for documents of at most
+  // kMaxIdleDecoderCapacity bytes (about 14 bytes of memory per byte of document).
+  static constexpr std::size_t kMaxIdleDecoders = 4;
+  static constexpr std::size_t kMaxIdleDecoderCapacity = std::size_t{1} << 20;
   std::unique_ptr<decode::EventDecoder> TakeDecoder();
   void ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder);
 
@@ -46,6 +58,7 @@ class EventPipeline {
   const pricing::PriceCatalog& prices_;
   aggregate::SeriesStore& store_;
   telemetry::AgentMetrics& agent_metrics_;
+  RejectionLog rejection_log_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<decode::EventDecoder>> pool_;
 };

@@ -1,18 +1,15 @@
-// Where the socket listeners hand what they framed: lines go to the EventPipeline, refusals are
-// counted there, and the operator hears about them in rate-limited warnings, since a socket
-// client gets no reply that could tell it.
+// Where the socket listeners hand what they framed: lines go to the EventPipeline, and pieces
+// over the size limit are counted there as rejected events. The pipeline logs every rejection,
+// these included, which matters here since a socket client gets no reply that could tell it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "ingest/event_pipeline.h"
 #include "ingest/line_framer.h"
-#include "ingest/rate_limited_warning.h"
-#include "llm_exporter/clock.h"
 #include "llm_exporter/transport.h"
 
 namespace llm_exporter::ingest {
@@ -26,10 +23,10 @@ struct SocketEventSinkOptions {
 };
 
 // Thread-safe: a listener's reader and decode workers may call it at once; the pipeline is
-// thread-safe, and the warnings take a mutex only when something was refused.
+// thread-safe and the sink keeps no state of its own.
 class SocketEventSink final : public LineSink {
  public:
-  SocketEventSink(SocketEventSinkOptions options, EventPipeline& pipeline, const Clock& clock);
+  SocketEventSink(SocketEventSinkOptions options, EventPipeline& pipeline);
 
   void OnLines(std::string_view lines, std::size_t readable) override;
   void OnLineTooLong() override { CountTooLarge(1); }
@@ -38,10 +35,9 @@ class SocketEventSink final : public LineSink {
 
  private:
   const SocketEventSinkOptions options_;
+  // For the log line of a too_large rejection: "a line longer than 64 bytes (...) on ...".
+  const std::string too_large_detail_;
   EventPipeline& pipeline_;
-  std::mutex warnings_mu_;
-  RateLimitedWarning too_large_warning_;
-  RateLimitedWarning rejected_warning_;
 };
 
 }  // namespace llm_exporter::ingest

@@ -51,7 +51,7 @@ UnixStreamListener::UnixStreamListener(UnixStreamListenerOptions options, EventP
       metrics_(metrics),
       sink_({Transport::kUnix, "unix socket " + options_.path, "line", "--ingest.max-line-bytes",
              options_.max_line_bytes},
-            pipeline, clock),
+            pipeline),
       refused_warning_(clock),
       error_warning_(clock) {}
 

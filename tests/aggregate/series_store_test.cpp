@@ -37,6 +37,17 @@ std::map<std::string, PicoUsdTotal> CostsByUser(const SeriesStore& store) {
   return costs;
 }
 
+// llm_requests_total as "model|endpoint|status" -> count.
+std::map<std::string, uint64_t> RequestsByKey(const SeriesStore& store) {
+  std::map<std::string, uint64_t> requests;
+  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
+    const auto [model, endpoint, status] = DecodeSeriesKey<3>(key);
+    requests[std::string(model) + "|" + std::string(endpoint) + "|" + std::string(status)] +=
+        cell.count;
+  });
+  return requests;
+}
+
 TEST_CASE("SeriesStore: one call updates requests, duration, tokens, ttft, cache and cost") {
   FakeClock clock;
   SeriesStore store({}, clock);
@@ -106,14 +117,141 @@ TEST_CASE("SeriesStore: a model the model family has no room for is __overflow__
   options.max_series_per_family = 2;
   SeriesStore store(options, clock);
   for (const char* model : {"a", "b", "c", "d"}) store.RecordCall(Call(model), 1, false);
-  std::map<std::string, uint64_t> requests;
-  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
-    const auto [model, endpoint, status] = DecodeSeriesKey<3>(key);
-    requests[std::string(model) + "|" + std::string(endpoint)] += cell.count;
-  });
-  CHECK(requests == std::map<std::string, uint64_t>{
-                        {"a|/chat", 1}, {"b|/chat", 1}, {"__overflow__|__overflow__", 2}});
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{
+                                    {"a|/chat|success", 1},
+                                    {"b|/chat|success", 1},
+                                    {"__overflow__|__overflow__|success", 2}});
   CHECK(store.OverflowCount(Family::kModel) == 2);
+}
+
+TEST_CASE("SeriesStore: error calls to models past the limit stay status=\"error\"") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 2;
+  SeriesStore store(options, clock);
+  for (const char* model : {"a", "b", "c", "d"}) {
+    LlmCall call = Call(model);
+    call.status = "error";
+    store.RecordCall(call, 1, false);
+  }
+  // a and b are admitted; c and d are __overflow__ in the model family, so in requests they
+  // would make a third series (__overflow__, /chat, error) and go to the overflow series.
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{
+                                    {"a|/chat|error", 1},
+                                    {"b|/chat|error", 1},
+                                    {"__overflow__|__overflow__|error", 2}});
+  CHECK(store.OverflowCount(Family::kModel) == 2);
+  CHECK(store.OverflowCount(Family::kRequests) == 2);
+  CHECK(store.SeriesCount(Family::kRequests) == 3);
+}
+
+TEST_CASE("SeriesStore: overflow series of requests keep the admitted model and the status as "
+          "success, error or other") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 2;
+  SeriesStore store(options, clock);
+  const auto call = [&](std::string_view endpoint, std::string_view status) {
+    LlmCall c = Call("gpt-4o");
+    c.endpoint = endpoint;
+    c.status = status;
+    store.RecordCall(c, 1, false);
+  };
+  call("/a", "success");
+  call("/b", "error");  // the family is full from here on
+  call("/c", "error");
+  call("/d", "error");
+  call("/e", "success");
+  call("/f", "timeout");
+  call("/g", "Error");
+  call("/a", "error");  // a new status on a known endpoint is a new series too
+  call("/a", "success");
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{
+                                    {"gpt-4o|/a|success", 2},
+                                    {"gpt-4o|/b|error", 1},
+                                    {"gpt-4o|__overflow__|error", 3},
+                                    {"gpt-4o|__overflow__|success", 1},
+                                    {"gpt-4o|__overflow__|other", 2}});
+  CHECK(store.OverflowCount(Family::kRequests) == 6);
+  CHECK(store.SeriesCount(Family::kRequests) == 5);
+
+  // The error rate of gpt-4o summed over its series is exact: 4 errors in 9 calls.
+  uint64_t errors = 0, calls = 0;
+  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
+    if (DecodeSeriesKey<3>(key)[2] == "error") errors += cell.count;
+    calls += cell.count;
+  });
+  CHECK(errors == 4);
+  CHECK(calls == 9);
+
+  // Durations have no status: their overflow keeps only the model.
+  std::map<std::string, uint64_t> durations;
+  store.durations().ForEach([&](std::string_view key, const HistogramSeries& cell) {
+    const auto [model, endpoint] = DecodeSeriesKey<2>(key);
+    durations[std::string(model) + "|" + std::string(endpoint)] = cell.histogram.Count();
+  });
+  CHECK(durations == std::map<std::string, uint64_t>{
+                         {"gpt-4o|/a", 3}, {"gpt-4o|/b", 1}, {"gpt-4o|__overflow__", 5}});
+}
+
+TEST_CASE("SeriesStore: however many statuses overflow, a model gets at most three overflow "
+          "series of requests") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 1;
+  SeriesStore store(options, clock);
+  for (int i = 0; i < 300; ++i) {
+    LlmCall call = Call("m");
+    const std::string endpoint = "/e" + std::to_string(i);
+    const std::string status = i % 3 == 0 ? "success" : i % 3 == 1 ? "error" : "s" + endpoint;
+    call.endpoint = endpoint;
+    call.status = status;
+    store.RecordCall(call, 1, false);
+  }
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{
+                                    {"m|/e0|success", 1},
+                                    {"m|__overflow__|success", 99},
+                                    {"m|__overflow__|error", 100},
+                                    {"m|__overflow__|other", 100}});
+  CHECK(store.SeriesCount(Family::kRequests) == 4);
+  CHECK(store.OverflowCount(Family::kRequests) == 299);
+}
+
+TEST_CASE("SeriesStore: OverflowStatus keeps success and error and folds everything else") {
+  CHECK(OverflowStatus("success") == "success");
+  CHECK(OverflowStatus("error") == "error");
+  CHECK(OverflowStatus("other") == "other");
+  CHECK(OverflowStatus("timeout") == "other");
+  CHECK(OverflowStatus("Error") == "other");
+  CHECK(OverflowStatus("errors") == "other");
+  CHECK(OverflowStatus("") == "other");
+}
+
+TEST_CASE("SeriesStore: overflow series of cost and quality replace their other labels") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 1;
+  SeriesStore store(options, clock);
+  store.RecordCall(Call("gpt-4o", "u1", "t1"), 10, false);
+  store.RecordCall(Call("gpt-4o", "u2", "t1"), 20, false);
+  store.RecordCall(Call("gpt-4o", "u1", "t2"), 30, false);
+  CHECK(CostsByUser(store) == std::map<std::string, PicoUsdTotal>{
+                                  {"gpt-4o/u1/t1", 10}, {"gpt-4o/__overflow__/__overflow__", 50}});
+
+  QualityScore score;
+  score.model = "gpt-4o";
+  score.evaluator = "judge";
+  score.score = 4;
+  store.RecordQuality(score);
+  score.evaluator = "human";
+  store.RecordQuality(score);
+  std::map<std::string, uint64_t> qualities;
+  store.qualities().ForEach([&](std::string_view key, const HistogramSeries& cell) {
+    const auto [model, evaluator] = DecodeSeriesKey<2>(key);
+    qualities[std::string(model) + "/" + std::string(evaluator)] = cell.histogram.Count();
+  });
+  CHECK(qualities == std::map<std::string, uint64_t>{{"gpt-4o/judge", 1},
+                                                     {"__overflow__/__overflow__", 1}});
 }
 
 TEST_CASE("SeriesStore: with a TTL, series not updated for that long are dropped") {

@@ -26,7 +26,7 @@ struct PipelineFixture {
   telemetry::AgentMetrics agent_metrics;
   pricing::PriceCatalog prices{pricing::PriceTable::Default()};
   aggregate::SeriesStore store{aggregate::StoreOptions{}, clock};
-  EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics};
+  EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics, clock};
   ListenerMetrics listener_metrics{agent_metrics.registry()};
 
   // The value of one sample of the agent's registry; -1 when there is none.

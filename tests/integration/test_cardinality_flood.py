@@ -1,11 +1,12 @@
-"""A flood of distinct user_ids: memory stays bounded and sums stay exact through the overflow series."""
+"""Past the series limit: memory stays bounded, sums stay exact and `status` stays exact through
+the overflow series."""
 import json
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent  # noqa: E402
+from harness import Agent, rss_bytes  # noqa: E402
 
 USERS = 300_000
 BATCH = 5_000
@@ -13,14 +14,6 @@ LIMIT = 10_000
 # Resident memory the flood may add, with the default series limit (docs/operations.md).
 RSS_BOUND_BYTES = 64 * 1024 * 1024
 SANITIZED = bool(os.environ.get("LLM_EXPORTER_SANITIZE"))
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 class CardinalityFloodTest(unittest.TestCase):
@@ -66,6 +59,63 @@ class CardinalityFloodTest(unittest.TestCase):
             self.assertEqual(m.value("llm_exporter_series", family="cost"), LIMIT + 1)
             # 50 endpoints fit in the requests family: nothing overflows there.
             self.assertEqual(m.value("llm_exporter_series_overflow_total", family="requests"), 0)
+
+
+class OverflowKeepsStatusTest(unittest.TestCase):
+    """Past the series limit, overflow series keep `status`, so error rates stay exact."""
+
+    def test_error_calls_to_new_models_past_the_limit_stay_errors(self):
+        with Agent(args=["--metrics.max-series-per-family=2"]) as agent:
+            for model in ("m1", "m2", "m3", "m4"):
+                r = agent.post_events({"model": model, "endpoint": "/chat", "status": "error",
+                                       "input_tokens": 10, "output_tokens": 1, "latency": 0.2,
+                                       "user_id": "u", "team_id": "t"})
+                self.assertEqual(r.status, 200, r.body)
+            m = agent.scrape()
+            # m1 and m2 fill the model family; m3 and m4 are __overflow__ in every family. In
+            # llm_requests_total (__overflow__, /chat, error) would be a third series: it goes to
+            # the overflow series, which keeps status="error".
+            requests = sorted((s["model"], s["endpoint"], s["status"], m.value(
+                "llm_requests_total", **s)) for s in m.series("llm_requests_total"))
+            self.assertEqual(requests, [("__overflow__", "__overflow__", "error", 2),
+                                        ("m1", "/chat", "error", 1),
+                                        ("m2", "/chat", "error", 1)])
+            self.assertIn('llm_requests_total{model="__overflow__",endpoint="__overflow__",'
+                          'status="error"} 2\n', m.text)
+            self.assertEqual(m.sum("llm_requests_total", status="error"), 4)
+            self.assertEqual(m.value("llm_tokens_total", model="__overflow__", direction="input"),
+                             20)
+            self.assertEqual(m.value("llm_request_duration_seconds_count", model="__overflow__",
+                                     endpoint="__overflow__"), 2)
+            self.assertEqual(m.value("llm_exporter_series", family="requests"), 3)
+            for family in ("model", "requests", "duration", "cost"):
+                self.assertEqual(m.value("llm_exporter_series_overflow_total", family=family), 2,
+                                 family)
+
+    def test_an_admitted_model_keeps_its_error_rate_when_its_endpoints_overflow(self):
+        with Agent(args=["--metrics.max-series-per-family=2"]) as agent:
+            statuses = ["success", "error", "success", "timeout", "error", "success", "error",
+                        "rate_limited", "success", "success"]
+            body = "\n".join(json.dumps({"model": "gpt-4o", "endpoint": f"/e{i}",
+                                         "status": status, "input_tokens": 1,
+                                         "output_tokens": 1, "latency": 0.1})
+                             for i, status in enumerate(statuses))
+            r = agent.post_events(body)
+            self.assertEqual(r.json()["accepted"], len(statuses), r.body)
+            m = agent.scrape()
+            # /e0 and /e1 fill the family; the 8 calls after them keep gpt-4o and fold their
+            # status into success, error or other.
+            requests = sorted((s["model"], s["endpoint"], s["status"], m.value(
+                "llm_requests_total", **s)) for s in m.series("llm_requests_total"))
+            self.assertEqual(requests, [("gpt-4o", "/e0", "success", 1),
+                                        ("gpt-4o", "/e1", "error", 1),
+                                        ("gpt-4o", "__overflow__", "error", 2),
+                                        ("gpt-4o", "__overflow__", "other", 2),
+                                        ("gpt-4o", "__overflow__", "success", 4)])
+            # The error rate an alert computes by (model, status) is exact: 3 of 10.
+            self.assertEqual(m.sum("llm_requests_total", model="gpt-4o", status="error"), 3)
+            self.assertEqual(m.sum("llm_requests_total", model="gpt-4o"), 10)
+            self.assertEqual(m.value("llm_exporter_series_overflow_total", family="requests"), 8)
 
 
 if __name__ == "__main__":

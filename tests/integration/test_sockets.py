@@ -231,7 +231,9 @@ class UnixStreamTest(SocketTestCase):
             sent.check(self, m)
             self.assertEqual(rejected(m, "unix", "too_large"), 2)
             self.assertEqual(m.value("llm_exporter_events_received_total", transport="unix"), 5)
-            self.assertIn("dropped 1 line(s) longer than 1024 bytes (--ingest.max-line-bytes)",
+            self.assertIn("unix: rejected 1 event(s) since the last such warning (at most one "
+                          "every 10s; by reason: too_large 1); latest: reason too_large: a line "
+                          "longer than 1024 bytes (--ingest.max-line-bytes) on unix socket " + path,
                           agent.log())
 
     def test_connections_over_the_limit_are_closed_and_counted(self):
@@ -310,7 +312,10 @@ class UnixgramTest(SocketTestCase):
             self.assertEqual(rejected(m, "unixgram", "too_large"), 2)
             self.assertEqual(m.value("llm_exporter_events_received_total", transport="unixgram"), 5)
             # One warning line for both (they may arrive in the same batch, then it says 2).
-            self.assertRegex(agent.log(), r"dropped [12] datagram\(s\) longer than 1024 bytes "
+            self.assertRegex(agent.log(), r"unixgram: rejected [12] event\(s\) since the last "
+                                          r"such warning \(at most one every 10s; by reason: "
+                                          r"too_large [12]\); latest: reason too_large: a "
+                                          r"datagram longer than 1024 bytes "
                                           r"\(--ingest.max-datagram-bytes\)")
 
 
