@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Installs what building and testing llm_exporter need on Debian 12, from Debian's packages
-# only. Uses sudo when not run as root; installs only what is missing.
+# Installs what llm_exporter needs on Debian 12, from Debian's packages only. Uses sudo when not
+# run as root; installs only what is missing.
+#
+#   scripts/setup.sh          # everything: the agent, the tests, benchmarks, fuzzers, sanitizers
+#   scripts/setup.sh agent    # only what building and running the agent needs (scripts/run.sh)
 set -euo pipefail
 
-packages=(
+mode="${1:-full}"
+
+agent_packages=(
   # build
   build-essential cmake git pkg-config
   # libraries
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsimdjson-dev libxxhash-dev libyaml-cpp-dev libcrypt-dev libssl-dev
+)
+test_packages=(
   # tests and benchmarks
   doctest-dev libbenchmark-dev python3 python3-jsonschema python3-yaml curl prometheus
   # TLS tests make their CA with the openssl CLI; civetweb loads libssl.so at run time (libssl-dev)
   openssl
-  # fuzzing and sanitizers
+  # fuzzing and sanitizers; the AddressSanitizer+UBSan stage of scripts/test.sh builds with clang
   clang libclang-rt-14-dev
 )
+
+case "$mode" in
+  agent) packages=("${agent_packages[@]}") ;;
+  full) packages=("${agent_packages[@]}" "${test_packages[@]}") ;;
+  *)
+    echo "setup.sh: unknown mode \"$mode\"; use \"agent\" or \"full\" (the default)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

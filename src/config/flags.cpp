@@ -2,10 +2,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <stdexcept>
+#include <string_view>
+#include <utility>
 
 #include "aggregate/histogram.h"
 #include "llm_exporter/version.h"
@@ -37,6 +42,89 @@ void AddBucketOption(CLI::App& app, const std::string& name, const std::string& 
          },
          "Bucket upper bounds of " + what + ", comma-separated")
       ->default_str(BucketText(*bounds));
+}
+
+// Flags whose empty value (--flag= or --flag "") means something, as docs/configuration.md
+// says: the built-in price table, no budgets, no web config, a socket transport turned off.
+// Every other flag refuses an empty value.
+constexpr std::array<std::string_view, 6> kEmptyMeansDefault = {
+    "--pricing.file",       "--budgets.file",          "--web.config.file",
+    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp"};
+
+// What a flag takes, for the error line of a flag given without a value.
+std::string WhatItTakes(const CLI::Option& option) {
+  static const std::map<std::string_view, std::string_view> kTakes = {
+      {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
+      {"--web.telemetry-path", "give a path such as /metrics"},
+      {"--web.config.file", "give a file, or \"\" for none"},
+      {"--web.request-timeout", "give a duration like 10s or 1m"},
+      {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
+      {"--pricing.file", "give a file, or \"\" for the built-in table"},
+      {"--budgets.file", "give a file, or \"\" for none"},
+      {"--ingest.listen-unix", "give a socket path, or \"\" to turn the socket off"},
+      {"--ingest.listen-unixgram", "give a socket path, or \"\" to turn the socket off"},
+      {"--ingest.listen-udp", "give host:port, or \"\" to turn the socket off"},
+      {"--ingest.unixsocket-mode", "give an octal file mode like 0660"},
+      {"--metrics.ttl", "give a duration like 30m or 12h, or 0 to keep series forever"},
+      {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
+      {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
+      {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
+      {"--log.level", "give one of debug, info, warn, error"},
+      {"--log.format", "give logfmt or json"},
+  };
+  const auto it = kTakes.find(option.get_name());
+  if (it != kTakes.end()) return std::string(it->second);
+  // The size and count flags ("UINT", then the range, which --help shows).
+  return option.get_type_name().starts_with("UINT") ? "give a whole number" : "give a value";
+}
+
+// CLI11 2.1.2 reads "--flag=" as "--flag" and takes the next argument as the value, even when
+// that is another flag: "--pricing.file= --log.level=debug" would read a price file named
+// "--log.level=debug". So empty values are settled here, before CLI11 parses. A flag whose empty
+// value means something gets it as the two arguments --flag "" (CLI11 takes the "" as the
+// value); any other flag given "--flag=", --flag "", or no value before the next flag stops the
+// parse with one line naming it. Returns the arguments after argv[0], in the reverse order that
+// CLI::App::parse(std::vector) takes.
+std::vector<std::string> SettleEmptyValues(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    const std::size_t equals = arg.find('=');
+    const std::string name = arg.substr(0, equals);
+    const CLI::Option* option = name.starts_with("--") ? app.get_option_no_throw(name) : nullptr;
+    if (option == nullptr || option->get_items_expected_max() == 0) {  // takes no value
+      args.push_back(std::move(arg));
+      continue;
+    }
+    bool empty = false;
+    if (equals != std::string::npos) {
+      empty = equals + 1 == arg.size();
+    } else if (i + 1 < argc && argv[i + 1][0] == '\0') {
+      empty = true;
+      ++i;
+    } else if (i + 1 == argc || std::string_view(argv[i + 1]).starts_with("--")) {
+      throw CLI::ValidationError(name, "needs a value; " + WhatItTakes(*option));
+    }
+    if (!empty) {
+      args.push_back(std::move(arg));
+      continue;
+    }
+    if (std::find(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end(), name) ==
+        kEmptyMeansDefault.end()) {
+      throw CLI::ValidationError(name, "must not be empty; " + WhatItTakes(*option));
+    }
+    args.push_back(name);
+    args.emplace_back();
+  }
+  std::reverse(args.begin(), args.end());
+  return args;
+}
+
+// CLI::ExistingFile, except that "" passes: it is the flag's documented default.
+std::string ExistingFileOrEmpty(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::string checked = path;
+  return CLI::ExistingFile(checked);
 }
 
 }  // namespace
@@ -83,12 +171,13 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
   app.add_option("--web.threads", config->web_threads,
                  "HTTP worker threads, which is also the connection limit: the most "
-                 "connections served at once; more are queued until a worker is free")
+                 "connections served at once (each idle worker costs about 20 KiB); more "
+                 "wait until a worker is free")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16384}));
   app.add_option("--web.config.file", config->web_config_file,
                  "Web config (exporter-toolkit format): TLS and basic auth for every HTTP "
-                 "endpoint (docs/configuration.md)");
+                 "endpoint (docs/configuration.md); default, or \"\": none");
   app.add_option_function<std::string>(
          "--web.request-timeout",
          [config](const std::string& text) {
@@ -121,11 +210,12 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
          "How long an idle keep-alive connection may wait for its next request")
       ->default_str("5s");
   app.add_option("--pricing.file", config->pricing_file,
-                 "JSON price table (docs/pricing.md); default: the built-in table")
-      ->check(CLI::ExistingFile);
+                 "JSON price table (docs/pricing.md); default, or \"\": the built-in table")
+      ->check(ExistingFileOrEmpty, "FILE");
   app.add_option("--budgets.file", config->budgets_file,
-                 "JSON per-team spend budgets, exposed as llm_team_budget_usd (docs/configuration.md)")
-      ->check(CLI::ExistingFile);
+                 "JSON per-team spend budgets, exposed as llm_team_budget_usd "
+                 "(docs/configuration.md); default, or \"\": none")
+      ->check(ExistingFileOrEmpty, "FILE");
   app.add_option("--ingest.max-label-bytes", config->max_label_bytes,
                  "Longest label value accepted (model, endpoint, status, user_id, team_id, evaluator)")
       ->capture_default_str()
@@ -135,18 +225,13 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                      std::string("Unix stream socket for NDJSON events (docs/ingest.md); "
                                  "default ") +
                          kDefaultUnixSocketPath +
-                         ", used only if its directory exists; \"\" turns it off")
-          // CLI11 2.1 takes the next argument as the value of "--x=" unless a value may be
-          // missing, and then fills in any default_str: so the default is in the text instead.
-          ->expected(0, 1);
+                         ", used only if its directory exists; \"\" turns it off");
   app.add_option("--ingest.listen-unixgram", config->unixgram_listen_path,
                  "Unix datagram socket for events, one event or an NDJSON batch a datagram; "
-                 "off by default")
-      ->expected(0, 1);
+                 "off by default");
   app.add_option("--ingest.listen-udp", config->udp_listen_address,
                  "UDP host:port for events, one event or an NDJSON batch a datagram; off by "
-                 "default")
-      ->expected(0, 1);
+                 "default");
   app.add_option_function<std::string>(
          "--ingest.unixsocket-mode",
          [config](const std::string& text) {
@@ -205,7 +290,7 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
       ->check(CLI::IsMember({"logfmt", "json"}));
 
   try {
-    app.parse(argc, argv);
+    app.parse(SettleEmptyValues(app, argc, argv));
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {

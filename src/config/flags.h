@@ -23,7 +23,9 @@ struct AgentConfig {
   std::string log_format = "logfmt";
   std::size_t max_request_bytes = 16u << 20;
   std::size_t max_label_bytes = 128;
-  std::size_t web_threads = 16;
+  // One civetweb worker per connection served at once (a stalled client holds one until its
+  // deadline); an idle worker costs about 20 KiB of RSS (docs/operations.md).
+  std::size_t web_threads = 1536;
   std::string web_config_file;  // TLS and basic auth (docs/configuration.md); empty: neither
   std::chrono::seconds web_request_timeout{10};
   std::chrono::seconds web_keep_alive_timeout{5};
@@ -44,7 +46,9 @@ struct AgentConfig {
 };
 
 // Parses argv into *config. Returns nullopt to go on running, or the exit code to stop with:
-// 0 after --help or --version (printed to stdout), 2 after one error line on stderr.
+// 0 after --help or --version (printed to stdout), 2 after one error line on stderr. An empty
+// value (--flag= or --flag "") is the default of a file or socket flag, an error for any other
+// flag, and never makes a flag take the next argument as its value.
 std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config);
 
 // "30s", "5m", "2h", "1d", or "0" (off): the duration in seconds; throws std::invalid_argument.

@@ -4,8 +4,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <memory>
 
 namespace llm_exporter::config {
@@ -17,15 +21,6 @@ class LineFormatter final : public spdlog::formatter {
   explicit LineFormatter(bool json) : json_(json) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto time = std::chrono::system_clock::to_time_t(msg.time);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            msg.time.time_since_epoch()).count() % 1000;
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    char ts[32];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<int>(millis));
     const auto level = spdlog::level::to_string_view(msg.level);
     const std::string_view level_name =
         msg.level == spdlog::level::warn ? std::string_view("warn")
@@ -33,7 +28,7 @@ class LineFormatter final : public spdlog::formatter {
     const std::string_view text(msg.payload.data(), msg.payload.size());
     if (json_) {
       Append(dest, "{\"ts\":\"");
-      Append(dest, ts);
+      AppendTimestamp(dest, msg.time);
       Append(dest, "\",\"level\":\"");
       Append(dest, level_name);
       Append(dest, "\",\"msg\":\"");
@@ -41,7 +36,7 @@ class LineFormatter final : public spdlog::formatter {
       Append(dest, "\"}\n");
     } else {
       Append(dest, "ts=");
-      Append(dest, ts);
+      AppendTimestamp(dest, msg.time);
       Append(dest, " level=");
       Append(dest, level_name);
       Append(dest, " msg=\"");
@@ -57,6 +52,19 @@ class LineFormatter final : public spdlog::formatter {
  private:
   static void Append(spdlog::memory_buf_t& dest, std::string_view text) {
     dest.append(text.data(), text.data() + text.size());
+  }
+  // RFC 3339 in UTC with milliseconds (2026-11-26T19:21:32.005Z), formatted straight into the
+  // record: no fixed-size buffer that a five-digit year could overflow.
+  static void AppendTimestamp(spdlog::memory_buf_t& dest, spdlog::log_clock::time_point time) {
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(time);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(time - seconds).count();
+    const std::time_t whole = spdlog::log_clock::to_time_t(seconds);
+    std::tm utc{};
+    gmtime_r(&whole, &utc);
+    fmt::format_to(std::back_inserter(dest), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                   utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                   utc.tm_sec, millis);
   }
   // Escapes quotes, backslashes and control characters; valid for both logfmt and JSON.
   static void AppendEscaped(spdlog::memory_buf_t& dest, std::string_view text) {
@@ -91,6 +99,8 @@ void SetUpLogging(const std::string& level, const std::string& format) {
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
+  // Shown at debug level only: confirms the level and format the flags asked for.
+  spdlog::debug("Logging at level {} in {} format", level, format);
 }
 
 }  // namespace llm_exporter::config

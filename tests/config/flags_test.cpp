@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <initializer_list>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,55 @@ std::optional<int> Parse(std::initializer_list<std::string> args, AgentConfig* c
   std::vector<char*> argv;
   for (std::string& s : storage) argv.push_back(s.data());
   return ParseFlags(static_cast<int>(argv.size()), argv.data(), config);
+}
+
+// Collects what is written to `stream` (std::cout, std::cerr) while it lives.
+class CapturedStream {
+ public:
+  explicit CapturedStream(std::ostream& stream)
+      : stream_(stream), saved_(stream.rdbuf(text_.rdbuf())) {}
+  ~CapturedStream() { stream_.rdbuf(saved_); }
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostream& stream_;
+  std::ostringstream text_;
+  std::streambuf* saved_;
+};
+
+// Every flag that takes a value, by what an empty value does. The last test checks that --help
+// lists no other flag, so a new flag must be added to one of these lists.
+const std::vector<std::string> kEmptyMeansDefault = {
+    "--pricing.file",       "--budgets.file",          "--web.config.file",
+    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp"};
+const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
+    {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
+    {"--web.telemetry-path", "give a path such as /metrics"},
+    {"--web.max-request-bytes", "give a whole number"},
+    {"--web.threads", "give a whole number"},
+    {"--web.request-timeout", "give a duration like 10s or 1m"},
+    {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
+    {"--ingest.max-label-bytes", "give a whole number"},
+    {"--ingest.unixsocket-mode", "give an octal file mode like 0660"},
+    {"--ingest.max-line-bytes", "give a whole number"},
+    {"--ingest.max-datagram-bytes", "give a whole number"},
+    {"--ingest.max-connections", "give a whole number"},
+    {"--metrics.max-series-per-family", "give a whole number"},
+    {"--metrics.ttl", "give a duration like 30m or 12h, or 0 to keep series forever"},
+    {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
+    {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
+    {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
+    {"--log.level", "give one of debug, info, warn, error"},
+    {"--log.format", "give logfmt or json"},
+};
+
+// The one line ParseFlags prints to stderr for `args`, checking that it exits with code 2.
+std::string ErrorLine(std::initializer_list<std::string> args) {
+  AgentConfig config;
+  CapturedStream err(std::cerr);
+  const std::optional<int> code = Parse(args, &config);
+  CHECK(code == 2);
+  return err.text();
 }
 
 TEST_CASE("ParseFlags: defaults are loopback-only and the seed's buckets") {
@@ -84,6 +137,93 @@ TEST_CASE("ParseFlags: the web config file and the HTTP timeouts") {
   CHECK(Parse({"--web.request-timeout=10"}, &config) == 2);
   CHECK(Parse({"--web.keep-alive-timeout=0"}, &config) == 2);
   CHECK(Parse({"--web.keep-alive-timeout=1d"}, &config) == 2);
+}
+
+TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes nothing else") {
+  for (const std::string& flag : kEmptyMeansDefault) {
+    CAPTURE(flag);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{flag + "=", "--log.level=debug"},
+          std::vector<std::string>{flag, "", "--log.level=debug"}}) {
+      AgentConfig config;
+      config.pricing_file = config.budgets_file = config.web_config_file = "set";
+      config.unix_listen_path = config.unixgram_listen_path = config.udp_listen_address = "set";
+      std::vector<std::string> storage = {"llm_exporter"};
+      storage.insert(storage.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (std::string& s : storage) argv.push_back(s.data());
+      CHECK_FALSE(ParseFlags(static_cast<int>(argv.size()), argv.data(), &config).has_value());
+      CHECK(config.log_level == "debug");
+      const std::string& value =
+          flag == "--pricing.file"             ? config.pricing_file
+          : flag == "--budgets.file"           ? config.budgets_file
+          : flag == "--web.config.file"        ? config.web_config_file
+          : flag == "--ingest.listen-unix"     ? config.unix_listen_path
+          : flag == "--ingest.listen-unixgram" ? config.unixgram_listen_path
+                                               : config.udp_listen_address;
+      CHECK(value.empty());
+    }
+  }
+  AgentConfig config;
+  CHECK_FALSE(Parse({"--ingest.listen-unix="}, &config).has_value());
+  CHECK(config.unix_listen_path.empty());
+  CHECK(config.unix_listen_path_given);
+}
+
+TEST_CASE("ParseFlags: an empty value of any other flag is one error line naming the flag") {
+  for (const auto& [name, takes] : kEmptyIsAnError) {
+    const std::string& flag = name;  // clang 14 cannot capture a structured binding in CAPTURE
+    CAPTURE(flag);
+    const std::string expected =
+        "llm_exporter: error: " + flag + ": must not be empty; " + takes + " (see --help)\n";
+    CHECK(ErrorLine({flag + "=", "--log.level=debug"}) == expected);
+    CHECK(ErrorLine({flag, "", "--log.level=debug"}) == expected);
+    CHECK(ErrorLine({"--log.level=debug", flag + "="}) == expected);
+  }
+}
+
+TEST_CASE("ParseFlags: a flag followed by another flag instead of its value is refused") {
+  CHECK(ErrorLine({"--pricing.file", "--log.level=debug"}) ==
+        "llm_exporter: error: --pricing.file: needs a value; give a file, or \"\" for the "
+        "built-in table (see --help)\n");
+  CHECK(ErrorLine({"--log.format", "--log.level=debug"}) ==
+        "llm_exporter: error: --log.format: needs a value; give logfmt or json (see --help)\n");
+  CHECK(ErrorLine({"--log.level=debug", "--metrics.ttl"}) ==
+        "llm_exporter: error: --metrics.ttl: needs a value; give a duration like 30m or 12h, "
+        "or 0 to keep series forever (see --help)\n");
+  // Values that only look like flags are still values when given after "=".
+  AgentConfig config;
+  CHECK(Parse({"--web.telemetry-path=--metrics"}, &config) == 2);
+  CHECK_FALSE(Parse({"--web.telemetry-path", "/--m", "--log.level", "warn"}, &config).has_value());
+  CHECK(config.telemetry_path == "/--m");
+  CHECK(config.log_level == "warn");
+}
+
+TEST_CASE("ParseFlags: a nonexistent price or budget file is still refused") {
+  CHECK(ErrorLine({"--budgets.file=/nonexistent/budgets.json"}) ==
+        "llm_exporter: error: --budgets.file: File does not exist: /nonexistent/budgets.json "
+        "(see --help)\n");
+}
+
+TEST_CASE("ParseFlags: the lists above name every flag that --help shows") {
+  AgentConfig config;
+  std::string help;
+  {
+    CapturedStream out(std::cout);
+    CHECK(Parse({"--help"}, &config) == 0);
+    help = out.text();
+  }
+  std::set<std::string> shown;
+  const std::regex flag_pattern(R"(^\s+(?:-[a-z],)?(--[a-z][a-z0-9.-]*))");
+  std::istringstream lines(help);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch match;
+    if (std::regex_search(line, match, flag_pattern)) shown.insert(match[1]);
+  }
+  std::set<std::string> listed = {"--help", "--version"};
+  listed.insert(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end());
+  for (const auto& flag_and_takes : kEmptyIsAnError) listed.insert(flag_and_takes.first);
+  CHECK(shown == listed);
 }
 
 }  // namespace

@@ -312,6 +312,96 @@ class PricingTest(unittest.TestCase):
                 self.assertEqual(m.value("llm_exporter_pricing_last_reload_successful"), 1)
                 self.assertEqual(m.value("llm_exporter_pricing_models"), 1)
 
+    def test_empty_price_table_is_refused_on_reload(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "prices.json")
+            with open(path, "w") as f:
+                json.dump({"models": {"house-model": {"input": 0.5, "output": 1.0}}}, f)
+            with Agent(args=[f"--pricing.file={path}"]) as agent:
+                with open(path, "w") as f:
+                    f.write('{"models": {}}')
+                problem = (f'pricing file {path}: "models" is empty: list at least one model '
+                           '(calls of models not listed are priced with the fallback price)')
+                r = agent.reload()
+                self.assertEqual(r.status, 500)
+                self.assertIn(problem.encode(), r.body)
+                agent.post_events(call("house-model", 1000, 1000, 1))
+                m = agent.scrape()
+                self.assertEqual(m.value("llm_cost_usd_total", model="house-model", user_id="",
+                                         team_id=""), 1.5)  # the old table stays
+                self.assertEqual(m.value("llm_exporter_pricing_models"), 1)
+                self.assertEqual(m.value("llm_exporter_pricing_reloads_total",
+                                         result="failure"), 1)
+                self.assertEqual(m.value("llm_exporter_pricing_last_reload_successful"), 0)
+
+                # SIGHUP: the same refusal, logged and counted.
+                agent.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: agent.scrape().value("llm_exporter_pricing_reloads_total",
+                                                        result="failure") == 2,
+                           what="the SIGHUP reload")
+                self.assertIn(f"Reload failed, keeping the previous price table: {problem}"
+                              .replace('"', '\\"'), agent.log())
+                m = agent.scrape()
+                self.assertEqual(m.value("llm_exporter_pricing_last_reload_successful"), 0)
+                self.assertEqual(m.value("llm_exporter_pricing_models"), 1)
+                # Without --budgets.file the budgets reload has nothing to fail.
+                self.assertEqual(m.value("llm_exporter_budgets_last_reload_successful"), 1)
+                self.assertEqual(m.value("llm_exporter_budgets_reloads_total",
+                                         result="success"), 2)
+
+    def test_broken_budgets_file_fails_the_budgets_reload_only(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            prices = os.path.join(tmp, "prices.json")
+            budgets = os.path.join(tmp, "budgets.json")
+            with open(prices, "w") as f:
+                json.dump({"models": {"house-model": {"input": 0.5, "output": 1.0}}}, f)
+            with open(budgets, "w") as f:
+                json.dump({"teams": {"search": {"daily_usd": 50}}}, f)
+            with Agent(args=[f"--pricing.file={prices}", f"--budgets.file={budgets}"]) as agent:
+                # A new price table and a broken budgets file, reloaded together.
+                with open(prices, "w") as f:
+                    json.dump({"models": {"house-model": {"input": 1, "output": 1}}}, f)
+                with open(budgets, "w") as f:
+                    json.dump({"teams": {"search": {"daily_usd": -1}}}, f)
+                r = agent.reload()
+                self.assertEqual(r.status, 500)
+                self.assertIn(f'budgets file {budgets}: teams["search"].daily_usd must be a '
+                              'non-negative number, got -1'.encode(), r.body)
+                self.assertNotIn(b"pricing file", r.body)
+                agent.post_events(call("house-model", 1000, 1000, 1))
+                m = agent.scrape()
+                self.assertEqual(m.value("llm_exporter_budgets_last_reload_successful"), 0)
+                self.assertEqual(m.value("llm_exporter_budgets_reloads_total",
+                                         result="failure"), 1)
+                self.assertEqual(m.value("llm_exporter_budgets_reloads_total",
+                                         result="success"), 0)
+                self.assertEqual(m.value("llm_team_budget_usd", team_id="search",
+                                         period="daily"), 50)  # the old budgets stay
+                # The price table reloaded fine and is in force.
+                self.assertEqual(m.value("llm_exporter_pricing_last_reload_successful"), 1)
+                self.assertEqual(m.value("llm_exporter_pricing_reloads_total",
+                                         result="success"), 1)
+                self.assertEqual(m.value("llm_exporter_pricing_reloads_total",
+                                         result="failure"), 0)
+                self.assertEqual(m.value("llm_cost_usd_total", model="house-model", user_id="",
+                                         team_id=""), 2)
+                self.assertIn("Reload failed, keeping the previous budgets: budgets file",
+                              agent.log())
+
+                # Fixed, and reloaded by SIGHUP.
+                with open(budgets, "w") as f:
+                    json.dump({"teams": {"search": {"daily_usd": 75}}}, f)
+                agent.proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: agent.scrape().value("llm_exporter_budgets_reloads_total",
+                                                        result="success") == 1,
+                           what="the SIGHUP reload")
+                m = agent.scrape()
+                self.assertEqual(m.value("llm_exporter_budgets_last_reload_successful"), 1)
+                self.assertEqual(m.value("llm_team_budget_usd", team_id="search",
+                                         period="daily"), 75)
+                self.assertEqual(m.value("llm_exporter_pricing_reloads_total",
+                                         result="success"), 2)
+
     def test_cached_input_price_and_caller_cost(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "prices.json")
@@ -399,10 +489,28 @@ class CommandLineTest(unittest.TestCase):
             (["--log.format=xml"], "llm_exporter: error: --log.format: xml not in {logfmt,json} (see --help)"),
             (["--web.listen-address=nope"],
              "llm_exporter: error: --web.listen-address \"nope\" must be host:port, e.g. 127.0.0.1:9778"),
+            (["--log.level=", "--pricing.file="],
+             "llm_exporter: error: --log.level: must not be empty; give one of debug, info, warn, "
+             "error (see --help)"),
+            (["--web.listen-address", "", "--log.level=debug"],
+             "llm_exporter: error: --web.listen-address: must not be empty; give host:port, e.g. "
+             "127.0.0.1:9778 (see --help)"),
         ]:
             r = self.run_agent(*args)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertEqual(r.stderr.strip().splitlines(), [expected])
+
+    def test_an_empty_pricing_file_is_the_built_in_table_and_takes_no_other_flag(self):
+        # CLI11 on its own would read "--log.level=debug" as the price file's name.
+        with Agent(args=["--pricing.file=", "--log.level=debug"]) as agent:
+            log = agent.log()
+            self.assertIn("price table built-in (3 models)", log)
+            self.assertIn('level=debug msg="Logging at level debug in logfmt format"', log)
+            self.assertEqual(agent.post_events(call("gpt-4o", 1000, 500, 0.5, user_id="u",
+                                                    team_id="t")).status, 200)
+            # The built-in gpt-4o price: 1000 x 0.0025 / 1000 + 500 x 0.01 / 1000.
+            self.assertEqual(agent.scrape().value("llm_cost_usd_total", model="gpt-4o",
+                                                  user_id="u", team_id="t"), 0.0075)
 
     def test_bad_pricing_file_exits_2_naming_the_problem(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -414,6 +522,17 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(r.stderr.strip().splitlines(), [
                 f'llm_exporter: error: pricing file {path}: models["gpt-4o"].input must be a '
                 'number, got "cheap"'])
+
+    def test_empty_price_table_exits_2_naming_the_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "prices.json")
+            with open(path, "w") as f:
+                f.write('{"models":{}}')
+            r = self.run_agent(f"--pricing.file={path}", "--web.listen-address=127.0.0.1:0")
+            self.assertEqual(r.returncode, 2)
+            self.assertEqual(r.stderr.strip().splitlines(), [
+                f'llm_exporter: error: pricing file {path}: "models" is empty: list at least one '
+                'model (calls of models not listed are priced with the fallback price)'])
 
     def test_port_in_use_is_a_clear_error(self):
         with Agent() as agent:
