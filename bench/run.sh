@@ -2,11 +2,12 @@
 # Runs every benchmark that bench/README.md reports and prints the figures: the micro-benchmarks
 # (decode, price, aggregate, render), then llm_exporter_loadgen against fresh agents on
 # 127.0.0.1 and unix sockets in a temp dir (HTTP batched and one event per POST, unix stream,
-# unix datagram), then the end-to-end scrape benchmark at 1k, 10k and 100k cost series.
+# unix datagram), then the end-to-end scrape benchmark at 1k, 10k and 100k cost series, then
+# bench/memory.py (RSS under 5,000-event batches and big scrapes).
 #
 #   bench/run.sh [BUILD_DIR]      default: build-bench (configured Release and built first)
 #   SKIP_BUILD=1                  use BUILD_DIR as it is
-#   ONLY="micro http unix unixgram scrape"   run only these parts
+#   ONLY="micro http unix unixgram scrape memory"   run only these parts
 #   SCALE=0.1                     fewer events everywhere (a quick check, not a figure)
 #   AGENT_BIN=path                another agent binary (e.g. an experiment), same load
 #
@@ -15,7 +16,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build-bench}"
-only="${ONLY:-micro http unix unixgram scrape}"
+only="${ONLY:-micro http unix unixgram scrape memory}"
 scale="${SCALE:-1}"
 
 if [[ -z ${SKIP_BUILD:-} ]]; then
@@ -122,4 +123,9 @@ if [[ " $only " == *" scrape "* ]]; then
     load "scrape, $n cost series" --metrics.max-series-per-family=200000 -- \
       --mode=scrape --series="$n" --batch=1000 --repeat=7
   done
+fi
+
+if [[ " $only " == *" memory "* ]]; then
+  echo "==== memory: big batches and big scrapes (bench/memory.py)"
+  python3 "$root/bench/memory.py" --agent "$agent_bin"
 fi

@@ -1,8 +1,11 @@
 // llm_exporter: composition only. Parse flags, build the pipeline (decode -> price -> aggregate
 // -> expose), start the transports, then wait for signals: SIGHUP reloads, SIGTERM/SIGINT stop.
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -93,7 +96,35 @@ std::unique_ptr<ingest::DatagramListener> StartDatagramListener(
   return listener;
 }
 
+// Memory that follows the load rather than its peaks. glibc serves a block of 128 KiB or more (a
+// request body, a parse document, a scrape's text) with mmap and unmaps it when freed; by default
+// it raises that threshold to the largest block freed so far, after which such blocks come from
+// one of its per-thread arenas and stay resident there, in every arena that once served one.
+// A fixed threshold turns that off (measured: 287 -> see bench/README.md, bytes per series).
+void SetUpMalloc() { mallopt(M_MMAP_THRESHOLD, 128 << 10); }
+
+// Every connection served at once holds a descriptor: raise the soft limit towards the hard one
+// so that --web.threads connections (and the unix socket's) can be open, and say so when the
+// hard limit is too low.
+void RaiseOpenFileLimit(const config::AgentConfig& cfg) {
+  const rlim_t wanted = cfg.web_threads + cfg.max_connections + 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  const rlim_t raised = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (raised > limit.rlim_cur) {
+    limit.rlim_cur = raised;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (raised < wanted) {
+    spdlog::warn("The open file limit ({}) is below the {} descriptors that --web.threads={} "
+                 "connections need; raise it (LimitNOFILE= in a systemd unit, ulimit -n)",
+                 raised, wanted, cfg.web_threads);
+  }
+}
+
 int Run(const config::AgentConfig& cfg) {
+  SetUpMalloc();
+  RaiseOpenFileLimit(cfg);
   // Signals are taken by sigwait() below; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -123,7 +154,7 @@ int Run(const config::AgentConfig& cfg) {
 
   decode::DecodeLimits limits;
   limits.max_label_bytes = cfg.max_label_bytes;
-  ingest::EventPipeline pipeline(limits, prices, store, agent_metrics);
+  ingest::EventPipeline pipeline(limits, prices, store, agent_metrics, clock);
   ingest::ListenerMetrics listener_metrics(agent_metrics.registry());
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
 

@@ -2,27 +2,44 @@
 
 #include <strings.h>
 
-#include <array>
+#include <algorithm>
+#include <limits>
 
 namespace llm_exporter::server {
 
 BodyRead ReadBody(mg_connection* conn, std::size_t limit, std::size_t padding, std::string* body) {
   const mg_request_info* info = mg_get_request_info(conn);
-  body->clear();
-  if (info->content_length > 0) {
-    if (static_cast<unsigned long long>(info->content_length) > limit) return BodyRead::kTooLarge;
-    body->reserve(static_cast<std::size_t>(info->content_length) + padding);
+  const long long declared = info->content_length;  // -1: chunked, or none given
+  if (declared > 0 && static_cast<unsigned long long>(declared) > limit) return BodyRead::kTooLarge;
+  // Memory follows the bytes that arrived, not the Content-Length a client claims: each read
+  // asks for at most as much again as has come so far (16 KiB at first), into the string's own
+  // storage. A chunked body is read until its last chunk, up to the limit plus one byte.
+  const std::size_t expected =
+      declared >= 0 ? static_cast<std::size_t>(declared) : std::numeric_limits<std::size_t>::max();
+  std::size_t size = 0;
+  BodyRead outcome = BodyRead::kOk;
+  while (size < expected) {
+    const std::size_t want =
+        std::min({std::max(std::size_t{16} << 10, size), expected - size, limit + 1 - size});
+    body->resize(size + want + padding);
+    const int n = mg_read(conn, body->data() + size, want);
+    if (n < 0) {
+      outcome = BodyRead::kFailed;
+      break;
+    }
+    size += static_cast<std::size_t>(n);
+    if (size > limit) {
+      outcome = BodyRead::kTooLarge;
+      break;
+    }
+    if (n == 0) {  // the connection ended or went silent; for a chunked body, the last chunk
+      if (declared >= 0) outcome = BodyRead::kIncomplete;
+      break;
+    }
   }
-  std::array<char, 64 * 1024> chunk;
-  while (true) {
-    const int n = mg_read(conn, chunk.data(), chunk.size());
-    if (n == 0) break;
-    if (n < 0) return BodyRead::kFailed;
-    if (body->size() + static_cast<std::size_t>(n) > limit) return BodyRead::kTooLarge;
-    body->append(chunk.data(), static_cast<std::size_t>(n));
-  }
-  if (body->capacity() < body->size() + padding) body->reserve(body->size() + padding);
-  return BodyRead::kOk;
+  body->resize(size);
+  if (body->capacity() < size + padding) body->reserve(size + padding);
+  return outcome;
 }
 
 void Respond(mg_connection* conn, int status, std::string_view content_type,
@@ -45,7 +62,10 @@ void Respond(mg_connection* conn, int status, std::string_view content_type,
   thread_local std::string head;
   head.clear();
   head.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
-  head.append(mg_get_response_code_text(conn, status)).append("\r\nContent-Type: ");
+  // civetweb 1.15 says "Request Time-out" (RFC 2616's spelling); the headers' own timeout
+  // answer, written by HttpServer::HttpError, uses today's "Request Timeout".
+  head.append(status == 408 ? "Request Timeout" : mg_get_response_code_text(conn, status));
+  head.append("\r\nContent-Type: ");
   head.append(content_type).append("\r\nContent-Length: ").append(std::to_string(body.size()));
   for (const auto& [name, value] : extra) {
     if (name == "Connection") continue;

@@ -12,10 +12,13 @@
 
 namespace llm_exporter::server {
 
-enum class BodyRead { kOk, kTooLarge, kFailed };
+// kIncomplete: the connection closed, went silent for the request timeout, or was cut off at its
+// body deadline (BodyDeadline) before Content-Length bytes (or the last chunk) arrived.
+enum class BodyRead { kOk, kTooLarge, kIncomplete, kFailed };
 
-// Reads the whole body into *body, reserving `padding` spare bytes for the parser. Stops with
-// kTooLarge as soon as the body (by Content-Length or by bytes read) exceeds `limit`.
+// Reads the whole body into *body, straight into its storage, reserving `padding` spare bytes
+// for the parser. Stops with kTooLarge as soon as the body (by Content-Length or by bytes read)
+// exceeds `limit`.
 BodyRead ReadBody(mg_connection* conn, std::size_t limit, std::size_t padding, std::string* body);
 
 using Headers = std::vector<std::pair<std::string_view, std::string_view>>;

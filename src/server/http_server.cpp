@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "server/civetweb_openssl3.h"
 #include "server/http_request.h"
+#include "server/thread_stack.h"
 #include "server/tls_context.h"
 
 namespace llm_exporter::server {
@@ -138,7 +140,10 @@ HttpServer::HttpServer(HttpServerOptions options, ingest::EventPipeline& pipelin
       pipeline_(pipeline),
       renderer_(renderer),
       reloader_(reloader),
-      agent_metrics_(agent_metrics) {
+      agent_metrics_(agent_metrics),
+      // A few idle bodies of up to 2 MiB: enough for the requests in flight on a busy agent; a
+      // bigger body is allocated for its request and freed after.
+      body_buffers_(4, std::size_t{2} << 20) {
   if (options_.web_config && options_.web_config->auth_enabled()) {
     auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
   }
@@ -155,10 +160,16 @@ void HttpServer::Start() {
   // civetweb serves TLS on a port whose number ends in "s".
   const std::string ports = CivetwebListeningPort(options_.listen_address) + (tls ? "s" : "");
   const std::string threads = std::to_string(options_.threads);
+  // Connections are accepted into a queue for the workers; a deep enough backlog and queue let a
+  // burst of connects in without the kernel dropping SYNs (a dropped SYN costs the client 1 s).
+  const std::string backlog = std::to_string(std::clamp<std::size_t>(options_.threads, 128, 4096));
+  const std::string queue = std::to_string(std::clamp<std::size_t>(options_.threads / 4, 20, 1024));
   const std::string request_timeout = std::to_string(options_.request_timeout_ms);
   const std::string keep_alive_timeout = std::to_string(options_.keep_alive_timeout_ms);
   const char* civet_options[] = {"listening_ports",       ports.c_str(),
                                  "num_threads",           threads.c_str(),
+                                 "listen_backlog",        backlog.c_str(),
+                                 "connection_queue",      queue.c_str(),
                                  "request_timeout_ms",    request_timeout.c_str(),
                                  "enable_keep_alive",     "yes",
                                  "keep_alive_timeout_ms", keep_alive_timeout.c_str(),
@@ -167,9 +178,11 @@ void HttpServer::Start() {
                                  "tcp_nodelay",           "1",
                                  nullptr};
   mg_callbacks callbacks{};
+  callbacks.begin_request = &HttpServer::Dispatch;
   callbacks.log_message = &HttpServer::Log;
   callbacks.init_connection = &HttpServer::InitConnection;
   callbacks.end_request = &HttpServer::EndRequest;
+  callbacks.connection_closed = &HttpServer::ConnectionClosed;
   callbacks.http_error = &HttpServer::HttpError;
   // civetweb creates the SSL_CTX and hands it to InitTls, which sets it up entirely and
   // returns 1, so civetweb loads no certificate of its own (it needs no ssl_certificate option).
@@ -184,21 +197,45 @@ void HttpServer::Start() {
     }
   }
   tls_error_.clear();
+  {
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    start_log_.clear();
+  }
+  starting_ = true;
   mg_init_library(0);
   std::array<char, 256> error_text{};
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text.data(), error_text.size()};
   mg_init_data init{&callbacks, this, civet_options};
   context_ = mg_start2(&init, &error);
+  starting_ = false;
   if (context_ == nullptr) {
     if (!tls_error_.empty()) {
       throw std::runtime_error("cannot serve TLS on " + options_.listen_address + ": web config " +
                                tls_error_);
     }
-    throw std::runtime_error("cannot listen on " + options_.listen_address + ": " +
-                             (error_text[0] ? error_text.data() : "unknown civetweb error"));
+    // civetweb's error text is generic ("Failed to setup server ports"); the cause is in a
+    // line it logged before: "cannot bind to 127.0.0.1:9778: 98 (Address already in use)".
+    std::string cause = error_text[0] ? error_text.data() : "unknown civetweb error";
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    for (const std::string& line : start_log_) {
+      const std::size_t open = line.rfind(" (");
+      if (line.starts_with("cannot bind to") && open != std::string::npos && line.ends_with(")")) {
+        cause = line.substr(open + 2, line.size() - open - 3);
+        if (line.find(": 98 (") != std::string::npos) {
+          cause += " (another program, or another llm_exporter, listens there; choose another "
+                   "port with --web.listen-address)";
+        }
+        break;
+      }
+      if (line != cause) cause = line + " (" + cause + ")";
+    }
+    throw std::runtime_error("cannot listen on " + options_.listen_address + ": " + cause);
   }
-  mg_set_request_handler(context_, "/", &HttpServer::Dispatch, this);
+  {
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    for (const std::string& line : start_log_) spdlog::warn("HTTP server: {}", line);
+  }
 
   std::array<mg_server_port, 4> bound{};
   const int n = mg_get_server_ports(context_, static_cast<int>(bound.size()), bound.data());
@@ -214,8 +251,8 @@ void HttpServer::Stop() {
   }
 }
 
-int HttpServer::Dispatch(mg_connection* conn, void* self) {
-  auto* server = static_cast<HttpServer*>(self);
+int HttpServer::Dispatch(mg_connection* conn) {
+  HttpServer* server = ServerOf(conn);
   try {
     return server->Handle(conn);
   } catch (const std::exception& e) {
@@ -243,6 +280,12 @@ int HttpServer::InitConnection(const mg_connection*, void** conn_data) {
 void HttpServer::EndRequest(const mg_connection* conn, int) {
   // A keep-alive connection starts waiting for its next request now.
   mg_set_user_connection_data(conn, EncodeTime(std::chrono::steady_clock::now()));
+}
+
+void HttpServer::ConnectionClosed(const mg_connection*) {
+  // The worker goes idle now, perhaps for a long time: its stack need not keep the pages that
+  // this connection's deepest request touched.
+  ReleaseUnusedStack();
 }
 
 int HttpServer::HttpError(mg_connection* conn, int status, const char* message) {
@@ -279,6 +322,18 @@ int HttpServer::HttpError(mg_connection* conn, int status, const char* message) 
 
 int HttpServer::Log(const mg_connection* conn, const char* message) {
   const std::string_view text = message;
+  // While Start() runs, civetweb's lines explain why it could not start (the port in use, a
+  // bad address): keep them for the error Start() throws, which main() prints as the final
+  // line, rather than as warnings above it. Start() logs them itself if it succeeds.
+  if (conn != nullptr) {
+    HttpServer* server = ServerOf(conn);
+    if (server != nullptr && server->starting_.load()) {
+      std::lock_guard<std::mutex> lock(server->start_error_mu_);
+      server->start_log_.emplace_back(text);
+      spdlog::debug("HTTP server: {}", text);
+      return 1;
+    }
+  }
   // A failed TLS handshake is the client's doing (plain HTTP on the HTTPS port, a missing or
   // untrusted client certificate, a scanner): counted, and logged at debug so that no client
   // can fill the log.
@@ -388,13 +443,39 @@ int HttpServer::Handle(mg_connection* conn) {
 }
 
 int HttpServer::HandleEvents(mg_connection* conn) {
-  thread_local std::string body;
-  switch (ReadBody(conn, options_.max_request_bytes, decode::kPadding, &body)) {
+  PooledBuffer body(body_buffers_);
+  BodyRead read;
+  bool cut_off = false;
+  {
+    // The body must follow its headers within the request timeout; a client trickling it in
+    // is cut off then (BodyDeadline), as one that sends nothing is by civetweb's own timeout.
+    const mg_request_info* info = mg_get_request_info(conn);
+    const ConnectionEnds ends{info->server_port, info->remote_addr, info->remote_port};
+    BodyDeadline::Watch watch(body_deadline_, ends,
+                              BodyDeadline::Clock::now() +
+                                  std::chrono::milliseconds(options_.request_timeout_ms));
+    read = ReadBody(conn, options_.max_request_bytes, decode::kPadding, &*body);
+    cut_off = watch.expired();
+  }
+  if (cut_off || read == BodyRead::kIncomplete) {
+    agent_metrics_.CountHttpRequest(Handler::kEvents, 408);
+    agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kBodyTimeout);
+    Respond(conn, 408, kJson,
+            ErrorJson("the request body did not all arrive within " +
+                      std::to_string(options_.request_timeout_ms) +
+                      " ms of its headers (--web.request-timeout); no event of it was counted"),
+            {{"Connection", "close"}});
+    return 408;
+  }
+  switch (read) {
     case BodyRead::kOk:
+    case BodyRead::kIncomplete:
       break;
     case BodyRead::kTooLarge:
       agent_metrics_.CountHttpRequest(Handler::kEvents, 413);
-      pipeline_.CountRejected(Transport::kHttp, RejectReason::kTooLarge);
+      pipeline_.CountRejected(Transport::kHttp, RejectReason::kTooLarge, 1,
+                              "a request body larger than --web.max-request-bytes (" +
+                                  std::to_string(options_.max_request_bytes) + " bytes)");
       Respond(conn, 413, kJson,
               ErrorJson("request body is larger than --web.max-request-bytes (" +
                         std::to_string(options_.max_request_bytes) + " bytes); send smaller batches"),
@@ -402,11 +483,11 @@ int HttpServer::HandleEvents(mg_connection* conn) {
       return 413;
     case BodyRead::kFailed:
       agent_metrics_.CountHttpRequest(Handler::kEvents, 400);
-      Respond(conn, 400, kJson, ErrorJson("could not read the request body"));
+      Respond(conn, 400, kJson, ErrorJson("could not read the request body"),
+              {{"Connection", "close"}});
       return 400;
   }
-  const decode::DecodeResult result = pipeline_.Ingest(Transport::kHttp, body, body.capacity());
-  if (body.capacity() > 2 * options_.max_request_bytes) body = std::string();  // do not hoard
+  const decode::DecodeResult result = pipeline_.Ingest(Transport::kHttp, *body, body->capacity());
   int status = 200;
   std::string response;
   if (!result.ok()) {
@@ -435,7 +516,8 @@ int HttpServer::HandleReload(mg_connection* conn) {
   agent_metrics_.CountHttpRequest(Handler::kReload, status);
   Respond(conn, status, kTextPlain,
           error.empty() ? std::string("reloaded\n")
-                        : "reload failed, keeping the previous configuration: " + error + "\n");
+                        : "reload failed; the file named is kept as it was before (the other file, if "
+                              "any, was reloaded): " + error + "\n");
   return status;
 }
 

@@ -3,16 +3,21 @@
 // web config (--web.config.file) asks for them.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/reloader.h"
 #include "expose/metrics_renderer.h"
 #include "ingest/event_pipeline.h"
 #include "server/basic_auth.h"
+#include "server/body_deadline.h"
+#include "server/buffer_pool.h"
 #include "server/web_config.h"
 #include "telemetry/agent_metrics.h"
 
@@ -21,12 +26,17 @@ struct mg_connection;
 
 namespace llm_exporter::server {
 
+inline constexpr std::size_t kDefaultThreads = 1536;
+
 struct HttpServerOptions {
   std::string listen_address = "127.0.0.1:9778";  // host:port; port 0 picks a free port
   std::string telemetry_path = "/metrics";
   std::size_t max_request_bytes = 16u << 20;
-  std::size_t threads = 16;       // also the most connections served at once
-  int request_timeout_ms = 10000;  // a request's headers (and TLS handshake) must arrive in this
+  // Worker threads, which is also the most connections served at once: civetweb gives each
+  // connection a thread for its whole life, so a stalled client holds one until its deadline.
+  std::size_t threads = kDefaultThreads;
+  // A request's headers (and TLS handshake) must arrive in this, and then its body in as much again.
+  int request_timeout_ms = 10000;
   int keep_alive_timeout_ms = 5000;  // idle time allowed between keep-alive requests
   std::optional<WebConfig> web_config;  // TLS and basic auth; nullopt: plain HTTP, no auth
 };
@@ -51,13 +61,16 @@ class HttpServer {
   const char* scheme() const;
 
  private:
-  static int Dispatch(mg_connection* conn, void* self);
+  // civetweb's begin_request callback: every request comes here, so the routes exist before
+  // the port accepts its first connection.
+  static int Dispatch(mg_connection* conn);
   static int InitTls(void* ssl_ctx, void* self);
   // civetweb's callbacks for what happens outside handlers: the time each request's wait began
   // (InitConnection, EndRequest), errors civetweb answers itself (HttpError), its log lines
   // (Log). They find the server through the context's user data.
   static int InitConnection(const mg_connection* conn, void** conn_data);
   static void EndRequest(const mg_connection* conn, int status);
+  static void ConnectionClosed(const mg_connection* conn);
   static int HttpError(mg_connection* conn, int status, const char* message);
   static int Log(const mg_connection* conn, const char* message);
   telemetry::Handler HandlerFor(std::string_view path) const;
@@ -75,6 +88,11 @@ class HttpServer {
   telemetry::AgentMetrics& agent_metrics_;
   std::unique_ptr<BasicAuth> auth_;  // null when the web config lists no users
   std::string tls_error_;            // set by InitTls when the TLS set-up fails
+  std::mutex start_error_mu_;
+  std::vector<std::string> start_log_;  // civetweb's log lines while Start() runs
+  std::atomic<bool> starting_{false};
+  BufferPool body_buffers_;
+  BodyDeadline body_deadline_;
   mg_context* context_ = nullptr;
   std::string bound_address_;
   int port_ = 0;

@@ -27,6 +27,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def rss_bytes(pid):
+    """Resident memory of process `pid`, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     """Polls predicate until it returns a truthy value; raises TimeoutError naming `what`."""
     deadline = time.monotonic() + timeout
@@ -113,6 +122,11 @@ class Agent:
         self.tmp = tempfile.TemporaryDirectory(prefix="llmx-")
         self.log_path = os.path.join(self.tmp.name, "agent.log")
         self.args = [BINARY, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        # Under the sanitizers each thread carries shadow state: the default 1536 HTTP workers
+        # would make every start slow and heavy. Tests that need many workers say so.
+        if os.environ.get("LLM_EXPORTER_SANITIZE") and not any(
+                a.startswith("--web.threads") for a in args):
+            self.args.append("--web.threads=64")
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.url = f"http://127.0.0.1:{self.port}"

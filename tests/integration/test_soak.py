@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, wait_until  # noqa: E402
+from harness import Agent, rss_bytes, wait_until  # noqa: E402
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
 # Every event costs exactly 0.001 USD: 1000 input tokens at 0.001 USD per 1K.
@@ -32,14 +32,6 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 class SoakTest(unittest.TestCase):
     def test_everything_at_once(self):
         tmp_dir = tempfile.TemporaryDirectory(prefix="llmx")
@@ -56,7 +48,7 @@ class SoakTest(unittest.TestCase):
             pid = agent.proc.pid
             agent.post_events(event("warmup", 0))
             agent.scrape()
-            fds_before, rss_before = fds(pid), rss(pid)
+            fds_before, rss_before = fds(pid), rss_bytes(pid)
             stop = threading.Event()
             sent = {"http": 0, "unix": 0, "unixgram": 0}
             lock = threading.Lock()
@@ -148,7 +140,7 @@ class SoakTest(unittest.TestCase):
                        what=f"{expected} events to be visible")
             m = agent.scrape()
             print(f"soak: {SOAK_SECONDS:.0f}s, sent {sent} (+1 warm-up), {reloads[0]} reloads, "
-                  f"RSS {rss_before / 2**20:.1f} -> {rss(pid) / 2**20:.1f} MiB, "
+                  f"RSS {rss_before / 2**20:.1f} -> {rss_bytes(pid) / 2**20:.1f} MiB, "
                   f"fds {fds_before} -> {fds(pid)}")
             self.assertEqual(m.sum("llm_requests_total"), expected)
             for source, n in sent.items():
@@ -172,7 +164,7 @@ class SoakTest(unittest.TestCase):
             wait_until(lambda: fds(pid) <= fds_before + FD_SLACK, timeout=10,
                        what=f"open fds back near {fds_before} (now {fds(pid)})")
             if not os.environ.get("LLM_EXPORTER_SANITIZE"):  # shadow memory swamps the figure
-                self.assertLess(rss(pid) - rss_before, RSS_GROWTH_BOUND)
+                self.assertLess(rss_bytes(pid) - rss_before, RSS_GROWTH_BOUND)
 
 
 if __name__ == "__main__":
