@@ -73,6 +73,8 @@ class BodyDeadline {
   std::map<uint64_t, Entry> entries_;
   uint64_t next_id_ = 1;
   uint64_t expired_count_ = 0;
+  // When the thread wakes next: Add() wakes it sooner only for an earlier deadline.
+  Clock::time_point next_wake_ = Clock::time_point::max();
   bool stop_ = false;
   std::thread thread_;
 };
