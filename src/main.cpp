@@ -1,5 +1,6 @@
 // llm_exporter: composition only. Parse flags, build the pipeline (decode -> price -> aggregate
 // -> expose), start the transports, then wait for signals: SIGHUP reloads, SIGTERM/SIGINT stop.
+// Each transport is one folder under src/transport/ and one Start... function here.
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -18,18 +19,20 @@
 #include "config/flags.h"
 #include "config/logging.h"
 #include "config/reloader.h"
+#include "config/web_config.h"
 #include "expose/metrics_renderer.h"
-#include "ingest/datagram_listener.h"
-#include "ingest/event_pipeline.h"
-#include "ingest/listener_metrics.h"
-#include "ingest/socket_file.h"
-#include "ingest/unix_stream_listener.h"
 #include "llm_exporter/clock.h"
+#include "llm_exporter/metrics_source.h"
 #include "llm_exporter/version.h"
+#include "pipeline/event_pipeline.h"
 #include "pricing/price_catalog.h"
-#include "server/http_server.h"
-#include "server/web_config.h"
 #include "telemetry/agent_metrics.h"
+#include "telemetry/listener_metrics.h"
+#include "transport/common/listen_address.h"
+#include "transport/common/socket_file.h"
+#include "transport/datagram/datagram_listener.h"
+#include "transport/http/http_server.h"
+#include "transport/unix/unix_stream_listener.h"
 
 namespace {
 
@@ -37,24 +40,23 @@ using namespace llm_exporter;
 
 // The unix stream socket. Its default path is used only when its directory exists, and a failure
 // there leaves HTTP serving; a path given with --ingest.listen-unix must work (docs/ingest.md).
-std::unique_ptr<ingest::UnixStreamListener> StartUnixListener(const config::AgentConfig& cfg,
-                                                              ingest::EventPipeline& pipeline,
-                                                              ingest::ListenerMetrics& metrics,
-                                                              const Clock& clock) {
+std::unique_ptr<transport::UnixStreamListener> StartUnixListener(
+    const config::AgentConfig& cfg, EventIngest& events, telemetry::ListenerMetrics& metrics,
+    const Clock& clock) {
   const std::string& path = cfg.unix_listen_path;
   if (path.empty()) return nullptr;
-  if (!cfg.unix_listen_path_given && !ingest::SocketDirectoryExists(path)) {
+  if (!cfg.unix_listen_path_given && !transport::SocketDirectoryExists(path)) {
     spdlog::info("Not listening on the default unix socket {}: its directory does not exist "
                  "(create it, or set --ingest.listen-unix; see docs/ingest.md)",
                  path);
     return nullptr;
   }
-  ingest::UnixStreamListenerOptions options;
+  transport::UnixStreamListenerOptions options;
   options.path = path;
   options.mode = cfg.unix_socket_mode;
   options.max_line_bytes = cfg.max_line_bytes;
   options.max_connections = cfg.max_connections;
-  auto listener = std::make_unique<ingest::UnixStreamListener>(options, pipeline, metrics, clock);
+  auto listener = std::make_unique<transport::UnixStreamListener>(options, events, metrics, clock);
   try {
     listener->Start();
   } catch (const std::runtime_error& e) {
@@ -65,33 +67,32 @@ std::unique_ptr<ingest::UnixStreamListener> StartUnixListener(const config::Agen
     return nullptr;
   }
   spdlog::info("Listening for NDJSON events on unix socket {} (mode {})", path,
-               ingest::ModeText(cfg.unix_socket_mode));
+               transport::ModeText(cfg.unix_socket_mode));
   return listener;
 }
 
 // A unix datagram socket or UDP, when its flag names an address.
-std::unique_ptr<ingest::DatagramListener> StartDatagramListener(
+std::unique_ptr<transport::DatagramListener> StartDatagramListener(
     Transport transport, const std::string& address, const config::AgentConfig& cfg,
-    ingest::EventPipeline& pipeline, ingest::ListenerMetrics& metrics, const Clock& clock) {
+    EventIngest& events, telemetry::ListenerMetrics& metrics, const Clock& clock) {
   if (address.empty()) return nullptr;
-  ingest::DatagramListenerOptions options;
+  transport::DatagramListenerOptions options;
   options.transport = transport;
   options.address = address;
   options.mode = cfg.unix_socket_mode;
   options.max_datagram_bytes = cfg.max_datagram_bytes;
-  auto listener = std::make_unique<ingest::DatagramListener>(options, pipeline, metrics, clock);
+  auto listener = std::make_unique<transport::DatagramListener>(options, events, metrics, clock);
   listener->Start();
   if (transport == Transport::kUdp) {
     spdlog::info("Listening for events on udp {} (receive buffer {} bytes)",
                  listener->bound_address(), listener->receive_buffer_bytes() / 2);
-    if (!listener->loopback_only()) {
-      spdlog::warn("Listening for UDP on a non-loopback address: anyone who can reach {} can "
-                   "send events",
-                   listener->bound_address());
+    if (const std::optional<std::string> warning = transport::ExposureWarning(
+            transport, listener->bound_host(), listener->bound_address(), {})) {
+      spdlog::warn("{}", *warning);
     }
   } else {
     spdlog::info("Listening for events on unixgram socket {} (mode {})", address,
-                 ingest::ModeText(cfg.unix_socket_mode));
+                 transport::ModeText(cfg.unix_socket_mode));
   }
   return listener;
 }
@@ -122,6 +123,22 @@ void RaiseOpenFileLimit(const config::AgentConfig& cfg) {
   }
 }
 
+// /metrics: series past --metrics.ttl are dropped, as their own step, just before each scrape
+// renders the store, so that a scrape never shows one.
+class ExpiringMetrics final : public MetricsSource {
+ public:
+  ExpiringMetrics(aggregate::SeriesStore& store, MetricsSource& renderer)
+      : store_(store), renderer_(renderer) {}
+  std::string Render() override {
+    store_.Expire();
+    return renderer_.Render();
+  }
+
+ private:
+  aggregate::SeriesStore& store_;
+  MetricsSource& renderer_;
+};
+
 int Run(const config::AgentConfig& cfg) {
   SetUpMalloc();
   RaiseOpenFileLimit(cfg);
@@ -134,9 +151,9 @@ int Run(const config::AgentConfig& cfg) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // The web config first: a bad one stops the agent (exit 2) before anything listens.
-  std::optional<server::WebConfig> web_config;
-  if (!cfg.web_config_file.empty()) web_config = server::LoadWebConfig(cfg.web_config_file);
-  server::CivetwebListeningPort(cfg.listen_address);  // throws on a malformed address
+  std::optional<config::WebConfig> web_config;
+  if (!cfg.web_config_file.empty()) web_config = config::LoadWebConfig(cfg.web_config_file);
+  transport::CivetwebListeningPort(cfg.listen_address);  // throws on a malformed address
 
   SystemClock clock;
   telemetry::AgentMetrics agent_metrics;
@@ -154,11 +171,12 @@ int Run(const config::AgentConfig& cfg) {
 
   decode::DecodeLimits limits;
   limits.max_label_bytes = cfg.max_label_bytes;
-  ingest::EventPipeline pipeline(limits, prices, store, agent_metrics, clock);
-  ingest::ListenerMetrics listener_metrics(agent_metrics.registry());
+  pipeline::EventPipeline event_pipeline(limits, prices, store, agent_metrics, clock);
+  telemetry::ListenerMetrics listener_metrics(agent_metrics.registry());
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
+  ExpiringMetrics metrics(store, renderer);
 
-  server::HttpServerOptions http_options;
+  transport::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
   http_options.telemetry_path = cfg.telemetry_path;
   http_options.max_request_bytes = cfg.max_request_bytes;
@@ -166,7 +184,7 @@ int Run(const config::AgentConfig& cfg) {
   http_options.request_timeout_ms = static_cast<int>(cfg.web_request_timeout.count() * 1000);
   http_options.keep_alive_timeout_ms = static_cast<int>(cfg.web_keep_alive_timeout.count() * 1000);
   http_options.web_config = web_config;
-  server::HttpServer http(http_options, pipeline, renderer, reloader, agent_metrics);
+  transport::HttpServer http(http_options, event_pipeline, metrics, reloader, agent_metrics);
 
   spdlog::info("Starting llm_exporter {}: price table {} ({} models), budgets {}",
                LLM_EXPORTER_VERSION_STRING,
@@ -174,17 +192,17 @@ int Run(const config::AgentConfig& cfg) {
                prices.Current()->size(), cfg.budgets_file.empty() ? "none" : cfg.budgets_file);
   // The socket transports start before HTTP, so that /-/ready answering means every transport
   // is listening; they stop before it.
-  std::unique_ptr<ingest::UnixStreamListener> unix_listener =
-      StartUnixListener(cfg, pipeline, listener_metrics, clock);
-  std::unique_ptr<ingest::DatagramListener> unixgram_listener = StartDatagramListener(
-      Transport::kUnixgram, cfg.unixgram_listen_path, cfg, pipeline, listener_metrics, clock);
-  std::unique_ptr<ingest::DatagramListener> udp_listener = StartDatagramListener(
-      Transport::kUdp, cfg.udp_listen_address, cfg, pipeline, listener_metrics, clock);
+  std::unique_ptr<transport::UnixStreamListener> unix_listener =
+      StartUnixListener(cfg, event_pipeline, listener_metrics, clock);
+  std::unique_ptr<transport::DatagramListener> unixgram_listener = StartDatagramListener(
+      Transport::kUnixgram, cfg.unixgram_listen_path, cfg, event_pipeline, listener_metrics, clock);
+  std::unique_ptr<transport::DatagramListener> udp_listener = StartDatagramListener(
+      Transport::kUdp, cfg.udp_listen_address, cfg, event_pipeline, listener_metrics, clock);
   http.Start();
   spdlog::info("Listening on {}://{}; metrics at {}, events to POST /v1/events{}", http.scheme(),
                http.bound_address(), cfg.telemetry_path,
                web_config && web_config->auth_enabled() ? " (basic auth required)" : "");
-  if (const std::optional<std::string> warning = server::ExposureWarning(
+  if (const std::optional<std::string> warning = transport::HttpExposureWarning(
           cfg.listen_address, http.bound_address(), web_config ? &*web_config : nullptr)) {
     spdlog::warn("{}", *warning);
   }

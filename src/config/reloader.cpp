@@ -47,7 +47,7 @@ void Reloader::LoadInitial() {
   agent_metrics_.SetLoaded(telemetry::ReloadTarget::kBudgets, now.count());
 }
 
-std::string Reloader::Reload() {
+ReloadStatus Reloader::Reload() {
   using telemetry::ReloadTarget;
   std::lock_guard<std::mutex> lock(mu_);
   const std::chrono::duration<double> now = clock_.WallNow().time_since_epoch();
@@ -74,7 +74,7 @@ std::string Reloader::Reload() {
     if (!errors.empty()) errors += "; ";
     errors += e.what();
   }
-  return errors;
+  return ReloadStatus{errors};
 }
 
 }  // namespace llm_exporter::config

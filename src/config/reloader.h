@@ -8,13 +8,14 @@
 #include <string>
 
 #include "llm_exporter/clock.h"
+#include "llm_exporter/reload.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
 
 namespace llm_exporter::config {
 
 // Thread-safe: reloads are serialized.
-class Reloader {
+class Reloader final : public ReloadAction {
  public:
   Reloader(std::string pricing_file, std::string budgets_file, pricing::PriceCatalog& catalog,
            telemetry::AgentMetrics& agent_metrics, const Clock& clock);
@@ -24,7 +25,7 @@ class Reloader {
   // Loads both files; a file that fails keeps its old table or budgets. Returns "" when both
   // loaded, else each failure, "; "-separated, each starting "pricing file PATH: " or
   // "budgets file PATH: " so that the answer to /-/reload names the part that failed.
-  std::string Reload();
+  ReloadStatus Reload() override;
 
  private:
   pricing::PriceTable LoadPriceTable() const;

@@ -13,6 +13,9 @@
 #include "decode/json_text.h"
 
 namespace llm_exporter::decode {
+
+// Transports pad what they hand over by kIngestPadding; simdjson must need no more.
+static_assert(kPadding >= simdjson::SIMDJSON_PADDING);
 namespace {
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
@@ -55,13 +58,6 @@ bool IsJsonNumberSyntax(std::string_view token) {
     if (!digits()) return false;
   }
   return i == token.size();
-}
-
-// A token as shown in an error: a number may be megabytes of digits.
-std::string ShortToken(std::string_view token) {
-  constexpr std::size_t kShown = 40;
-  return token.size() <= kShown ? std::string(token)
-                                : std::string(token.substr(0, kShown)) + "...";
 }
 
 }  // namespace
@@ -139,8 +135,8 @@ struct EventDecoder::Impl {
           "double)", index);
       return error;
     }
-    const std::string token = ShortToken(found.token);
-    const std::string field = ShortToken(found.field);
+    const std::string token = ShortForMessage(found.token);
+    const std::string field = ShortForMessage(found.field);
     error.field = field;
     const std::string_view problem =
         IsJsonNumberSyntax(found.token) ? "is out of range" : "is not a valid JSON number";

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_exporter/event_ingest.h"
 #include "llm_exporter/event_sink.h"
 #include "llm_exporter/transport.h"
 
@@ -21,26 +22,12 @@ struct DecodeLimits {
   std::size_t max_reported_errors = 100;  // errors listed in a result; all are counted
 };
 
-struct EventError {
-  std::size_t index = 0;  // 0-based position among the body's events (array elements or lines)
-  std::string field;      // empty when the event as a whole is wrong
-  RejectReason reason = RejectReason::kInvalidJson;
-  std::string message;    // "event 3: input_tokens must be a non-negative integer, got -5"
-};
-
-struct DecodeResult {
-  // Non-empty when the body as a whole is not JSON or NDJSON; then no event was handed on.
-  std::string body_error;
-  std::size_t accepted = 0;
-  std::size_t rejected = 0;
-  std::array<uint64_t, kRejectReasonCount> rejected_by_reason{};
-  std::vector<EventError> errors;  // the first DecodeLimits::max_reported_errors
-
-  bool ok() const { return body_error.empty(); }
-};
+// What the decoder reports is what the pipeline reports to transports (event_ingest.h).
+using EventError = llm_exporter::EventError;
+using DecodeResult = llm_exporter::IngestResult;
 
 // Bytes the decoder may read past the end of a body (simdjson's padding).
-inline constexpr std::size_t kPadding = 64;
+inline constexpr std::size_t kPadding = kIngestPadding;
 
 // Owns a reusable parser and buffers. Not thread-safe: use one decoder per thread.
 // A JSON object or array body is all-or-nothing at the JSON level: its valid events reach the

@@ -111,7 +111,7 @@ class ObjectValidator {
       if (type != "llm_call" && type != "quality") {
         return Fail("type", RejectReason::kUnknownType,
                     fmt::format("type must be \"llm_call\" or \"quality\", got \"{}\"",
-                                Shorten(type)));
+                                ShortForMessage(type)));
       }
     }
     if (type == "quality") {
@@ -167,11 +167,6 @@ class ObjectValidator {
   bool Has(Field f) const { return present_[static_cast<std::size_t>(f)]; }
   const element& Value(Field f) const { return values_[static_cast<std::size_t>(f)]; }
   bool IsNull(Field f) const { return Has(f) && Value(f).type() == element_type::NULL_VALUE; }
-
-  static std::string Shorten(std::string_view text) {
-    constexpr std::size_t kShown = 40;
-    return text.size() <= kShown ? std::string(text) : std::string(text.substr(0, kShown)) + "...";
-  }
 
   bool Fail(std::string_view field, RejectReason reason, std::string message) {
     error_->index = context_.index;
@@ -300,7 +295,7 @@ class ObjectValidator {
       *out = CacheOutcome::kMiss;
     } else {
       return Fail("cache", RejectReason::kInvalidValue,
-                  fmt::format("cache must be \"hit\" or \"miss\", got \"{}\"", Shorten(text)));
+                  fmt::format("cache must be \"hit\" or \"miss\", got \"{}\"", ShortForMessage(text)));
     }
     return true;
   }

@@ -219,4 +219,9 @@ bool FindNumberToken(std::string_view object_text,
   return false;
 }
 
+std::string ShortForMessage(std::string_view text) {
+  constexpr std::size_t kShown = 40;
+  return text.size() <= kShown ? std::string(text) : std::string(text.substr(0, kShown)) + "...";
+}
+
 }  // namespace llm_exporter::decode

@@ -40,4 +40,8 @@ bool FindNumberToken(std::string_view object_text,
 // `text` without leading and trailing JSON white space (space, tab, CR, LF).
 std::string_view TrimJsonSpace(std::string_view text);
 
+// `text` as an error message quotes it: at most its first 40 bytes, then "..." (a value may be
+// megabytes long).
+std::string ShortForMessage(std::string_view text);
+
 }  // namespace llm_exporter::decode

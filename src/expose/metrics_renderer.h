@@ -9,19 +9,20 @@
 
 #include "aggregate/series_store.h"
 #include "llm_exporter/clock.h"
+#include "llm_exporter/metrics_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/process_metrics.h"
 
 namespace llm_exporter::expose {
 
 // Thread-safe: concurrent Render() calls are fine (each reads the store shard by shard).
-class MetricsRenderer {
+class MetricsRenderer final : public MetricsSource {
  public:
   MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
                   const Clock& clock);
 
   // Expires stale series, then renders everything in text format 0.0.4.
-  std::string Render();
+  std::string Render() override;
 
  private:
   void WriteLlmFamilies(std::string* out) const;

@@ -1,0 +1,109 @@
+#include "pipeline/event_pipeline.h"
+
+namespace llm_exporter::pipeline {
+namespace {
+
+// Prices and records the events of one batch, all with the price table in force when the
+// batch began.
+class RecordingSink final : public EventSink {
+ public:
+  RecordingSink(const pricing::PriceTable& prices, aggregate::SeriesStore& store)
+      : prices_(prices), store_(store) {}
+
+  void OnLlmCall(const LlmCall& call) override {
+    const pricing::PricedCall priced = prices_.Price(call);
+    store_.RecordCall(call, priced.cost, priced.fallback);
+  }
+  void OnQualityScore(const QualityScore& score) override { store_.RecordQuality(score); }
+
+ private:
+  const pricing::PriceTable& prices_;
+  aggregate::SeriesStore& store_;
+};
+
+}  // namespace
+
+EventPipeline::EventPipeline(decode::DecodeLimits limits, const pricing::PriceCatalog& prices,
+                             aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
+                             const Clock& clock)
+    : limits_(limits),
+      prices_(prices),
+      store_(store),
+      agent_metrics_(agent_metrics),
+      rejection_log_(clock) {}
+
+template <typename DecodeFn>
+IngestResult EventPipeline::Run(Transport transport, DecodeFn&& decode) {
+  const std::shared_ptr<const pricing::PriceTable> prices = prices_.Current();
+  RecordingSink sink(*prices, store_);
+  std::unique_ptr<decode::EventDecoder> decoder = TakeDecoder();
+  decode::DecodeResult result = decode(*decoder, sink);
+  ReturnDecoder(std::move(decoder));
+  if (result.ok()) {
+    agent_metrics_.CountEvents(transport, result.accepted, result.rejected_by_reason);
+    if (result.rejected > 0) LogRejected(transport, result);
+  } else {
+    // A refused body counts as one.
+    CountRejected(transport, RejectReason::kInvalidJson, 1, result.body_error);
+  }
+  return result;
+}
+
+void EventPipeline::LogRejected(Transport transport, const decode::DecodeResult& result) {
+  Rejection latest;
+  if (!result.errors.empty()) {  // the first max_reported_errors: the last one listed
+    const decode::EventError& error = result.errors.back();
+    latest = {error.index, error.field, error.reason, error.message};
+  } else {  // the decoder was asked to list no errors: name a reason that occurred
+    for (std::size_t i = 0; i < kRejectReasonCount; ++i) {
+      if (result.rejected_by_reason[i] > 0) latest.reason = static_cast<RejectReason>(i);
+    }
+  }
+  rejection_log_.Record(transport, result.rejected_by_reason, latest);
+}
+
+IngestResult EventPipeline::Ingest(Transport transport, std::string_view body,
+                                           std::size_t readable) {
+  return Run(transport, [&](decode::EventDecoder& decoder, EventSink& sink) {
+    return decoder.Decode(body, readable, sink);
+  });
+}
+
+IngestResult EventPipeline::IngestLines(Transport transport, std::string_view lines,
+                                                std::size_t readable) {
+  return Run(transport, [&](decode::EventDecoder& decoder, EventSink& sink) {
+    return decoder.DecodeLines(lines, readable, sink);
+  });
+}
+
+void EventPipeline::CountRejected(Transport transport, RejectReason reason, uint64_t events,
+                                  std::string_view detail) {
+  if (events == 0) return;
+  RejectCounts rejected{};
+  rejected[static_cast<std::size_t>(reason)] = events;
+  agent_metrics_.CountEvents(transport, 0, rejected);
+  rejection_log_.Record(transport, rejected, Rejection{std::nullopt, {}, reason, detail});
+}
+
+std::unique_ptr<decode::EventDecoder> EventPipeline::TakeDecoder() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<decode::EventDecoder> decoder = std::move(pool_.back());
+      pool_.pop_back();
+      return decoder;
+    }
+  }
+  return std::make_unique<decode::EventDecoder>(limits_);
+}
+
+void EventPipeline::ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder) {
+  // The pool is bounded in count and in size, so what it keeps follows the usual batch rather
+  // than the most requests ever in flight at once (up to --web.threads) or the largest body
+  // ever posted: a decoder warm for a document above kMaxIdleDecoderCapacity is freed here.
+  if (decoder->capacity() > kMaxIdleDecoderCapacity) return;
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_.size() < kMaxIdleDecoders) pool_.push_back(std::move(decoder));
+}
+
+}  // namespace llm_exporter::pipeline

@@ -1,0 +1,46 @@
+#include "telemetry/listener_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace llm_exporter::telemetry {
+
+ListenerMetrics::ListenerMetrics(prometheus::Registry& registry) {
+  const std::string unix_transport(TransportName(Transport::kUnix));
+  open_connections_ = &prometheus::BuildGauge()
+                           .Name("llm_exporter_ingest_connections")
+                           .Help("Stream connections open now, by transport.")
+                           .Register(registry)
+                           .Add({{"transport", unix_transport}});
+  refused_connections_ =
+      &prometheus::BuildCounter()
+           .Name("llm_exporter_ingest_connections_refused_total")
+           .Help("Stream connections closed as soon as accepted, over --ingest.max-connections or "
+                 "out of file descriptors, by transport.")
+           .Register(registry)
+           .Add({{"transport", unix_transport}});
+  dropped_datagrams_ =
+      &prometheus::BuildCounter()
+           .Name("llm_exporter_ingest_datagrams_dropped_total")
+           .Help("Datagrams the kernel dropped because the socket's receive buffer was full, by "
+                 "transport.")
+           .Register(registry)
+           .Add({{"transport", std::string(TransportName(Transport::kUdp))}});
+}
+
+void ListenerMetrics::ConnectionOpened() { open_connections_->Increment(); }
+void ListenerMetrics::ConnectionClosed() { open_connections_->Decrement(); }
+void ListenerMetrics::ConnectionRefused() { refused_connections_->Increment(); }
+void ListenerMetrics::DatagramsDropped(uint64_t datagrams) {
+  dropped_datagrams_->Increment(static_cast<double>(datagrams));
+}
+
+double ListenerMetrics::open_connections() const { return open_connections_->Value(); }
+double ListenerMetrics::refused_connections() const { return refused_connections_->Value(); }
+double ListenerMetrics::dropped_datagrams() const { return dropped_datagrams_->Value(); }
+
+}  // namespace llm_exporter::telemetry

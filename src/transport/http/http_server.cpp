@@ -1,0 +1,509 @@
+#include "transport/http/http_server.h"
+
+#include <civetweb.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+
+#include "transport/common/listen_address.h"
+#include "transport/http/civetweb_openssl3.h"
+#include "transport/http/http_request.h"
+#include "transport/http/thread_stack.h"
+#include "transport/http/tls_context.h"
+
+namespace llm_exporter::transport {
+namespace {
+
+using telemetry::Handler;
+
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kExposition = "text/plain; version=0.0.4; charset=utf-8";
+
+// --web.listen-address parsed; throws std::invalid_argument naming the flag and the problem.
+HostPort ParseListenAddress(const std::string& address) {
+  AddressError error = AddressError::kNone;
+  std::optional<HostPort> parsed = ParseHostPort(address, &error);
+  if (error == AddressError::kBadPort) {
+    throw std::invalid_argument("--web.listen-address \"" + address +
+                                "\": port must be a number from 0 to 65535");
+  }
+  if (!parsed) {
+    throw std::invalid_argument("--web.listen-address \"" + address +
+                                "\" must be host:port, e.g. 127.0.0.1:9778");
+  }
+  return std::move(*parsed);
+}
+
+HttpServer* ServerOf(const mg_connection* conn) {
+  return static_cast<HttpServer*>(mg_get_user_data(mg_get_context(conn)));
+}
+
+// The steady time a connection began waiting for its current request, kept in civetweb's
+// per-connection user data pointer (64 bits hold the nanoseconds), so nothing is allocated.
+void* EncodeTime(std::chrono::steady_clock::time_point t) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(t.time_since_epoch().count()));
+}
+std::chrono::steady_clock::time_point DecodeTime(const void* data) {
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+      static_cast<std::chrono::steady_clock::rep>(reinterpret_cast<std::uintptr_t>(data))));
+}
+static_assert(sizeof(void*) >= sizeof(std::chrono::steady_clock::rep));
+
+std::string EventsResponse(const IngestResult& result) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const EventError& e : result.errors) {
+    errors.push_back({{"index", e.index},
+                      {"field", e.field},
+                      {"reason", RejectReasonName(e.reason)},
+                      {"message", e.message}});
+  }
+  nlohmann::json body = {{"accepted", result.accepted},
+                         {"rejected", result.rejected},
+                         {"errors", std::move(errors)}};
+  if (result.errors.size() < result.rejected) {
+    body["errors_truncated"] = true;  // every rejection is counted, the first ones listed
+  }
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string ErrorJson(std::string_view message) {
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+constexpr std::string_view kLandingPage = R"(<!DOCTYPE html>
+<html><head><title>llm_exporter</title></head>
+<body>
+<h1>llm_exporter</h1>
+<p>Receives LLM call events and serves them as Prometheus metrics.</p>
+<ul>
+<li><a href="%METRICS%">%METRICS%</a>: metrics for Prometheus</li>
+<li>POST /v1/events: LLM call events and quality scores (JSON, JSON array or NDJSON)</li>
+<li>POST /-/reload: reload the price table and budgets</li>
+<li><a href="/-/ready">/-/ready</a>, <a href="/-/healthy">/-/healthy</a></li>
+</ul>
+</body></html>
+)";
+
+}  // namespace
+
+std::string CivetwebListeningPort(const std::string& listen_address) {
+  HostPort parsed = ParseListenAddress(listen_address);
+  if (parsed.bracketed) {
+    throw std::invalid_argument("--web.listen-address \"" + listen_address +
+                                "\": IPv6 addresses are not supported by this build");
+  }
+  if (parsed.host == "localhost") parsed.host = "127.0.0.1";
+  const std::string port = std::to_string(parsed.port);
+  if (parsed.host.empty()) return port;  // all interfaces
+  return parsed.host + ":" + port;
+}
+
+std::optional<std::string> HttpExposureWarning(const std::string& listen_address,
+                                               const std::string& bound_address,
+                                               const config::WebConfig* web_config) {
+  Safeguards safeguards;
+  if (web_config != nullptr) {
+    safeguards.tls = web_config->tls_enabled();
+    safeguards.authenticates_clients = web_config->authenticates_clients();
+  }
+  return ExposureWarning(Transport::kHttp, ParseListenAddress(listen_address).host,
+                         bound_address, safeguards);
+}
+
+HttpServer::HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
+                       ReloadAction& reload, telemetry::AgentMetrics& agent_metrics)
+    : options_(std::move(options)),
+      events_(events),
+      metrics_(metrics),
+      reload_(reload),
+      agent_metrics_(agent_metrics),
+      // A few idle bodies of up to 2 MiB: enough for the requests in flight on a busy agent; a
+      // bigger body is allocated for its request and freed after.
+      body_buffers_(4, std::size_t{2} << 20) {
+  if (options_.web_config && options_.web_config->auth_enabled()) {
+    auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
+  }
+}
+
+const char* HttpServer::scheme() const {
+  return options_.web_config && options_.web_config->tls_enabled() ? "https" : "http";
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Start() {
+  const bool tls = options_.web_config && options_.web_config->tls_enabled();
+  // civetweb serves TLS on a port whose number ends in "s".
+  const std::string ports = CivetwebListeningPort(options_.listen_address) + (tls ? "s" : "");
+  const std::string threads = std::to_string(options_.threads);
+  // Connections are accepted into a queue for the workers; a deep enough backlog and queue let a
+  // burst of connects in without the kernel dropping SYNs (a dropped SYN costs the client 1 s).
+  const std::string backlog = std::to_string(std::clamp<std::size_t>(options_.threads, 128, 4096));
+  const std::string queue = std::to_string(std::clamp<std::size_t>(options_.threads / 4, 20, 1024));
+  const std::string request_timeout = std::to_string(options_.request_timeout_ms);
+  const std::string keep_alive_timeout = std::to_string(options_.keep_alive_timeout_ms);
+  const char* civet_options[] = {"listening_ports",       ports.c_str(),
+                                 "num_threads",           threads.c_str(),
+                                 "listen_backlog",        backlog.c_str(),
+                                 "connection_queue",      queue.c_str(),
+                                 "request_timeout_ms",    request_timeout.c_str(),
+                                 "enable_keep_alive",     "yes",
+                                 "keep_alive_timeout_ms", keep_alive_timeout.c_str(),
+                                 // Respond() writes each response in one or two calls; no
+                                 // reason to let Nagle's algorithm hold the last packet back.
+                                 "tcp_nodelay",           "1",
+                                 nullptr};
+  mg_callbacks callbacks{};
+  callbacks.begin_request = &HttpServer::Dispatch;
+  callbacks.log_message = &HttpServer::Log;
+  callbacks.init_connection = &HttpServer::InitConnection;
+  callbacks.end_request = &HttpServer::EndRequest;
+  callbacks.connection_closed = &HttpServer::ConnectionClosed;
+  callbacks.http_error = &HttpServer::HttpError;
+  // civetweb creates the SSL_CTX and hands it to InitTls, which sets it up entirely and
+  // returns 1, so civetweb loads no certificate of its own (it needs no ssl_certificate option).
+  if (tls) {
+    callbacks.init_ssl = &HttpServer::InitTls;
+    if (CivetwebOpenSsl3Shim() == nullptr) throw std::logic_error("OpenSSL 3 shim not linked");
+    if (options_.web_config->tls->min_version < config::TlsVersion::kTls12) {
+      spdlog::warn("Web config: min_version {} allows TLS below 1.2, but OpenSSL 3 at its default "
+                   "security level refuses TLS 1.0 and 1.1 handshakes; clients need TLS 1.2 or "
+                   "later",
+                   config::TlsVersionName(options_.web_config->tls->min_version));
+    }
+  }
+  tls_error_.clear();
+  {
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    start_log_.clear();
+  }
+  starting_ = true;
+  mg_init_library(0);
+  std::array<char, 256> error_text{};
+  unsigned error_code = 0;
+  mg_error_data error{&error_code, error_text.data(), error_text.size()};
+  mg_init_data init{&callbacks, this, civet_options};
+  context_ = mg_start2(&init, &error);
+  starting_ = false;
+  if (context_ == nullptr) {
+    if (!tls_error_.empty()) {
+      throw std::runtime_error("cannot serve TLS on " + options_.listen_address + ": web config " +
+                               tls_error_);
+    }
+    // civetweb's error text is generic ("Failed to setup server ports"); the cause is in a
+    // line it logged before: "cannot bind to 127.0.0.1:9778: 98 (Address already in use)".
+    std::string cause = error_text[0] ? error_text.data() : "unknown civetweb error";
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    for (const std::string& line : start_log_) {
+      const std::size_t open = line.rfind(" (");
+      if (line.starts_with("cannot bind to") && open != std::string::npos && line.ends_with(")")) {
+        cause = line.substr(open + 2, line.size() - open - 3);
+        if (line.find(": 98 (") != std::string::npos) {
+          cause += " (another program, or another llm_exporter, listens there; choose another "
+                   "port with --web.listen-address)";
+        }
+        break;
+      }
+      if (line != cause) cause = line + " (" + cause + ")";
+    }
+    throw std::runtime_error("cannot listen on " + options_.listen_address + ": " + cause);
+  }
+  {
+    std::lock_guard<std::mutex> lock(start_error_mu_);
+    for (const std::string& line : start_log_) spdlog::warn("HTTP server: {}", line);
+  }
+
+  std::array<mg_server_port, 4> bound{};
+  const int n = mg_get_server_ports(context_, static_cast<int>(bound.size()), bound.data());
+  port_ = n > 0 ? bound[0].port : 0;
+  bound_address_ = JoinHostPort(ParseListenAddress(options_.listen_address).host,
+                                static_cast<uint16_t>(port_));
+}
+
+void HttpServer::Stop() {
+  if (context_ != nullptr) {
+    mg_stop(context_);
+    context_ = nullptr;
+  }
+}
+
+int HttpServer::Dispatch(mg_connection* conn) {
+  HttpServer* server = ServerOf(conn);
+  try {
+    return server->Handle(conn);
+  } catch (const std::exception& e) {
+    spdlog::error("Internal error while serving {}: {}", mg_get_request_info(conn)->local_uri,
+                  e.what());
+  } catch (...) {
+    spdlog::error("Internal error while serving {}", mg_get_request_info(conn)->local_uri);
+  }
+  server->agent_metrics_.CountHttpRequest(Handler::kOther, 500);
+  Respond(conn, 500, kJson, ErrorJson("internal error; see the agent's log"));
+  return 500;
+}
+
+int HttpServer::InitTls(void* ssl_ctx, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  server->tls_error_ = ConfigureServerTls(ssl_ctx, *server->options_.web_config->tls);
+  return server->tls_error_.empty() ? 1 : -1;  // 1: "the callback set up the certificate"
+}
+
+int HttpServer::InitConnection(const mg_connection*, void** conn_data) {
+  *conn_data = EncodeTime(std::chrono::steady_clock::now());
+  return 0;
+}
+
+void HttpServer::EndRequest(const mg_connection* conn, int) {
+  // A keep-alive connection starts waiting for its next request now.
+  mg_set_user_connection_data(conn, EncodeTime(std::chrono::steady_clock::now()));
+}
+
+void HttpServer::ConnectionClosed(const mg_connection*) {
+  // The worker goes idle now, perhaps for a long time: its stack need not keep the pages that
+  // this connection's deepest request touched.
+  ReleaseUnusedStack();
+}
+
+int HttpServer::HttpError(mg_connection* conn, int status, const char* message) {
+  HttpServer* server = ServerOf(conn);
+  const std::string_view text = message != nullptr ? message : "";
+  if (status != 400) {
+    server->agent_metrics_.CountHttpRequest(Handler::kOther, status);
+    return 1;
+  }
+  // civetweb says "Malformed message" for garbage, for headers above its 16 KiB buffer and for a
+  // request cut off by request_timeout_ms; the time since the connection began waiting for the
+  // request (set when a worker takes it up, and after each request) tells a timeout apart.
+  const auto waited = std::chrono::steady_clock::now() -
+                      DecodeTime(mg_get_user_connection_data(conn));
+  const auto timeout = std::chrono::milliseconds(server->options_.request_timeout_ms);
+  if (text != "Malformed message" || waited < timeout * 9 / 10) {
+    server->agent_metrics_.CountHttpRequest(Handler::kOther, 400);
+    server->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kMalformedRequest);
+    return 1;
+  }
+  server->agent_metrics_.CountHttpRequest(Handler::kOther, 408);
+  server->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kRequestTimeout);
+  // Raw bytes: the connection has no parsed request to build a response on, and closes next.
+  const std::string body = "408 request timeout: the request's headers did not arrive within " +
+                           std::to_string(server->options_.request_timeout_ms) +
+                           " ms (--web.request-timeout)\n";
+  const std::string response = "HTTP/1.1 408 Request Timeout\r\nContent-Type: " +
+                               std::string(kTextPlain) + "\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                               body;
+  mg_write(conn, response.data(), response.size());
+  return 0;
+}
+
+int HttpServer::Log(const mg_connection* conn, const char* message) {
+  const std::string_view text = message;
+  // While Start() runs, civetweb's lines explain why it could not start (the port in use, a
+  // bad address): keep them for the error Start() throws, which main() prints as the final
+  // line, rather than as warnings above it. Start() logs them itself if it succeeds.
+  if (conn != nullptr) {
+    HttpServer* server = ServerOf(conn);
+    if (server != nullptr && server->starting_.load()) {
+      std::lock_guard<std::mutex> lock(server->start_error_mu_);
+      server->start_log_.emplace_back(text);
+      spdlog::debug("HTTP server: {}", text);
+      return 1;
+    }
+  }
+  // A failed TLS handshake is the client's doing (plain HTTP on the HTTPS port, a missing or
+  // untrusted client certificate, a scanner): counted, and logged at debug so that no client
+  // can fill the log.
+  if (conn != nullptr && (text.starts_with("sslize error") || text.starts_with("SSL "))) {
+    if (text.starts_with("sslize error")) {
+      ServerOf(conn)->agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kTlsHandshake);
+    }
+    spdlog::debug("HTTP server: {}", text);
+    return 1;
+  }
+  spdlog::warn("HTTP server: {}", text);
+  return 1;
+}
+
+Handler HttpServer::HandlerFor(std::string_view path) const {
+  if (path == "/v1/events") return Handler::kEvents;
+  if (path == options_.telemetry_path) return Handler::kMetrics;
+  if (path == "/-/reload") return Handler::kReload;
+  if (path == "/-/ready") return Handler::kReady;
+  if (path == "/-/healthy") return Handler::kHealthy;
+  if (path == "/") return Handler::kLanding;
+  return Handler::kOther;
+}
+
+int HttpServer::Unauthorized(mg_connection* conn, Handler handler, AuthResult result) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  telemetry::AuthFailure reason = telemetry::AuthFailure::kBadCredentials;
+  std::string_view message = "401 unauthorized: wrong user name or password\n";
+  if (result == AuthResult::kMissing) {
+    reason = telemetry::AuthFailure::kMissing;
+    message = "401 unauthorized: this agent needs HTTP basic auth (see its web config)\n";
+  } else if (result == AuthResult::kMalformed) {
+    reason = telemetry::AuthFailure::kMalformed;
+    message = "401 unauthorized: the Authorization header is not Basic base64(user:password)\n";
+  }
+  agent_metrics_.CountAuthFailure(reason);
+  agent_metrics_.CountHttpRequest(handler, 401);
+  spdlog::debug("401 for {} {} from {}: {}", info->request_method,
+                info->local_uri ? info->local_uri : "", info->remote_addr,
+                message.substr(0, message.size() - 1));
+  Headers headers = {{"WWW-Authenticate", R"(Basic realm="llm_exporter", charset="UTF-8")"}};
+  // A body was not read: close the connection rather than parse the body as the next request.
+  const std::string_view method = info->request_method;
+  if (method != "GET" && method != "HEAD") headers.emplace_back("Connection", "close");
+  Respond(conn, 401, kTextPlain, message, headers, method == "HEAD");
+  return 401;
+}
+
+int HttpServer::Handle(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const std::string_view method = info->request_method;
+  const std::string_view path = info->local_uri ? info->local_uri : "";
+  const bool get = method == "GET" || method == "HEAD";
+  // Every endpoint, health checks included, is behind basic auth when it is on, as with
+  // exporter-toolkit.
+  if (auth_ != nullptr) {
+    const char* header = mg_get_header(conn, "Authorization");
+    const AuthResult result = auth_->Check(
+        header != nullptr ? std::optional<std::string_view>(header) : std::nullopt);
+    if (result != AuthResult::kOk) return Unauthorized(conn, HandlerFor(path), result);
+  }
+  const auto not_allowed = [&](Handler handler, std::string_view allow) {
+    agent_metrics_.CountHttpRequest(handler, 405);
+    Respond(conn, 405, kTextPlain,
+            "method " + std::string(method) + " is not allowed here; use " + std::string(allow) +
+                "\n",
+            {{"Allow", allow}});
+    return 405;
+  };
+
+  if (path == "/v1/events") {
+    if (method != "POST") return not_allowed(Handler::kEvents, "POST");
+    return HandleEvents(conn);
+  }
+  if (path == options_.telemetry_path) {
+    if (!get) return not_allowed(Handler::kMetrics, "GET, HEAD");
+    return HandleMetrics(conn, method == "HEAD");
+  }
+  if (path == "/-/reload") {
+    if (method != "POST" && method != "PUT") return not_allowed(Handler::kReload, "POST, PUT");
+    return HandleReload(conn);
+  }
+  if (path == "/-/ready" || path == "/-/healthy") {
+    const Handler handler = path == "/-/ready" ? Handler::kReady : Handler::kHealthy;
+    if (!get) return not_allowed(handler, "GET, HEAD");
+    agent_metrics_.CountHttpRequest(handler, 200);
+    Respond(conn, 200, kTextPlain,
+            path == "/-/ready" ? "llm_exporter is Ready.\n" : "llm_exporter is Healthy.\n", {},
+            method == "HEAD");
+    return 200;
+  }
+  if (path == "/") {
+    if (!get) return not_allowed(Handler::kLanding, "GET, HEAD");
+    std::string page(kLandingPage);
+    for (std::size_t at; (at = page.find("%METRICS%")) != std::string::npos;) {
+      page.replace(at, 9, options_.telemetry_path);
+    }
+    agent_metrics_.CountHttpRequest(Handler::kLanding, 200);
+    Respond(conn, 200, "text/html; charset=utf-8", page, {}, method == "HEAD");
+    return 200;
+  }
+  agent_metrics_.CountHttpRequest(Handler::kOther, 404);
+  Respond(conn, 404, kTextPlain,
+          "not found: " + std::string(path) + " (try " + options_.telemetry_path +
+              " or POST /v1/events)\n");
+  return 404;
+}
+
+int HttpServer::HandleEvents(mg_connection* conn) {
+  PooledBuffer body(body_buffers_);
+  BodyRead read;
+  bool cut_off = false;
+  {
+    // The body must follow its headers within the request timeout; a client trickling it in
+    // is cut off then (BodyDeadline), as one that sends nothing is by civetweb's own timeout.
+    const mg_request_info* info = mg_get_request_info(conn);
+    const ConnectionEnds ends{info->server_port, info->remote_addr, info->remote_port};
+    BodyDeadline::Watch watch(body_deadline_, ends,
+                              BodyDeadline::Clock::now() +
+                                  std::chrono::milliseconds(options_.request_timeout_ms));
+    read = ReadBody(conn, options_.max_request_bytes, kIngestPadding, &*body);
+    cut_off = watch.expired();
+  }
+  if (cut_off || read == BodyRead::kIncomplete) {
+    agent_metrics_.CountHttpRequest(Handler::kEvents, 408);
+    agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kBodyTimeout);
+    Respond(conn, 408, kJson,
+            ErrorJson("the request body did not all arrive within " +
+                      std::to_string(options_.request_timeout_ms) +
+                      " ms of its headers (--web.request-timeout); no event of it was counted"),
+            {{"Connection", "close"}});
+    return 408;
+  }
+  switch (read) {
+    case BodyRead::kOk:
+    case BodyRead::kIncomplete:
+      break;
+    case BodyRead::kTooLarge:
+      agent_metrics_.CountHttpRequest(Handler::kEvents, 413);
+      events_.CountRejected(Transport::kHttp, RejectReason::kTooLarge, 1,
+                              "a request body larger than --web.max-request-bytes (" +
+                                  std::to_string(options_.max_request_bytes) + " bytes)");
+      Respond(conn, 413, kJson,
+              ErrorJson("request body is larger than --web.max-request-bytes (" +
+                        std::to_string(options_.max_request_bytes) + " bytes); send smaller batches"),
+              {{"Connection", "close"}});
+      return 413;
+    case BodyRead::kFailed:
+      agent_metrics_.CountHttpRequest(Handler::kEvents, 400);
+      Respond(conn, 400, kJson, ErrorJson("could not read the request body"),
+              {{"Connection", "close"}});
+      return 400;
+  }
+  const IngestResult result = events_.Ingest(Transport::kHttp, *body, body->capacity());
+  int status = 200;
+  std::string response;
+  if (!result.ok()) {
+    status = 400;
+    response = ErrorJson(result.body_error);
+  } else {
+    // 400 when every event was refused, so a client that checks the status code notices.
+    if (result.accepted == 0 && result.rejected > 0) status = 400;
+    response = EventsResponse(result);
+  }
+  agent_metrics_.CountHttpRequest(Handler::kEvents, status);
+  Respond(conn, status, kJson, response);
+  return status;
+}
+
+int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {
+  const std::string text = metrics_.Render();
+  agent_metrics_.CountHttpRequest(Handler::kMetrics, 200);
+  Respond(conn, 200, kExposition, text, {}, head_only);
+  return 200;
+}
+
+int HttpServer::HandleReload(mg_connection* conn) {
+  const ReloadStatus reloaded = reload_.Reload();
+  const int status = reloaded.ok() ? 200 : 500;
+  agent_metrics_.CountHttpRequest(Handler::kReload, status);
+  Respond(conn, status, kTextPlain,
+          reloaded.ok() ? std::string("reloaded\n")
+                        : "reload failed; the file named is kept as it was before (the other file, if "
+                              "any, was reloaded): " + reloaded.error + "\n");
+  return status;
+}
+
+}  // namespace llm_exporter::transport

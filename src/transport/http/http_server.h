@@ -1,0 +1,111 @@
+// The HTTP face of the agent (civetweb): POST /v1/events, GET /metrics, POST /-/reload,
+// GET /-/ready and /-/healthy, and a landing page at /; over TLS and behind basic auth when the
+// web config (--web.config.file) asks for them.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/web_config.h"
+#include "llm_exporter/event_ingest.h"
+#include "llm_exporter/metrics_source.h"
+#include "llm_exporter/reload.h"
+#include "transport/http/basic_auth.h"
+#include "transport/http/body_deadline.h"
+#include "transport/http/buffer_pool.h"
+#include "telemetry/agent_metrics.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace llm_exporter::transport {
+
+inline constexpr std::size_t kDefaultThreads = 1536;
+
+struct HttpServerOptions {
+  std::string listen_address = "127.0.0.1:9778";  // host:port; port 0 picks a free port
+  std::string telemetry_path = "/metrics";
+  std::size_t max_request_bytes = 16u << 20;
+  // Worker threads, which is also the most connections served at once: civetweb gives each
+  // connection a thread for its whole life, so a stalled client holds one until its deadline.
+  std::size_t threads = kDefaultThreads;
+  // A request's headers (and TLS handshake) must arrive in this, and then its body in as much again.
+  int request_timeout_ms = 10000;
+  int keep_alive_timeout_ms = 5000;  // idle time allowed between keep-alive requests
+  std::optional<config::WebConfig> web_config;  // TLS and basic auth; nullopt: plain HTTP, no auth
+};
+
+// Start() and Stop() from one thread; handlers run on civetweb's worker threads and use only
+// thread-safe collaborators. The server knows them by their interfaces: events go to an
+// EventIngest, /metrics comes from a MetricsSource, /-/reload runs a ReloadAction.
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
+             ReloadAction& reload, telemetry::AgentMetrics& agent_metrics);
+  ~HttpServer();
+
+  // Binds and starts serving; throws std::runtime_error with civetweb's (or OpenSSL's) reason.
+  void Start();
+  // Stops accepting, lets requests in flight finish, then returns.
+  void Stop();
+  // The bound address, with the port the OS chose when 0 was asked for.
+  const std::string& bound_address() const { return bound_address_; }
+  int port() const { return port_; }
+  // "https" when the web config sets up TLS, else "http".
+  const char* scheme() const;
+
+ private:
+  // civetweb's begin_request callback: every request comes here, so the routes exist before
+  // the port accepts its first connection.
+  static int Dispatch(mg_connection* conn);
+  static int InitTls(void* ssl_ctx, void* self);
+  // civetweb's callbacks for what happens outside handlers: the time each request's wait began
+  // (InitConnection, EndRequest), errors civetweb answers itself (HttpError), its log lines
+  // (Log). They find the server through the context's user data.
+  static int InitConnection(const mg_connection* conn, void** conn_data);
+  static void EndRequest(const mg_connection* conn, int status);
+  static void ConnectionClosed(const mg_connection* conn);
+  static int HttpError(mg_connection* conn, int status, const char* message);
+  static int Log(const mg_connection* conn, const char* message);
+  telemetry::Handler HandlerFor(std::string_view path) const;
+  int Handle(mg_connection* conn);
+  // 401 with a WWW-Authenticate challenge, counted by handler and reason.
+  int Unauthorized(mg_connection* conn, telemetry::Handler handler, AuthResult result);
+  int HandleEvents(mg_connection* conn);
+  int HandleMetrics(mg_connection* conn, bool head_only);
+  int HandleReload(mg_connection* conn);
+
+  HttpServerOptions options_;
+  EventIngest& events_;
+  MetricsSource& metrics_;
+  ReloadAction& reload_;
+  telemetry::AgentMetrics& agent_metrics_;
+  std::unique_ptr<BasicAuth> auth_;  // null when the web config lists no users
+  std::string tls_error_;            // set by InitTls when the TLS set-up fails
+  std::mutex start_error_mu_;
+  std::vector<std::string> start_log_;  // civetweb's log lines while Start() runs
+  std::atomic<bool> starting_{false};
+  BufferPool body_buffers_;
+  BodyDeadline body_deadline_;
+  mg_context* context_ = nullptr;
+  std::string bound_address_;
+  int port_ = 0;
+};
+
+// "host:port" (transport/common/listen_address.h) -> civetweb's listening_ports value; throws
+// std::invalid_argument naming the flag and the problem.
+std::string CivetwebListeningPort(const std::string& listen_address);
+
+// The start-up warning for --web.listen-address when others can reach it (ExposureWarning in
+// transport/common/listen_address.h, with what the web config sets up), or nullopt.
+std::optional<std::string> HttpExposureWarning(const std::string& listen_address,
+                                               const std::string& bound_address,
+                                               const config::WebConfig* web_config);
+
+}  // namespace llm_exporter::transport
