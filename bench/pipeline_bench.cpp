@@ -9,9 +9,9 @@
 #include "aggregate/series_store.h"
 #include "bench_fixtures.h"
 #include "decode/event_decoder.h"
-#include "pipeline/event_pipeline.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event_sink.h"
+#include "pipeline/event_pipeline.h"
 #include "pricing/price_catalog.h"
 #include "pricing/price_table.h"
 #include "telemetry/agent_metrics.h"
@@ -140,7 +140,8 @@ struct Pipeline {
   telemetry::AgentMetrics agent_metrics;
   pricing::PriceCatalog prices{pricing::PriceTable::Default()};
   aggregate::SeriesStore store{aggregate::StoreOptions{}, clock};
-  llm_exporter::pipeline::EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics, clock};
+  llm_exporter::pipeline::EventPipeline pipeline{decode::DecodeLimits{}, prices, store,
+                                                 agent_metrics, clock};
 };
 
 void BM_Pipeline_OneEventPerBody(benchmark::State& state) {

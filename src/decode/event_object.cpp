@@ -295,7 +295,8 @@ class ObjectValidator {
       *out = CacheOutcome::kMiss;
     } else {
       return Fail("cache", RejectReason::kInvalidValue,
-                  fmt::format("cache must be \"hit\" or \"miss\", got \"{}\"", ShortForMessage(text)));
+                  fmt::format("cache must be \"hit\" or \"miss\", got \"{}\"",
+                              ShortForMessage(text)));
     }
     return true;
   }

@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "telemetry/rate_limited_warning.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/transport.h"
+#include "telemetry/rate_limited_warning.h"
 
 namespace llm_exporter::pipeline {
 

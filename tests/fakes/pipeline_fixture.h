@@ -1,5 +1,5 @@
-// A real EventPipeline (built-in prices, an unlimited store, the agent's metrics) for the pipeline and
-// transport tests, with readers for the counts that the transports must get exactly right.
+// A real EventPipeline (built-in prices, an unlimited store, the agent's metrics) for the
+// pipeline and transport tests, with readers for the counts that the transports must get exactly right.
 #pragma once
 
 #include <prometheus/registry.h>
@@ -15,9 +15,9 @@
 #include "aggregate/series_store.h"
 #include "fakes/fake_clock.h"
 #include "pipeline/event_pipeline.h"
-#include "telemetry/listener_metrics.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
+#include "telemetry/listener_metrics.h"
 
 namespace llm_exporter::testing {
 
@@ -26,7 +26,8 @@ struct PipelineFixture {
   telemetry::AgentMetrics agent_metrics;
   pricing::PriceCatalog prices{pricing::PriceTable::Default()};
   aggregate::SeriesStore store{aggregate::StoreOptions{}, clock};
-  llm_exporter::pipeline::EventPipeline pipeline{decode::DecodeLimits{}, prices, store, agent_metrics, clock};
+  llm_exporter::pipeline::EventPipeline pipeline{decode::DecodeLimits{}, prices, store,
+                                                 agent_metrics, clock};
   telemetry::ListenerMetrics listener_metrics{agent_metrics.registry()};
 
   // The value of one sample of the agent's registry; -1 when there is none.

@@ -1,5 +1,5 @@
-// Where the socket listeners hand what they framed: lines go to the pipeline (EventIngest), and pieces
-// over the size limit are counted there as rejected events. The pipeline logs every rejection,
+// Where the socket listeners hand what they framed: lines go to the pipeline (EventIngest), and
+// pieces over the size limit are counted there as rejected events. The pipeline logs every rejection,
 // these included, which matters here since a socket client gets no reply that could tell it.
 #pragma once
 
@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "transport/common/line_framer.h"
 #include "llm_exporter/event_ingest.h"
 #include "llm_exporter/transport.h"
+#include "transport/common/line_framer.h"
 
 namespace llm_exporter::transport {
 

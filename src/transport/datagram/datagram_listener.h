@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "llm_exporter/clock.h"
+#include "llm_exporter/event_ingest.h"
+#include "llm_exporter/transport.h"
 #include "telemetry/listener_metrics.h"
 #include "telemetry/rate_limited_warning.h"
 #include "transport/common/listener_thread.h"
 #include "transport/common/socket_event_sink.h"
 #include "transport/common/socket_file.h"
 #include "transport/common/unique_fd.h"
-#include "llm_exporter/clock.h"
-#include "llm_exporter/event_ingest.h"
-#include "llm_exporter/transport.h"
 
 namespace llm_exporter::transport {
 

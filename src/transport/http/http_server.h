@@ -16,10 +16,10 @@
 #include "llm_exporter/event_ingest.h"
 #include "llm_exporter/metrics_source.h"
 #include "llm_exporter/reload.h"
+#include "telemetry/agent_metrics.h"
 #include "transport/http/basic_auth.h"
 #include "transport/http/body_deadline.h"
 #include "transport/http/buffer_pool.h"
-#include "telemetry/agent_metrics.h"
 
 struct mg_context;
 struct mg_connection;

@@ -57,7 +57,9 @@ void UnixStreamListener::Start() {
   listen_fd_.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listen_fd_.valid()) throw StartError(thread_.where(), "socket", errno);
   socket_file_ = SocketFile::Bind(listen_fd_.get(), path, options_.mode);
-  if (::listen(listen_fd_.get(), SOMAXCONN) != 0) throw StartError(thread_.where(), "listen", errno);
+  if (::listen(listen_fd_.get(), SOMAXCONN) != 0) {
+    throw StartError(thread_.where(), "listen", errno);
+  }
 
   epoll_fd_.Reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd_.valid()) throw StartError(thread_.where(), "epoll_create1", errno);
