@@ -21,7 +21,6 @@
 #include "expose/metrics_renderer.h"
 #include "ingest/datagram_listener.h"
 #include "ingest/event_pipeline.h"
-#include "ingest/listener_metrics.h"
 #include "ingest/socket_file.h"
 #include "ingest/unix_stream_listener.h"
 #include "llm_exporter/clock.h"
@@ -30,6 +29,7 @@
 #include "server/http_server.h"
 #include "server/web_config.h"
 #include "telemetry/agent_metrics.h"
+#include "telemetry/listener_metrics.h"
 
 namespace {
 
@@ -39,7 +39,7 @@ using namespace llm_exporter;
 // there leaves HTTP serving; a path given with --ingest.listen-unix must work (docs/ingest.md).
 std::unique_ptr<ingest::UnixStreamListener> StartUnixListener(const config::AgentConfig& cfg,
                                                               ingest::EventPipeline& pipeline,
-                                                              ingest::ListenerMetrics& metrics,
+                                                              telemetry::ListenerMetrics& metrics,
                                                               const Clock& clock) {
   const std::string& path = cfg.unix_listen_path;
   if (path.empty()) return nullptr;
@@ -72,7 +72,7 @@ std::unique_ptr<ingest::UnixStreamListener> StartUnixListener(const config::Agen
 // A unix datagram socket or UDP, when its flag names an address.
 std::unique_ptr<ingest::DatagramListener> StartDatagramListener(
     Transport transport, const std::string& address, const config::AgentConfig& cfg,
-    ingest::EventPipeline& pipeline, ingest::ListenerMetrics& metrics, const Clock& clock) {
+    ingest::EventPipeline& pipeline, telemetry::ListenerMetrics& metrics, const Clock& clock) {
   if (address.empty()) return nullptr;
   ingest::DatagramListenerOptions options;
   options.transport = transport;
@@ -155,7 +155,7 @@ int Run(const config::AgentConfig& cfg) {
   decode::DecodeLimits limits;
   limits.max_label_bytes = cfg.max_label_bytes;
   ingest::EventPipeline pipeline(limits, prices, store, agent_metrics, clock);
-  ingest::ListenerMetrics listener_metrics(agent_metrics.registry());
+  telemetry::ListenerMetrics listener_metrics(agent_metrics);
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
 
   server::HttpServerOptions http_options;

@@ -6,7 +6,9 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "config/budget_table.h"
 #include "llm_exporter/clock.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
@@ -28,8 +30,9 @@ class Reloader {
 
  private:
   pricing::PriceTable LoadPriceTable() const;
-  std::vector<telemetry::TeamBudget> LoadBudgets() const;
+  std::vector<TeamBudget> LoadBudgets() const;
   void ApplyPriceTable(pricing::PriceTable table);
+  void ApplyBudgets(const std::vector<TeamBudget>& budgets);
 
   const std::string pricing_file_;
   const std::string budgets_file_;

@@ -68,7 +68,7 @@ struct DatagramListener::Slot {
 };
 
 DatagramListener::DatagramListener(DatagramListenerOptions options, EventPipeline& pipeline,
-                                   ListenerMetrics& metrics, const Clock& clock)
+                                   telemetry::ListenerMetrics& metrics, const Clock& clock)
     : options_(std::move(options)),
       metrics_(metrics),
       sink_({options_.transport, Where(options_), "datagram", "--ingest.max-datagram-bytes",

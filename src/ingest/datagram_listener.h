@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "ingest/event_pipeline.h"
-#include "ingest/listener_metrics.h"
 #include "ingest/rate_limited_warning.h"
 #include "ingest/socket_event_sink.h"
 #include "ingest/socket_file.h"
 #include "ingest/unique_fd.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/transport.h"
+#include "telemetry/listener_metrics.h"
 
 namespace llm_exporter::ingest {
 
@@ -40,7 +40,7 @@ struct DatagramListenerOptions {
 class DatagramListener {
  public:
   DatagramListener(DatagramListenerOptions options, EventPipeline& pipeline,
-                   ListenerMetrics& metrics, const Clock& clock);
+                   telemetry::ListenerMetrics& metrics, const Clock& clock);
   ~DatagramListener();
   DatagramListener(const DatagramListener&) = delete;
   DatagramListener& operator=(const DatagramListener&) = delete;
@@ -69,7 +69,7 @@ class DatagramListener {
   void CountKernelDrops(msghdr& header);
 
   const DatagramListenerOptions options_;
-  ListenerMetrics& metrics_;
+  telemetry::ListenerMetrics& metrics_;
   SocketEventSink sink_;
   RateLimitedWarning drop_warning_;
   RateLimitedWarning error_warning_;

@@ -46,7 +46,7 @@ struct UnixStreamListener::Connection {
 };
 
 UnixStreamListener::UnixStreamListener(UnixStreamListenerOptions options, EventPipeline& pipeline,
-                                       ListenerMetrics& metrics, const Clock& clock)
+                                       telemetry::ListenerMetrics& metrics, const Clock& clock)
     : options_(std::move(options)),
       metrics_(metrics),
       sink_({Transport::kUnix, "unix socket " + options_.path, "line", "--ingest.max-line-bytes",

@@ -14,12 +14,12 @@
 
 #include "ingest/event_pipeline.h"
 #include "ingest/line_decode_pool.h"
-#include "ingest/listener_metrics.h"
 #include "ingest/rate_limited_warning.h"
 #include "ingest/socket_event_sink.h"
 #include "ingest/socket_file.h"
 #include "ingest/unique_fd.h"
 #include "llm_exporter/clock.h"
+#include "telemetry/listener_metrics.h"
 
 namespace llm_exporter::ingest {
 
@@ -38,7 +38,7 @@ struct UnixStreamListenerOptions {
 class UnixStreamListener {
  public:
   UnixStreamListener(UnixStreamListenerOptions options, EventPipeline& pipeline,
-                     ListenerMetrics& metrics, const Clock& clock);
+                     telemetry::ListenerMetrics& metrics, const Clock& clock);
   ~UnixStreamListener();
   UnixStreamListener(const UnixStreamListener&) = delete;
   UnixStreamListener& operator=(const UnixStreamListener&) = delete;
@@ -66,7 +66,7 @@ class UnixStreamListener {
   void SetAccepting(bool accepting);
 
   const UnixStreamListenerOptions options_;
-  ListenerMetrics& metrics_;
+  telemetry::ListenerMetrics& metrics_;
   SocketEventSink sink_;
   RateLimitedWarning refused_warning_;
   RateLimitedWarning error_warning_;

@@ -1,14 +1,13 @@
 #include "config/reloader.h"
 
 #include <doctest/doctest.h>
-#include <prometheus/text_serializer.h>
+#include <prometheus/registry.h>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "fakes/fake_clock.h"
@@ -33,10 +32,10 @@ class TempFile {
   std::string path_;
 };
 
-std::string Exposition(telemetry::AgentMetrics& metrics) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, metrics.registry().Collect());
-  return out.str();
+std::string Exposition(const telemetry::AgentMetrics& metrics) {
+  std::string out;
+  metrics.AppendText(&out);
+  return out;
 }
 
 TEST_CASE("Reloader: a good file replaces the table, a broken one keeps it and is counted") {

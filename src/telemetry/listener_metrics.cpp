@@ -1,4 +1,4 @@
-#include "ingest/listener_metrics.h"
+#include "telemetry/listener_metrics.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -7,9 +7,12 @@
 
 #include <string>
 
-namespace llm_exporter::ingest {
+#include "telemetry/agent_metrics.h"
 
-ListenerMetrics::ListenerMetrics(prometheus::Registry& registry) {
+namespace llm_exporter::telemetry {
+
+ListenerMetrics::ListenerMetrics(AgentMetrics& agent_metrics) {
+  prometheus::Registry& registry = agent_metrics.registry();
   const std::string unix_transport(TransportName(Transport::kUnix));
   open_connections_ = &prometheus::BuildGauge()
                            .Name("llm_exporter_ingest_connections")
@@ -43,4 +46,4 @@ double ListenerMetrics::open_connections() const { return open_connections_->Val
 double ListenerMetrics::refused_connections() const { return refused_connections_->Value(); }
 double ListenerMetrics::dropped_datagrams() const { return dropped_datagrams_->Value(); }
 
-}  // namespace llm_exporter::ingest
+}  // namespace llm_exporter::telemetry
