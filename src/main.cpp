@@ -194,6 +194,7 @@ int Run(const config::AgentConfig& cfg) {
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
       spdlog::info("SIGHUP: reloading the price table and budgets");
+      // Reload() logs each file's outcome; a signal has no one to answer with the status.
       reloader.Reload();
       continue;
     }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #include "pricing/price_table_loader.h"
 
@@ -55,7 +56,7 @@ void Reloader::LoadInitial() {
   agent_metrics_.SetLoaded(telemetry::ReloadTarget::kBudgets, now.count());
 }
 
-std::string Reloader::Reload() {
+ReloadStatus Reloader::Reload() {
   using telemetry::ReloadTarget;
   std::lock_guard<std::mutex> lock(mu_);
   const std::chrono::duration<double> now = clock_.WallNow().time_since_epoch();
@@ -82,7 +83,7 @@ std::string Reloader::Reload() {
     if (!errors.empty()) errors += "; ";
     errors += e.what();
   }
-  return errors;
+  return ReloadStatus{std::move(errors)};
 }
 
 }  // namespace llm_exporter::config

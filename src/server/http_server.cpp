@@ -134,7 +134,7 @@ std::optional<std::string> ExposureWarning(const std::string& listen_address,
 }
 
 HttpServer::HttpServer(HttpServerOptions options, ingest::EventPipeline& pipeline,
-                       expose::MetricsRenderer& renderer, config::Reloader& reloader,
+                       expose::MetricsRenderer& renderer, ReloadAction& reloader,
                        telemetry::AgentMetrics& agent_metrics)
     : options_(std::move(options)),
       pipeline_(pipeline),
@@ -511,13 +511,13 @@ int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {
 }
 
 int HttpServer::HandleReload(mg_connection* conn) {
-  const std::string error = reloader_.Reload();
-  const int status = error.empty() ? 200 : 500;
+  const ReloadStatus reload = reloader_.Reload();
+  const int status = reload.ok() ? 200 : 500;
   agent_metrics_.CountHttpRequest(Handler::kReload, status);
   Respond(conn, status, kTextPlain,
-          error.empty() ? std::string("reloaded\n")
-                        : "reload failed; the file named is kept as it was before (the other file, if "
-                              "any, was reloaded): " + error + "\n");
+          reload.ok() ? std::string("reloaded\n")
+                      : "reload failed; the file named is kept as it was before (the other file, if "
+                            "any, was reloaded): " + reload.error + "\n");
   return status;
 }
 

@@ -53,7 +53,7 @@ TEST_CASE("Reloader: a good file replaces the table, a broken one keeps it and i
 
   prices.Write(R"({"models": {"a": {"input": 1, "output": 2}, "b": {"input": 1, "output": 2}}})");
   budgets.Write(R"({"teams": {"ads": {"monthly_usd": 7}}})");
-  CHECK(reloader.Reload() == "");
+  CHECK(reloader.Reload().ok());
   CHECK(catalog.Current()->size() == 2);
   std::string text = Exposition(metrics);
   CHECK(text.find("team_id=\"search\"") == std::string::npos);
@@ -61,7 +61,7 @@ TEST_CASE("Reloader: a good file replaces the table, a broken one keeps it and i
   CHECK(text.find("llm_exporter_pricing_reloads_total{result=\"success\"} 1") != std::string::npos);
 
   prices.Write(R"({"models": {"c": {"input": 1}}})");
-  CHECK(reloader.Reload() == "pricing file " + prices.path() + ": models[\"c\"].output is required");
+  CHECK(reloader.Reload().error == "pricing file " + prices.path() + ": models[\"c\"].output is required");
   CHECK(catalog.Current()->size() == 2);  // the old table stays
   text = Exposition(metrics);
   CHECK(text.find("llm_exporter_pricing_reloads_total{result=\"failure\"} 1") != std::string::npos);
@@ -100,7 +100,7 @@ TEST_CASE("Reloader: a broken budgets file fails the budgets reload only") {
   clock.Advance(std::chrono::seconds(60));
   prices.Write(R"({"models": {"a": {"input": 1, "output": 2}, "b": {"input": 1, "output": 2}}})");
   budgets.Write(R"({"teams": {"search": {"daily_usd": "50"}}})");
-  CHECK(reloader.Reload() == "budgets file " + budgets.path() +
+  CHECK(reloader.Reload().error == "budgets file " + budgets.path() +
                                  ": teams[\"search\"].daily_usd must be a non-negative number, "
                                  "got \"50\"");
   CHECK(catalog.Current()->size() == 2);  // the good price table takes effect
@@ -117,7 +117,7 @@ TEST_CASE("Reloader: a broken budgets file fails the budgets reload only") {
 
   clock.Advance(std::chrono::seconds(60));
   budgets.Write(R"({"teams": {"search": {"daily_usd": 70}}})");
-  CHECK(reloader.Reload() == "");
+  CHECK(reloader.Reload().ok());
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_successful") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_reloads_total", "success") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_success_timestamp_seconds") ==
@@ -137,7 +137,7 @@ TEST_CASE("Reloader: a broken price file fails the pricing reload only") {
   reloader.LoadInitial();
   prices.Write(R"({"models": {}})");
   budgets.Write(R"({"teams": {"ads": {"daily_usd": 5}}})");
-  CHECK(reloader.Reload() == "pricing file " + prices.path() +
+  CHECK(reloader.Reload().error == "pricing file " + prices.path() +
                                  ": \"models\" is empty: list at least one model (calls of "
                                  "models not listed are priced with the fallback price)");
   CHECK(catalog.Current()->size() == 1);
@@ -163,7 +163,10 @@ TEST_CASE("Reloader: when both files are broken the answer names both") {
   reloader.LoadInitial();
   prices.Write(R"({"models": {"a": {"input": 1}}})");
   budgets.Write(R"({"teams": {"x": {"weekly_usd": 1}}})");
-  CHECK(reloader.Reload() ==
+  ReloadAction& action = reloader;  // as POST /-/reload and SIGHUP see it
+  const ReloadStatus status = action.Reload();
+  CHECK_FALSE(status.ok());
+  CHECK(status.error ==
         "pricing file " + prices.path() + ": models[\"a\"].output is required; budgets file " +
             budgets.path() + ": teams[\"x\"] has unknown key \"weekly_usd\" (known: daily_usd, "
             "monthly_usd)");
@@ -179,7 +182,7 @@ TEST_CASE("Reloader: without a budgets file the budgets reload always succeeds")
   reloader.LoadInitial();
   CHECK(catalog.Current()->size() == pricing::PriceTable::Default().size());
   clock.Advance(std::chrono::seconds(5));
-  CHECK(reloader.Reload() == "");
+  CHECK(reloader.Reload().ok());
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_successful") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_reloads_total", "success") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_success_timestamp_seconds") == 1.8e9 + 5);
