@@ -8,6 +8,7 @@ the module-graph markers and exits 1 when they differ.
 
     python3 scripts/module_graph.py            # print the table
     python3 scripts/module_graph.py --check    # does docs/architecture.md match?
+    python3 scripts/module_graph.py --write    # put the table into docs/architecture.md
 """
 import argparse
 import os
@@ -81,8 +82,8 @@ def render(graph):
                                   if k == "public" and not d.startswith("other:"))) or "-"
         private = ", ".join(sorted(d for d, k in deps.items()
                                    if k == "private" and not d.startswith("other:"))) or "-"
-        other = ", ".join(sorted(d[len("other:"):] for d in deps if d.startswith("other:")))
-        other = other or "-"
+        other = ", ".join(sorted(d[len("other:"):] + (" (private)" if k == "private" else "")
+                                 for d, k in deps.items() if d.startswith("other:"))) or "-"
         name = "`llm_exporter` (src/main.cpp)" if module == "llm_exporter" else f"`{module}`"
         rows.append(f"| {name} | {public} | {private} | {other} |")
     return "\n".join(rows) + "\n"
@@ -92,9 +93,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="compare with docs/architecture.md instead of printing")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the table in docs/architecture.md")
     args = parser.parse_args()
     table = render(read_graph())
-    if not args.check:
+    if not args.check and not args.write:
         sys.stdout.write(table)
         return 0
     with open(DOC, encoding="utf-8") as f:
@@ -102,7 +105,13 @@ def main():
     if BEGIN not in doc or END not in doc:
         print(f"{DOC} has no {BEGIN} ... {END} block")
         return 1
-    documented = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip() + "\n"
+    before, rest = doc.split(BEGIN, 1)
+    documented, after = rest.split(END, 1)
+    if args.write:
+        with open(DOC, "w", encoding="utf-8") as f:
+            f.write(before + BEGIN + "\n" + table + END + after)
+        return 0
+    documented = documented.strip() + "\n"
     if documented != table:
         print("docs/architecture.md's module graph differs from the CMake targets; "
               "replace its block with the output of scripts/module_graph.py:\n")

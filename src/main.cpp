@@ -172,7 +172,7 @@ int Run(const config::AgentConfig& cfg) {
   decode::DecodeLimits limits;
   limits.max_label_bytes = cfg.max_label_bytes;
   pipeline::EventPipeline event_pipeline(limits, prices, store, agent_metrics, clock);
-  telemetry::ListenerMetrics listener_metrics(agent_metrics.registry());
+  telemetry::ListenerMetrics listener_metrics(agent_metrics);
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
   ExpiringMetrics metrics(store, renderer);
 
@@ -212,6 +212,7 @@ int Run(const config::AgentConfig& cfg) {
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
       spdlog::info("SIGHUP: reloading the price table and budgets");
+      // Reload() logs each file's outcome; a signal has no one to answer with the status.
       reloader.Reload();
       continue;
     }

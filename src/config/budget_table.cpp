@@ -18,7 +18,7 @@ namespace {
 
 }  // namespace
 
-std::vector<telemetry::TeamBudget> ParseBudgets(std::string_view json_text, std::string_view origin) {
+std::vector<TeamBudget> ParseBudgets(std::string_view json_text, std::string_view origin) {
   using nlohmann::json;
   json doc;
   try {
@@ -29,7 +29,7 @@ std::vector<telemetry::TeamBudget> ParseBudgets(std::string_view json_text, std:
   if (!doc.is_object() || doc.size() != 1 || !doc.contains("teams") || !doc["teams"].is_object()) {
     Fail(origin, "must be {\"teams\": {\"<team_id>\": {\"daily_usd\": N, \"monthly_usd\": N}}}");
   }
-  std::vector<telemetry::TeamBudget> budgets;
+  std::vector<TeamBudget> budgets;
   for (const auto& [team, entry] : doc["teams"].items()) {
     if (!entry.is_object() || entry.empty()) {
       Fail(origin, "teams[\"" + team + "\"] must be an object with daily_usd and/or monthly_usd");
@@ -55,7 +55,7 @@ std::vector<telemetry::TeamBudget> ParseBudgets(std::string_view json_text, std:
   return budgets;
 }
 
-std::vector<telemetry::TeamBudget> LoadBudgetsFile(const std::string& path) {
+std::vector<TeamBudget> LoadBudgetsFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail(path, std::string("cannot be read: ") + std::strerror(errno));
   std::ostringstream text;

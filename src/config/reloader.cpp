@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
-#include "config/budget_table.h"
 #include "pricing/price_table_loader.h"
 
 namespace llm_exporter::config {
@@ -24,10 +24,9 @@ pricing::PriceTable Reloader::LoadPriceTable() const {
                                : pricing::LoadPriceTableFile(pricing_file_);
 }
 
-std::vector<telemetry::TeamBudget> Reloader::LoadBudgets() const {
+std::vector<TeamBudget> Reloader::LoadBudgets() const {
   // No file means no budgets: nothing can fail, so the load always succeeds.
-  return budgets_file_.empty() ? std::vector<telemetry::TeamBudget>{}
-                               : LoadBudgetsFile(budgets_file_);
+  return budgets_file_.empty() ? std::vector<TeamBudget>{} : LoadBudgetsFile(budgets_file_);
 }
 
 void Reloader::ApplyPriceTable(pricing::PriceTable table) {
@@ -35,13 +34,23 @@ void Reloader::ApplyPriceTable(pricing::PriceTable table) {
   catalog_.Replace(std::move(table));
 }
 
+void Reloader::ApplyBudgets(const std::vector<TeamBudget>& budgets) {
+  // Views into `budgets` are enough: SetBudgets() copies the labels before it returns.
+  std::vector<telemetry::BudgetGauge> gauges;
+  gauges.reserve(budgets.size());
+  for (const TeamBudget& budget : budgets) {
+    gauges.push_back({budget.team_id, budget.period, budget.usd});
+  }
+  agent_metrics_.SetBudgets(gauges);
+}
+
 void Reloader::LoadInitial() {
   std::lock_guard<std::mutex> lock(mu_);
   // Both files are read before either is applied: a bad one stops the agent at start-up anyway.
   pricing::PriceTable table = LoadPriceTable();
-  std::vector<telemetry::TeamBudget> budgets = LoadBudgets();
+  std::vector<TeamBudget> budgets = LoadBudgets();
   ApplyPriceTable(std::move(table));
-  agent_metrics_.SetBudgets(budgets);
+  ApplyBudgets(budgets);
   const std::chrono::duration<double> now = clock_.WallNow().time_since_epoch();
   agent_metrics_.SetLoaded(telemetry::ReloadTarget::kPricing, now.count());
   agent_metrics_.SetLoaded(telemetry::ReloadTarget::kBudgets, now.count());
@@ -64,8 +73,8 @@ ReloadStatus Reloader::Reload() {
     errors = e.what();
   }
   try {
-    const std::vector<telemetry::TeamBudget> budgets = LoadBudgets();
-    agent_metrics_.SetBudgets(budgets);
+    const std::vector<TeamBudget> budgets = LoadBudgets();
+    ApplyBudgets(budgets);
     agent_metrics_.CountReload(ReloadTarget::kBudgets, true, now.count());
     if (!budgets_file_.empty()) spdlog::info("Reloaded the budgets ({} budgets)", budgets.size());
   } catch (const std::exception& e) {
@@ -74,7 +83,7 @@ ReloadStatus Reloader::Reload() {
     if (!errors.empty()) errors += "; ";
     errors += e.what();
   }
-  return ReloadStatus{errors};
+  return ReloadStatus{std::move(errors)};
 }
 
 }  // namespace llm_exporter::config

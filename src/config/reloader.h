@@ -6,7 +6,9 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "config/budget_table.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/reload.h"
 #include "pricing/price_catalog.h"
@@ -14,7 +16,7 @@
 
 namespace llm_exporter::config {
 
-// Thread-safe: reloads are serialized.
+// The ReloadAction that POST /-/reload and SIGHUP run. Thread-safe: reloads are serialized.
 class Reloader final : public ReloadAction {
  public:
   Reloader(std::string pricing_file, std::string budgets_file, pricing::PriceCatalog& catalog,
@@ -22,15 +24,17 @@ class Reloader final : public ReloadAction {
 
   // Loads both files at start-up; throws std::runtime_error with the reason when one is bad.
   void LoadInitial();
-  // Loads both files; a file that fails keeps its old table or budgets. Returns "" when both
-  // loaded, else each failure, "; "-separated, each starting "pricing file PATH: " or
-  // "budgets file PATH: " so that the answer to /-/reload names the part that failed.
+  // Loads both files; a file that fails keeps its old table or budgets. The status is ok when
+  // both loaded; else its error holds each failure, "; "-separated, each starting
+  // "pricing file PATH: " or "budgets file PATH: " so that the answer to /-/reload names the part
+  // that failed.
   ReloadStatus Reload() override;
 
  private:
   pricing::PriceTable LoadPriceTable() const;
-  std::vector<telemetry::TeamBudget> LoadBudgets() const;
+  std::vector<TeamBudget> LoadBudgets() const;
   void ApplyPriceTable(pricing::PriceTable table);
+  void ApplyBudgets(const std::vector<TeamBudget>& budgets);
 
   const std::string pricing_file_;
   const std::string budgets_file_;

@@ -1,9 +1,5 @@
 #include "expose/metrics_renderer.h"
 
-#include <prometheus/text_serializer.h>
-
-#include <sstream>
-
 #include "aggregate/series_key.h"
 #include "expose/text_writer.h"
 
@@ -32,11 +28,7 @@ std::string MetricsRenderer::Render() {
   WriteLlmFamilies(&out);
   WriteStoreHealth(&out);
 
-  std::vector<prometheus::MetricFamily> families = agent_metrics_.registry().Collect();
-  for (auto& family : process_metrics_.Collect()) families.push_back(std::move(family));
-  std::ostringstream self;
-  prometheus::TextSerializer().Serialize(self, families);
-  out.append(self.str());
+  agent_metrics_.AppendText(&out);
 
   const std::chrono::duration<double> took = clock_.SteadyNow() - start;
   agent_metrics_.SetLastScrape(took.count(), out.size());

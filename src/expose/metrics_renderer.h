@@ -1,5 +1,5 @@
 // Builds the /metrics response: the LLM families from the series store, written directly, then
-// the agent's own metrics and the process metrics through prometheus-cpp's serializer.
+// the agent's own metrics and the process metrics as telemetry::AgentMetrics writes them.
 #pragma once
 
 #include <atomic>
@@ -11,7 +11,6 @@
 #include "llm_exporter/clock.h"
 #include "llm_exporter/metrics_source.h"
 #include "telemetry/agent_metrics.h"
-#include "telemetry/process_metrics.h"
 
 namespace llm_exporter::expose {
 
@@ -30,7 +29,6 @@ class MetricsRenderer final : public MetricsSource {
 
   aggregate::SeriesStore& store_;
   telemetry::AgentMetrics& agent_metrics_;
-  telemetry::ProcessMetrics process_metrics_;
   const Clock& clock_;
   std::vector<std::string> duration_les_;
   std::vector<std::string> ttft_les_;

@@ -1,6 +1,16 @@
 #include "telemetry/agent_metrics.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <utility>
+
 #include "llm_exporter/version.h"
+#include "telemetry/process_metrics.h"
 
 namespace llm_exporter::telemetry {
 namespace {
@@ -20,7 +30,7 @@ constexpr std::array<std::string_view, kReloadTargetCount> kReloadTargetWhat = {
 
 }  // namespace
 
-AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+AgentMetrics::AgentMetrics() : registry_(std::make_unique<prometheus::Registry>()) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   BuildGauge()
@@ -124,6 +134,10 @@ AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>(
                   .Register(*registry_);
 }
 
+AgentMetrics::~AgentMetrics() = default;
+
+prometheus::Registry& AgentMetrics::registry() { return *registry_; }
+
 void AgentMetrics::CountEvents(Transport transport, uint64_t accepted,
                                const std::array<uint64_t, kRejectReasonCount>& rejected_by_reason) {
   const auto t = static_cast<std::size_t>(transport);
@@ -179,13 +193,13 @@ void AgentMetrics::SetPricingModels(std::size_t models) {
   pricing_models_->Set(static_cast<double>(models));
 }
 
-void AgentMetrics::SetBudgets(const std::vector<TeamBudget>& budgets) {
+void AgentMetrics::SetBudgets(std::span<const BudgetGauge> budgets) {
   std::lock_guard<std::mutex> lock(budgets_mu_);
   for (prometheus::Gauge* gauge : budget_gauges_) budgets_->Remove(gauge);
   budget_gauges_.clear();
-  for (const TeamBudget& budget : budgets) {
-    prometheus::Gauge& gauge =
-        budgets_->Add({{"team_id", budget.team_id}, {"period", budget.period}});
+  for (const BudgetGauge& budget : budgets) {
+    prometheus::Gauge& gauge = budgets_->Add(
+        {{"team_id", std::string(budget.team_id)}, {"period", std::string(budget.period)}});
     gauge.Set(budget.usd);
     budget_gauges_.push_back(&gauge);
   }
@@ -194,6 +208,26 @@ void AgentMetrics::SetBudgets(const std::vector<TeamBudget>& budgets) {
 void AgentMetrics::SetLastScrape(double seconds, std::size_t bytes) {
   last_scrape_seconds_->Set(seconds);
   last_scrape_bytes_->Set(static_cast<double>(bytes));
+}
+
+void AgentMetrics::AppendText(std::string* out) const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : ProcessMetrics().Collect()) families.push_back(std::move(family));
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, families);
+  out->append(text.str());
+}
+
+double AgentMetrics::events_received(Transport transport) const {
+  return received_[static_cast<std::size_t>(transport)]->Value();
+}
+
+double AgentMetrics::events_accepted(Transport transport) const {
+  return accepted_[static_cast<std::size_t>(transport)]->Value();
+}
+
+double AgentMetrics::events_rejected(Transport transport, RejectReason reason) const {
+  return rejected_[static_cast<std::size_t>(transport)][static_cast<std::size_t>(reason)]->Value();
 }
 
 }  // namespace llm_exporter::telemetry

@@ -1,28 +1,35 @@
 // The agent's own metrics (events in, rejections, HTTP requests, reloads, budgets, scrapes), kept
 // in a prometheus-cpp registry. Every series a hot path touches is created up front, so no
-// per-event or per-request call ever registers anything.
+// per-event or per-request call ever registers anything. prometheus-cpp stays inside telemetry's
+// .cpp files: this header only names its types, and AppendText() writes the exposition text.
 #pragma once
-
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "llm_exporter/transport.h"
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace llm_exporter::telemetry {
 
-struct TeamBudget {
-  std::string team_id;
-  std::string period;  // "daily" or "monthly"
+// One series of llm_team_budget_usd. The views need only outlive the SetBudgets() call.
+struct BudgetGauge {
+  std::string_view team_id;
+  std::string_view period;  // "daily" or "monthly"
   double usd = 0;
 };
 
@@ -48,10 +55,14 @@ inline constexpr std::size_t kHttpDropCount = 4;
 enum class ReloadTarget : uint8_t { kPricing, kBudgets };
 inline constexpr std::size_t kReloadTargetCount = 2;
 
-// Thread-safe: every method may be called from any thread.
+// Owns the registry that the self-metrics part of /metrics is written from; ListenerMetrics adds
+// its series to it. Thread-safe: every method may be called from any thread.
 class AgentMetrics {
  public:
   AgentMetrics();
+  ~AgentMetrics();
+  AgentMetrics(const AgentMetrics&) = delete;
+  AgentMetrics& operator=(const AgentMetrics&) = delete;
 
   // One decoded batch: accepted events and rejected ones by reason.
   void CountEvents(Transport transport, uint64_t accepted,
@@ -64,14 +75,24 @@ class AgentMetrics {
   // The start-up load: sets the last-success gauges without counting a reload.
   void SetLoaded(ReloadTarget target, double unix_time_seconds);
   void SetPricingModels(std::size_t models);
-  void SetBudgets(const std::vector<TeamBudget>& budgets);
+  // Replaces every llm_team_budget_usd series with one per entry.
+  void SetBudgets(std::span<const BudgetGauge> budgets);
   void SetLastScrape(double seconds, std::size_t bytes);
 
-  prometheus::Registry& registry() { return *registry_; }
-  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+  // Appends every series of the registry (these metrics and ListenerMetrics'), then the process_*
+  // metrics, in the Prometheus text format 0.0.4: the self-metrics part of /metrics.
+  void AppendText(std::string* out) const;
+
+  // Current values of the event counters, as /metrics would show them.
+  double events_received(Transport transport) const;
+  double events_accepted(Transport transport) const;
+  double events_rejected(Transport transport, RejectReason reason) const;
+
+  // For telemetry's own classes (ListenerMetrics registers its series here) and its tests.
+  prometheus::Registry& registry();
 
  private:
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Registry> registry_;
   std::array<prometheus::Counter*, kTransportCount> received_{};
   std::array<prometheus::Counter*, kTransportCount> accepted_{};
   std::array<std::array<prometheus::Counter*, kRejectReasonCount>, kTransportCount> rejected_{};

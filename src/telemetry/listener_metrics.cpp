@@ -7,9 +7,12 @@
 
 #include <string>
 
+#include "telemetry/agent_metrics.h"
+
 namespace llm_exporter::telemetry {
 
-ListenerMetrics::ListenerMetrics(prometheus::Registry& registry) {
+ListenerMetrics::ListenerMetrics(AgentMetrics& agent_metrics) {
+  prometheus::Registry& registry = agent_metrics.registry();
   const std::string unix_transport(TransportName(Transport::kUnix));
   open_connections_ = &prometheus::BuildGauge()
                            .Name("llm_exporter_ingest_connections")

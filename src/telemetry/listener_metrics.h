@@ -1,5 +1,5 @@
-// The socket listeners' own metrics, beside telemetry::AgentMetrics' event counts: stream
-// connections open and refused, and datagrams the kernel dropped before the agent could read them.
+// The socket listeners' own metrics, beside AgentMetrics' event counts: stream connections open
+// and refused, and datagrams the kernel dropped before the agent could read them.
 #pragma once
 
 #include <cstdint>
@@ -9,16 +9,18 @@
 namespace prometheus {
 class Counter;
 class Gauge;
-class Registry;
 }  // namespace prometheus
 
 namespace llm_exporter::telemetry {
 
-// Registers its series (all present from start-up, at 0) in the registry /metrics renders.
+class AgentMetrics;
+
+// Registers its series (all present from start-up, at 0) in AgentMetrics' registry, so that
+// AgentMetrics::AppendText() writes them; `agent_metrics` must outlive it.
 // Thread-safe: every method may be called from any thread.
 class ListenerMetrics {
  public:
-  explicit ListenerMetrics(prometheus::Registry& registry);
+  explicit ListenerMetrics(AgentMetrics& agent_metrics);
 
   void ConnectionOpened();
   void ConnectionClosed();

@@ -1,5 +1,6 @@
 // The standard process_* metrics (CPU, memory, file descriptors, start time), read from /proc at
-// each scrape.
+// each scrape. Internal to telemetry: AgentMetrics::AppendText() writes them, so only telemetry's
+// .cpp files and its tests include this header and its prometheus-cpp types.
 #pragma once
 
 #include <prometheus/collectable.h>

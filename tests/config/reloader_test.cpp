@@ -1,14 +1,13 @@
 #include "config/reloader.h"
 
 #include <doctest/doctest.h>
-#include <prometheus/text_serializer.h>
+#include <prometheus/registry.h>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "fakes/fake_clock.h"
@@ -33,10 +32,10 @@ class TempFile {
   std::string path_;
 };
 
-std::string Exposition(telemetry::AgentMetrics& metrics) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, metrics.registry().Collect());
-  return out.str();
+std::string Exposition(const telemetry::AgentMetrics& metrics) {
+  std::string out;
+  metrics.AppendText(&out);
+  return out;
 }
 
 TEST_CASE("Reloader: a good file replaces the table, a broken one keeps it and is counted") {
@@ -54,7 +53,7 @@ TEST_CASE("Reloader: a good file replaces the table, a broken one keeps it and i
 
   prices.Write(R"({"models": {"a": {"input": 1, "output": 2}, "b": {"input": 1, "output": 2}}})");
   budgets.Write(R"({"teams": {"ads": {"monthly_usd": 7}}})");
-  CHECK(reloader.Reload().error == "");
+  CHECK(reloader.Reload().ok());
   CHECK(catalog.Current()->size() == 2);
   std::string text = Exposition(metrics);
   CHECK(text.find("team_id=\"search\"") == std::string::npos);
@@ -118,7 +117,7 @@ TEST_CASE("Reloader: a broken budgets file fails the budgets reload only") {
 
   clock.Advance(std::chrono::seconds(60));
   budgets.Write(R"({"teams": {"search": {"daily_usd": 70}}})");
-  CHECK(reloader.Reload().error == "");
+  CHECK(reloader.Reload().ok());
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_successful") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_reloads_total", "success") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_success_timestamp_seconds") ==
@@ -164,7 +163,10 @@ TEST_CASE("Reloader: when both files are broken the answer names both") {
   reloader.LoadInitial();
   prices.Write(R"({"models": {"a": {"input": 1}}})");
   budgets.Write(R"({"teams": {"x": {"weekly_usd": 1}}})");
-  CHECK(reloader.Reload().error ==
+  ReloadAction& action = reloader;  // as POST /-/reload and SIGHUP see it
+  const ReloadStatus status = action.Reload();
+  CHECK_FALSE(status.ok());
+  CHECK(status.error ==
         "pricing file " + prices.path() + ": models[\"a\"].output is required; budgets file " +
             budgets.path() + ": teams[\"x\"] has unknown key \"weekly_usd\" (known: daily_usd, "
             "monthly_usd)");
@@ -180,7 +182,7 @@ TEST_CASE("Reloader: without a budgets file the budgets reload always succeeds")
   reloader.LoadInitial();
   CHECK(catalog.Current()->size() == pricing::PriceTable::Default().size());
   clock.Advance(std::chrono::seconds(5));
-  CHECK(reloader.Reload().error == "");
+  CHECK(reloader.Reload().ok());
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_successful") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_reloads_total", "success") == 1);
   CHECK(Value(metrics, "llm_exporter_budgets_last_reload_success_timestamp_seconds") == 1.8e9 + 5);

@@ -2,14 +2,11 @@
 // pipeline and transport tests, with readers for the counts that the transports must get exactly right.
 #pragma once
 
-#include <prometheus/registry.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <string>
 
 #include "aggregate/series_store.h"
@@ -28,33 +25,12 @@ struct PipelineFixture {
   aggregate::SeriesStore store{aggregate::StoreOptions{}, clock};
   llm_exporter::pipeline::EventPipeline pipeline{decode::DecodeLimits{}, prices, store,
                                                  agent_metrics, clock};
-  telemetry::ListenerMetrics listener_metrics{agent_metrics.registry()};
+  telemetry::ListenerMetrics listener_metrics{agent_metrics};
 
-  // The value of one sample of the agent's registry; -1 when there is none.
-  double Sample(const std::string& name, const std::map<std::string, std::string>& labels) {
-    for (const auto& family : agent_metrics.registry().Collect()) {
-      if (family.name != name) continue;
-      for (const auto& metric : family.metric) {
-        std::map<std::string, std::string> have;
-        for (const auto& label : metric.label) have[label.name] = label.value;
-        if (have != labels) continue;
-        return family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                              : metric.gauge.value;
-      }
-    }
-    return -1;
-  }
-  double Accepted(Transport t) {
-    return Sample("llm_exporter_events_accepted_total", {{"transport", std::string(TransportName(t))}});
-  }
-  double Received(Transport t) {
-    return Sample("llm_exporter_events_received_total", {{"transport", std::string(TransportName(t))}});
-  }
-  double Rejected(Transport t, RejectReason r) {
-    return Sample("llm_exporter_events_rejected_total",
-                  {{"transport", std::string(TransportName(t))},
-                   {"reason", std::string(RejectReasonName(r))}});
-  }
+  // llm_exporter_events_{accepted,received,rejected}_total of one transport (and reason).
+  double Accepted(Transport t) const { return agent_metrics.events_accepted(t); }
+  double Received(Transport t) const { return agent_metrics.events_received(t); }
+  double Rejected(Transport t, RejectReason r) const { return agent_metrics.events_rejected(t, r); }
   // llm_requests_total summed over every series.
   uint64_t Requests() const {
     uint64_t total = 0;
