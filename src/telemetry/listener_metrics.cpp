@@ -33,6 +33,15 @@ ListenerMetrics::ListenerMetrics(AgentMetrics& agent_metrics) {
                  "transport.")
            .Register(registry)
            .Add({{"transport", std::string(TransportName(Transport::kUdp))}});
+  auto& errors = prometheus::BuildCounter()
+                     .Name("llm_exporter_ingest_listener_errors_total")
+                     .Help("Unexpected errors a socket listener caught and logged: a batch or a "
+                           "connection dropped, or the listener stopped serving, by transport.")
+                     .Register(registry);
+  for (const Transport transport : {Transport::kUnix, Transport::kUnixgram, Transport::kUdp}) {
+    listener_errors_[static_cast<std::size_t>(transport)] =
+        &errors.Add({{"transport", std::string(TransportName(transport))}});
+  }
 }
 
 void ListenerMetrics::ConnectionOpened() { open_connections_->Increment(); }
@@ -42,8 +51,18 @@ void ListenerMetrics::DatagramsDropped(uint64_t datagrams) {
   dropped_datagrams_->Increment(static_cast<double>(datagrams));
 }
 
+void ListenerMetrics::ListenerError(Transport transport) {
+  if (prometheus::Counter* counter = listener_errors_[static_cast<std::size_t>(transport)]) {
+    counter->Increment();
+  }
+}
+
 double ListenerMetrics::open_connections() const { return open_connections_->Value(); }
 double ListenerMetrics::refused_connections() const { return refused_connections_->Value(); }
 double ListenerMetrics::dropped_datagrams() const { return dropped_datagrams_->Value(); }
+double ListenerMetrics::listener_errors(Transport transport) const {
+  const prometheus::Counter* counter = listener_errors_[static_cast<std::size_t>(transport)];
+  return counter != nullptr ? counter->Value() : 0;
+}
 
 }  // namespace llm_exporter::telemetry

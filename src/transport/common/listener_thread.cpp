@@ -32,8 +32,10 @@ void ListenerThread::Start(const char* name, std::function<void()> body) {
       body();
     } catch (const std::exception& e) {
       spdlog::error("{}: no longer serving after an unexpected error: {}", where_, e.what());
+      CountError();
     } catch (...) {
       spdlog::error("{}: no longer serving after an unexpected error", where_);
+      CountError();
     }
   });
 }

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <thread>
 
+#include "llm_exporter/transport.h"
+#include "telemetry/listener_metrics.h"
 #include "transport/common/unique_fd.h"
 
 namespace llm_exporter::transport {
@@ -18,10 +20,12 @@ namespace llm_exporter::transport {
 std::runtime_error StartError(std::string_view where, std::string_view what, int error);
 
 // Start() and Stop() are called from one thread (the agent's main thread); the body runs on the
-// thread started here. `where` names the listener in log lines: "unix socket /run/x.sock".
+// thread started here. `where` names the listener in log lines: "unix socket /run/x.sock";
+// `transport` labels its errors in `metrics`.
 class ListenerThread {
  public:
-  explicit ListenerThread(std::string where) : where_(std::move(where)) {}
+  ListenerThread(std::string where, Transport transport, telemetry::ListenerMetrics& metrics)
+      : where_(std::move(where)), transport_(transport), metrics_(metrics) {}
   ~ListenerThread() { Stop(); }
   ListenerThread(const ListenerThread&) = delete;
   ListenerThread& operator=(const ListenerThread&) = delete;
@@ -29,7 +33,8 @@ class ListenerThread {
   // Creates the wake-up descriptor; throws StartError when it cannot.
   void Prepare();
   // Runs `body` on a new thread named `name` (at most 15 characters, shown by top -H). An
-  // exception out of `body` is logged as an error naming the listener, and the thread ends.
+  // exception out of `body` is logged as an error naming the listener and counted (see
+  // CountError), and the thread ends.
   void Start(const char* name, std::function<void()> body);
   // Readable once Stop() was asked for: the body polls it beside its sockets. Valid after
   // Prepare().
@@ -38,9 +43,14 @@ class ListenerThread {
   void Stop();
   bool running() const { return thread_.joinable(); }
   const std::string& where() const { return where_; }
+  // Counts an unexpected error the listener caught and logged itself (a batch or a connection
+  // it dropped) in llm_exporter_ingest_listener_errors_total. Thread-safe.
+  void CountError() { metrics_.ListenerError(transport_); }
 
  private:
   const std::string where_;
+  const Transport transport_;
+  telemetry::ListenerMetrics& metrics_;
   UniqueFd wake_fd_;
   std::thread thread_;
 };

@@ -65,7 +65,7 @@ DatagramListener::DatagramListener(DatagramListenerOptions options, EventIngest&
             pipeline),
       drop_warning_(clock),
       error_warning_(clock),
-      thread_(Where(options_)) {}
+      thread_(Where(options_), options_.transport, metrics) {}
 
 DatagramListener::~DatagramListener() { Stop(); }
 
@@ -242,6 +242,7 @@ bool DatagramListener::ReceiveBatch(bool* full) {
     // this batch and keep serving.
     spdlog::error("{}: dropped a batch of {} datagram(s) after an unexpected error: {}",
                   Where(options_), received, e.what());
+    thread_.CountError();
   }
   return true;
 }

@@ -48,7 +48,7 @@ UnixStreamListener::UnixStreamListener(UnixStreamListenerOptions options, EventI
             pipeline),
       refused_warning_(clock),
       error_warning_(clock),
-      thread_("unix socket " + options_.path) {}
+      thread_("unix socket " + options_.path, Transport::kUnix, metrics) {}
 
 UnixStreamListener::~UnixStreamListener() { Stop(); }
 
@@ -241,6 +241,7 @@ bool UnixStreamListener::Read(Connection& connection, bool until_empty) {
     if (chunk != nullptr) pool_->Release(chunk);
     spdlog::error("unix socket {}: closing a connection after an unexpected error: {}",
                   options_.path, e.what());
+    thread_.CountError();
     return false;
   }
 }

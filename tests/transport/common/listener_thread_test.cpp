@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fakes/log_capture.h"
+#include "telemetry/agent_metrics.h"
 
 namespace llm_exporter::transport {
 namespace {
@@ -21,7 +22,9 @@ TEST_CASE("StartError: one line naming the listener, the step and the reason") {
 }
 
 TEST_CASE("ListenerThread: named, woken by Stop(), joined") {
-  ListenerThread thread("test socket /x");
+  telemetry::AgentMetrics agent_metrics;
+  telemetry::ListenerMetrics metrics(agent_metrics);
+  ListenerThread thread("test socket /x", Transport::kUnix, metrics);
   std::atomic<bool> woken{false};
   std::string name;
   thread.Start("llmx-test", [&] {
@@ -38,16 +41,23 @@ TEST_CASE("ListenerThread: named, woken by Stop(), joined") {
   CHECK_FALSE(thread.running());
   CHECK(woken);
   CHECK(name == "llmx-test");
+  CHECK(metrics.listener_errors(Transport::kUnix) == 0);
   thread.Stop();  // idempotent
 }
 
-TEST_CASE("ListenerThread: an exception ends the thread with an error naming the listener") {
+TEST_CASE("ListenerThread: an exception ends the thread, logged naming the listener, counted") {
   testing::ScopedLogCapture log;
-  ListenerThread thread("unix socket /run/x.sock");
+  telemetry::AgentMetrics agent_metrics;
+  telemetry::ListenerMetrics metrics(agent_metrics);
+  ListenerThread thread("udp socket :9125", Transport::kUdp, metrics);
   thread.Start("llmx-test", [] { throw std::runtime_error("out of cheese"); });
   thread.Stop();
   CHECK(log.Text(spdlog::level::err) ==
-        "unix socket /run/x.sock: no longer serving after an unexpected error: out of cheese\n");
+        "udp socket :9125: no longer serving after an unexpected error: out of cheese\n");
+  CHECK(metrics.listener_errors(Transport::kUdp) == 1);
+  CHECK(metrics.listener_errors(Transport::kUnix) == 0);
+  thread.CountError();
+  CHECK(metrics.listener_errors(Transport::kUdp) == 2);
 }
 
 }  // namespace
