@@ -34,4 +34,24 @@ LabelValues<N> DecodeSeriesKey(std::string_view key) {
   return values;
 }
 
+// Replaces *key with the encoding of a labels struct (series_labels.h), its values taken in the
+// struct's kKeyOrder.
+template <typename Labels>
+void EncodeLabels(const Labels& labels, std::string* key) {
+  constexpr std::size_t kCount = Labels::kKeyOrder.size();
+  LabelValues<kCount> values;
+  for (std::size_t i = 0; i < kCount; ++i) values[i] = labels.*Labels::kKeyOrder[i];
+  EncodeSeriesKey(values, key);
+}
+
+// The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder.
+template <typename Labels>
+Labels DecodeLabels(std::string_view key) {
+  constexpr std::size_t kCount = Labels::kKeyOrder.size();
+  const LabelValues<kCount> values = DecodeSeriesKey<kCount>(key);
+  Labels labels;
+  for (std::size_t i = 0; i < kCount; ++i) labels.*Labels::kKeyOrder[i] = values[i];
+  return labels;
+}
+
 }  // namespace llm_exporter::aggregate

@@ -7,19 +7,19 @@
 namespace llm_exporter::aggregate {
 namespace {
 
-// Encodes `values` into this thread's key buffer (no allocation once it has grown).
-template <std::size_t N>
-HashedKey KeyOf(const LabelValues<N>& values) {
+// Encodes `labels` into this thread's key buffer (no allocation once it has grown).
+template <typename Labels>
+HashedKey KeyOf(const Labels& labels) {
   thread_local std::string buffer;
-  EncodeSeriesKey(values, &buffer);
+  EncodeLabels(labels, &buffer);
   return HashedKey(buffer);
 }
 
-// Update, or on a full family fold the event into the overflow series named by `overflow`.
-template <typename Cell, std::size_t N, typename Make, typename Apply>
-bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const LabelValues<N>& values,
-                      const LabelValues<N>& overflow, Make&& make, Apply&& apply) {
-  if (map.Update(KeyOf(values), make, apply) != UpdateResult::kOverLimit) return false;
+// Update, or on a full family fold the event into the overflow series labelled `overflow`.
+template <typename Cell, typename Labels, typename Make, typename Apply>
+bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const Labels& labels, const Labels& overflow,
+                      Make&& make, Apply&& apply) {
+  if (map.Update(KeyOf(labels), make, apply) != UpdateResult::kOverLimit) return false;
   map.UpdateUnlimited(KeyOf(overflow), make, apply);
   return true;
 }
@@ -73,15 +73,17 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     if (call.ttft_seconds) cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
     cell.touched = now;
   };
-  if (UpdateOrOverflow(models_, LabelValues<1>{model}, LabelValues<1>{kOver}, make_model,
-                       apply_model)) {
+  if (UpdateOrOverflow(models_, ModelLabels{.model = model}, ModelLabels{.model = kOver},
+                       make_model, apply_model)) {
     CountOverflow(Family::kModel);
     model = kOver;
   }
 
   if (UpdateOrOverflow(
-          requests_, LabelValues<3>{model, call.endpoint, call.status},
-          LabelValues<3>{model, kOver, OverflowStatus(call.status)}, [] { return CountCell{}; },
+          requests_,
+          RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
+          RequestLabels{.model = model, .endpoint = kOver, .status = OverflowStatus(call.status)},
+          [] { return CountCell{}; },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
@@ -90,7 +92,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          durations_, LabelValues<2>{model, call.endpoint}, LabelValues<2>{model, kOver},
+          durations_, DurationLabels{.model = model, .endpoint = call.endpoint},
+          DurationLabels{.model = model, .endpoint = kOver},
           [&] { return HistogramSeries(duration_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(duration_layout_, call.latency_seconds);
@@ -100,8 +103,9 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          costs_, LabelValues<3>{model, call.user_id, call.team_id},
-          LabelValues<3>{model, kOver, kOver}, [] { return CostCell{}; },
+          costs_, CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id},
+          CostLabels{.model = model, .user_id = kOver, .team_id = kOver},
+          [] { return CostCell{}; },
           [&](CostCell& cell) {
             cell.cost += cost;
             cell.touched = now;
@@ -113,8 +117,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 void SeriesStore::RecordQuality(const QualityScore& score) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          qualities_, LabelValues<2>{score.model, score.evaluator},
-          LabelValues<2>{kOverflowLabelValue, kOverflowLabelValue},
+          qualities_, QualityLabels{.model = score.model, .evaluator = score.evaluator},
+          QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue},
           [&] { return HistogramSeries(quality_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(quality_layout_, score.score);

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "aggregate/histogram.h"
+#include "aggregate/series_labels.h"
 #include "aggregate/sharded_series_map.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event.h"
@@ -90,8 +91,8 @@ class SeriesStore {
   // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
   std::size_t Expire();
 
-  // Keys: requests (model, endpoint, status); duration (model, endpoint); model (model);
-  // cost (model, user_id, team_id); quality (model, evaluator). Decode with DecodeSeriesKey.
+  // Keys: the label structs of series_labels.h, encoded by EncodeLabels; decode them with
+  // DecodeLabels (series_key.h).
   // Overflow series: requests (model, __overflow__, OverflowStatus(status)); duration (model,
   // __overflow__); model (__overflow__); cost (model, __overflow__, __overflow__); quality
   // (__overflow__, __overflow__); `model` there is the model as the model family admitted it.
