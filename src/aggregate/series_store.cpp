@@ -143,6 +143,87 @@ std::size_t SeriesStore::Expire() {
   return total;
 }
 
+template <typename Snapshot, typename Cell, typename Copy>
+void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
+                            const Copy& copy) {
+  // Under the shard's lock: copying only, no formatting.
+  using Labels = typename Snapshot::LabelsType;
+  map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
+    into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
+    copy(cell, &into->values_);
+  });
+}
+
+template <typename Snapshot, typename Cell, typename Copy>
+Snapshot SeriesStore::Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy) {
+  Snapshot snapshot;
+  // Sized before any lock is taken, so that copying under the locks rarely allocates; if series
+  // are added meanwhile, the buffers grow.
+  snapshot.Clear(map.size());
+  for (std::size_t shard = 0; shard < ShardedSeriesMap<Cell>::kShards; ++shard) {
+    CopyShard(map, shard, &snapshot, copy);
+  }
+  return snapshot;
+}
+
+template <typename Snapshot, typename Cell, typename Copy>
+void SeriesStore::ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
+                          const ShardReader<Snapshot>& read) {
+  Snapshot snapshot;
+  constexpr std::size_t kShards = ShardedSeriesMap<Cell>::kShards;
+  for (std::size_t shard = 0; shard < kShards; ++shard) {
+    snapshot.Clear(map.size() / kShards);  // keeps the buffers of the previous shard
+    CopyShard(map, shard, &snapshot, copy);
+    read(snapshot);
+  }
+}
+
+namespace {
+
+// How each family's cell is copied into its snapshot's values.
+constexpr auto kCopyCount = [](const CountCell& cell, auto* values) { values->Append(cell.count); };
+constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values) {
+  values->Append(cell.histogram);
+};
+constexpr auto kCopyModel = [](const ModelCell& cell, auto* values) {
+  values->Append({.input_tokens = cell.input_tokens,
+                  .output_tokens = cell.output_tokens,
+                  .cache_hits = cell.cache_hits,
+                  .cache_misses = cell.cache_misses,
+                  .fallback_priced = cell.fallback_priced},
+                 cell.ttft);
+};
+constexpr auto kCopyCost = [](const CostCell& cell, auto* values) { values->Append(cell.cost); };
+
+}  // namespace
+
+RequestsSnapshot SeriesStore::SnapshotRequests() const {
+  return Whole<RequestsSnapshot>(requests_, kCopyCount);
+}
+DurationSnapshot SeriesStore::SnapshotDurations() const {
+  return Whole<DurationSnapshot>(durations_, kCopyHistogram);
+}
+ModelSnapshot SeriesStore::SnapshotModels() const {
+  return Whole<ModelSnapshot>(models_, kCopyModel);
+}
+CostSnapshot SeriesStore::SnapshotCosts() const { return Whole<CostSnapshot>(costs_, kCopyCost); }
+QualitySnapshot SeriesStore::SnapshotQualities() const {
+  return Whole<QualitySnapshot>(qualities_, kCopyHistogram);
+}
+
+void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const {
+  ByShard(requests_, kCopyCount, read);
+}
+void SeriesStore::SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const {
+  ByShard(durations_, kCopyHistogram, read);
+}
+void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const {
+  ByShard(costs_, kCopyCost, read);
+}
+void SeriesStore::SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const {
+  ByShard(qualities_, kCopyHistogram, read);
+}
+
 std::size_t SeriesStore::SeriesCount(Family family) const {
   switch (family) {
     case Family::kRequests: return requests_.size();

@@ -30,7 +30,8 @@ struct HashedKey {
 enum class UpdateResult { kUpdated, kCreated, kOverLimit };
 
 // Thread-safe: every method may be called from any thread. Update() holds one shard's lock
-// while it runs `update`; ForEach() holds each shard's lock in turn while it visits that shard.
+// while it runs `update`; ForEach() holds each shard's lock in turn while it visits that shard,
+// ForEachIn() the lock of the one shard it visits.
 //
 // Each shard keeps its series in one vector (key, hash, cell), indexed by a hash set of
 // positions. Scrapes walk the vectors front to back, which the CPU prefetches well; a node-based
@@ -74,17 +75,23 @@ class ShardedSeriesMap {
     update(*cell);
   }
 
-  // Calls visit(key, cell) for every series, one shard at a time.
+  // Calls visit(key, cell) for every series, one shard at a time, under that shard's lock:
+  // writers to the shard wait while it runs, so `visit` should copy, not format (readers take
+  // a FamilySnapshot and format that).
   template <typename Visit>
   void ForEach(Visit&& visit) const {
+    for (std::size_t shard = 0; shard < kShards; ++shard) ForEachIn(shard, visit);
+  }
+
+  // The same for the series of one shard (0 to kShards - 1).
+  template <typename Visit>
+  void ForEachIn(std::size_t shard, Visit&& visit) const {
     constexpr std::size_t kAhead = 8;  // prefetch distance, in series
-    for (const Shard& shard : shards_) {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      const std::vector<Entry>& entries = shard.entries;
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead].key.data());
-        visit(std::string_view(entries[i].key), entries[i].cell);
-      }
+    std::lock_guard<std::mutex> lock(shards_[shard].mu);
+    const std::vector<Entry>& entries = shards_[shard].entries;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead].key.data());
+      visit(std::string_view(entries[i].key), entries[i].cell);
     }
   }
 

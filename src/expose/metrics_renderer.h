@@ -14,7 +14,8 @@
 
 namespace llm_exporter::expose {
 
-// Thread-safe: concurrent Render() calls are fine (each reads the store shard by shard).
+// Reads the store only through its family snapshots, so no shard lock is held while text is
+// formatted. Thread-safe: concurrent Render() calls are fine (each takes its own snapshots).
 class MetricsRenderer {
  public:
   MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,

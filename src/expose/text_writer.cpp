@@ -107,7 +107,7 @@ void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labe
 
 void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
                            const std::vector<std::string>& les,
-                           const std::vector<uint64_t>& counts, double sum) {
+                           std::span<const uint64_t> counts, double sum) {
   thread_local std::string metric;
   metric.assign(name).append("_bucket");
   uint64_t cumulative = 0;

@@ -54,5 +54,30 @@ TEST_CASE("ShardedSeriesMap: the limit refuses new keys but not existing ones") 
   CHECK(map.size() == 2);
 }
 
+TEST_CASE("ShardedSeriesMap: ForEachIn over every shard visits each series once") {
+  ShardedSeriesMap<Counter> map;
+  for (int i = 0; i < 500; ++i) {
+    std::string key = "k";
+    key += std::to_string(i);  // not "k" + ...: a false -Wrestrict from GCC 12 at -O3
+    map.Update(HashedKey(key), [] { return Counter{}; },
+               [i](Counter& c) { c.n = static_cast<uint64_t>(i); });
+  }
+  std::map<std::string, uint64_t> seen;
+  std::size_t visits = 0, shards_used = 0;
+  for (std::size_t shard = 0; shard < ShardedSeriesMap<Counter>::kShards; ++shard) {
+    std::size_t here = 0;
+    map.ForEachIn(shard, [&](std::string_view key, const Counter& c) {
+      seen[std::string(key)] = c.n;
+      ++here;
+    });
+    visits += here;
+    if (here > 0) ++shards_used;
+  }
+  CHECK(visits == 500);
+  CHECK(seen.size() == 500);
+  CHECK(seen["k123"] == 123);
+  CHECK(shards_used == ShardedSeriesMap<Counter>::kShards);  // 500 keys reach all 32 shards
+}
+
 }  // namespace
 }  // namespace llm_exporter::aggregate
