@@ -25,6 +25,7 @@
 #include "ingest/socket_file.h"
 #include "ingest/unix_stream_listener.h"
 #include "llm_exporter/clock.h"
+#include "llm_exporter/metrics_source.h"
 #include "llm_exporter/version.h"
 #include "pricing/price_catalog.h"
 #include "server/http_server.h"
@@ -34,6 +35,23 @@
 namespace {
 
 using namespace llm_exporter;
+
+// What /metrics serves: series past --metrics.ttl are dropped just before each scrape, as the
+// renderer itself only reads the store. Thread-safe, as both parts are.
+class ExpiringMetrics final : public MetricsSource {
+ public:
+  ExpiringMetrics(aggregate::SeriesStore& store, expose::MetricsRenderer& renderer)
+      : store_(store), renderer_(renderer) {}
+
+  std::string Render() override {
+    store_.Expire();
+    return renderer_.Render();
+  }
+
+ private:
+  aggregate::SeriesStore& store_;
+  expose::MetricsRenderer& renderer_;
+};
 
 // The unix stream socket. Its default path is used only when its directory exists, and a failure
 // there leaves HTTP serving; a path given with --ingest.listen-unix must work (docs/ingest.md).
@@ -157,6 +175,7 @@ int Run(const config::AgentConfig& cfg) {
   ingest::EventPipeline pipeline(limits, prices, store, agent_metrics, clock);
   ingest::ListenerMetrics listener_metrics(agent_metrics.registry());
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
+  ExpiringMetrics metrics(store, renderer);
 
   server::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
@@ -166,7 +185,7 @@ int Run(const config::AgentConfig& cfg) {
   http_options.request_timeout_ms = static_cast<int>(cfg.web_request_timeout.count() * 1000);
   http_options.keep_alive_timeout_ms = static_cast<int>(cfg.web_keep_alive_timeout.count() * 1000);
   http_options.web_config = web_config;
-  server::HttpServer http(http_options, pipeline, renderer, reloader, agent_metrics);
+  server::HttpServer http(http_options, pipeline, metrics, reloader, agent_metrics);
 
   spdlog::info("Starting llm_exporter {}: price table {} ({} models), budgets {}",
                LLM_EXPORTER_VERSION_STRING,

@@ -19,7 +19,6 @@ MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
 
 std::string MetricsRenderer::Render() {
   const auto start = clock_.SteadyNow();
-  store_.Expire();
   std::string out;
   // Sized for the previous render, so a large scrape does not regrow its buffer step by step.
   out.reserve(last_size_.load(std::memory_order_relaxed) * 9 / 8 + 4096);

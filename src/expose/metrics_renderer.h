@@ -9,6 +9,7 @@
 
 #include "aggregate/series_store.h"
 #include "llm_exporter/clock.h"
+#include "llm_exporter/metrics_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/process_metrics.h"
 
@@ -16,13 +17,14 @@ namespace llm_exporter::expose {
 
 // Reads the store only through its family snapshots, so no shard lock is held while text is
 // formatted. Thread-safe: concurrent Render() calls are fine (each takes its own snapshots).
-class MetricsRenderer {
+class MetricsRenderer final : public MetricsSource {
  public:
   MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
                   const Clock& clock);
 
-  // Expires stale series, then renders everything in text format 0.0.4.
-  std::string Render();
+  // Renders everything in text format 0.0.4. Only reads the store: dropping stale series is
+  // SeriesStore::Expire(), which the caller runs before a scrape if it wants it.
+  std::string Render() override;
 
  private:
   void WriteLlmFamilies(std::string* out) const;

@@ -134,7 +134,7 @@ std::optional<std::string> ExposureWarning(const std::string& listen_address,
 }
 
 HttpServer::HttpServer(HttpServerOptions options, ingest::EventPipeline& pipeline,
-                       expose::MetricsRenderer& renderer, config::Reloader& reloader,
+                       MetricsSource& renderer, config::Reloader& reloader,
                        telemetry::AgentMetrics& agent_metrics)
     : options_(std::move(options)),
       pipeline_(pipeline),

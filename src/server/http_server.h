@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "config/reloader.h"
-#include "expose/metrics_renderer.h"
 #include "ingest/event_pipeline.h"
+#include "llm_exporter/metrics_source.h"
 #include "server/basic_auth.h"
 #include "server/body_deadline.h"
 #include "server/buffer_pool.h"
@@ -46,7 +46,7 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, ingest::EventPipeline& pipeline,
-             expose::MetricsRenderer& renderer, config::Reloader& reloader,
+             MetricsSource& renderer, config::Reloader& reloader,
              telemetry::AgentMetrics& agent_metrics);
   ~HttpServer();
 
@@ -83,7 +83,7 @@ class HttpServer {
 
   HttpServerOptions options_;
   ingest::EventPipeline& pipeline_;
-  expose::MetricsRenderer& renderer_;
+  MetricsSource& renderer_;
   config::Reloader& reloader_;
   telemetry::AgentMetrics& agent_metrics_;
   std::unique_ptr<BasicAuth> auth_;  // null when the web config lists no users

@@ -93,6 +93,33 @@ TEST_CASE("MetricsRenderer: the previous render's duration and size are reported
   CHECK(Contains(second, "llm_exporter_last_scrape_duration_seconds 0"));  // the fake clock stands still
 }
 
+TEST_CASE("MetricsRenderer: rendering does not expire series; SeriesStore::Expire() does") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  options.ttl = std::chrono::minutes(10);
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  LlmCall call;
+  call.model = "old";
+  call.endpoint = "/chat";
+  store.RecordCall(call, 1, false);
+  clock.Advance(std::chrono::minutes(11));  // past the TTL
+
+  const std::string text = renderer.Render();
+  CHECK(Contains(text, "llm_requests_total{model=\"old\",endpoint=\"/chat\",status=\"success\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series_expired_total{family=\"requests\"} 0"));
+  CHECK(Contains(renderer.Render(),  // still there at the next scrape
+                 "llm_requests_total{model=\"old\",endpoint=\"/chat\",status=\"success\"} 1"));
+  CHECK(store.SeriesCount(aggregate::Family::kCost) == 1);
+
+  CHECK(store.Expire() == 4);
+  const std::string after = renderer.Render();
+  CHECK(after.find("llm_requests_total{") == std::string::npos);
+  CHECK(Contains(after, "llm_exporter_series{family=\"requests\"} 0"));
+  CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"requests\"} 1"));
+}
+
 TEST_CASE("MetricsRenderer: the model family's metrics in one scrape agree") {
   // Every call adds one input token, one cache hit, one fallback-priced event and one ttft
   // observation to model "m" while scrapes run; each scrape must show the same count in all.
