@@ -131,8 +131,9 @@ struct ColumnOf<ModelValue> {
 }  // namespace snapshot_internal
 
 // Filled only by SeriesStore::Snapshot*(); not thread-safe while being filled, and any number
-// of threads may read a filled one. The views it hands out point into the snapshot itself:
-// they stay valid until it is refilled or destroyed, and no lock is held while they are used.
+// of threads may read a filled one. The views it hands out point into the snapshot itself, and
+// no lock is held while they are used: they stay valid while the snapshot lives (for one shard
+// handed to a ShardReader, until the reader returns).
 template <typename Labels, typename Value>
 class FamilySnapshot {
  public:
@@ -146,10 +147,10 @@ class FamilySnapshot {
     Labels labels;
     for (std::size_t i = 0; i < values_.size(); ++i) {
       // The spans were stored in kKeyOrder (AppendLabels); the same order names them here.
-      for (const auto field : Labels::kKeyOrder) {
-        labels.*field = std::string_view(bytes + span->offset, span->size);
+      ForEachKeyField<Labels>([&](auto field) {
+        labels.*field() = std::string_view(bytes + span->offset, span->size);
         ++span;
-      }
+      });
       fn(std::as_const(labels), values_.At(i));
     }
   }
@@ -183,13 +184,14 @@ class FamilySnapshot {
   }
   // Records where the label values of the key appended last lie: `labels` are views into it.
   void AppendLabels(const Labels& labels) {
-    for (const auto field : Labels::kKeyOrder) {
-      const std::string_view value = labels.*field;
+    ForEachKeyField<Labels>([&](auto field) {
+      const std::string_view value = labels.*field();
       LabelSpan span;
-      span.offset = static_cast<uint64_t>(value.data() - key_bytes_.data());
+      // An empty value may not point into the key at all.
+      span.offset = value.empty() ? 0 : static_cast<uint64_t>(value.data() - key_bytes_.data());
       span.size = value.size();
       label_spans_.push_back(span);
-    }
+    });
   }
 
   std::string key_bytes_;               // every series' key, back to back

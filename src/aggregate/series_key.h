@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "aggregate/series_labels.h"
+
 namespace llm_exporter::aggregate {
 
 // Label values are at most this long; the decoder's limit is checked against it at start-up.
@@ -53,19 +55,19 @@ LabelValues<N> DecodeSeriesKey(std::string_view key) {
 // struct's kKeyOrder.
 template <typename Labels>
 void EncodeLabels(const Labels& labels, std::string* key) {
-  constexpr std::size_t kCount = Labels::kKeyOrder.size();
-  LabelValues<kCount> values;
-  for (std::size_t i = 0; i < kCount; ++i) values[i] = labels.*Labels::kKeyOrder[i];
+  LabelValues<Labels::kKeyOrder.size()> values;
+  std::size_t i = 0;
+  ForEachKeyField<Labels>([&](auto field) { values[i++] = labels.*field(); });
   EncodeSeriesKey(values, key);
 }
 
 // The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder.
 template <typename Labels>
 Labels DecodeLabels(std::string_view key) {
-  constexpr std::size_t kCount = Labels::kKeyOrder.size();
-  const LabelValues<kCount> values = DecodeSeriesKey<kCount>(key);
+  const auto values = DecodeSeriesKey<Labels::kKeyOrder.size()>(key);
   Labels labels;
-  for (std::size_t i = 0; i < kCount; ++i) labels.*Labels::kKeyOrder[i] = values[i];
+  std::size_t i = 0;
+  ForEachKeyField<Labels>([&](auto field) { labels.*field() = values[i++]; });
   return labels;
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace llm_exporter::aggregate {
 
@@ -47,6 +49,17 @@ struct QualityLabels {
   std::string_view evaluator;
   static constexpr std::array kKeyOrder = {&QualityLabels::model, &QualityLabels::evaluator};
 };
+
+// Calls fn(field) with each member pointer of Labels::kKeyOrder in turn, as a compile-time
+// constant (std::integral_constant; `labels.*field()` reads the field). Read from the array in a
+// loop, GCC 12 loads every member pointer at run time and did not inline the key encoding into
+// SeriesStore::RecordCall: 5 % more instructions per event (callgrind) and 4-8 % more time.
+template <typename Labels, typename Fn>
+void ForEachKeyField(Fn&& fn) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (fn(std::integral_constant<std::string_view Labels::*, Labels::kKeyOrder[I]>{}), ...);
+  }(std::make_index_sequence<Labels::kKeyOrder.size()>{});
+}
 
 // True when Labels::kKeyOrder names every field of Labels exactly once (each struct holds only
 // its label values, all string_views), so no label is left out of a key or stored twice.
