@@ -13,19 +13,4 @@ void EncodeSeriesKey(const std::string_view* values, std::size_t count, std::str
   }
 }
 
-void DecodeSeriesKey(std::string_view key, std::string_view* values, std::size_t count) {
-  std::size_t pos = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (pos + 2 > key.size()) {
-      values[i] = {};
-      continue;
-    }
-    const std::size_t n = static_cast<uint8_t>(key[pos]) |
-                          (static_cast<std::size_t>(static_cast<uint8_t>(key[pos + 1])) << 8);
-    pos += 2;
-    values[i] = key.substr(pos, n);
-    pos += values[i].size();
-  }
-}
-
 }  // namespace llm_exporter::aggregate

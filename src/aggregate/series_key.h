@@ -1,5 +1,6 @@
 // A series' label values packed into one byte string (each value behind a 2-byte length), so a
-// series is found with one hash of one contiguous key.
+// series is found with one hash of one contiguous key. Private to src/aggregate: other stages
+// see labels by name (series_labels.h) through snapshots (family_snapshot.h), never keys.
 #pragma once
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "aggregate/series_labels.h"
 
 namespace llm_exporter::aggregate {
 
@@ -19,8 +22,22 @@ using LabelValues = std::array<std::string_view, N>;
 // Replaces *key with the encoding of `values`.
 void EncodeSeriesKey(const std::string_view* values, std::size_t count, std::string* key);
 
-// Splits a key made by EncodeSeriesKey back into `count` values (views into `key`).
-void DecodeSeriesKey(std::string_view key, std::string_view* values, std::size_t count);
+// Splits a key made by EncodeSeriesKey back into `count` values (views into `key`). Inline:
+// snapshots call it once per series while they hold a shard's lock.
+inline void DecodeSeriesKey(std::string_view key, std::string_view* values, std::size_t count) {
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (pos + 2 > key.size()) {
+      values[i] = {};
+      continue;
+    }
+    const std::size_t n = static_cast<uint8_t>(key[pos]) |
+                          (static_cast<std::size_t>(static_cast<uint8_t>(key[pos + 1])) << 8);
+    pos += 2;
+    values[i] = key.substr(pos, n);
+    pos += values[i].size();
+  }
+}
 
 template <std::size_t N>
 void EncodeSeriesKey(const LabelValues<N>& values, std::string* key) {
@@ -32,6 +49,26 @@ LabelValues<N> DecodeSeriesKey(std::string_view key) {
   LabelValues<N> values;
   DecodeSeriesKey(key, values.data(), N);
   return values;
+}
+
+// Replaces *key with the encoding of a labels struct (series_labels.h), its values taken in the
+// struct's kKeyOrder.
+template <typename Labels>
+void EncodeLabels(const Labels& labels, std::string* key) {
+  LabelValues<Labels::kKeyOrder.size()> values;
+  std::size_t i = 0;
+  ForEachKeyField<Labels>([&](auto field) { values[i++] = labels.*field(); });
+  EncodeSeriesKey(values, key);
+}
+
+// The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder.
+template <typename Labels>
+Labels DecodeLabels(std::string_view key) {
+  const auto values = DecodeSeriesKey<Labels::kKeyOrder.size()>(key);
+  Labels labels;
+  std::size_t i = 0;
+  ForEachKeyField<Labels>([&](auto field) { labels.*field() = values[i++]; });
+  return labels;
 }
 
 }  // namespace llm_exporter::aggregate

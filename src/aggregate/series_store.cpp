@@ -7,19 +7,19 @@
 namespace llm_exporter::aggregate {
 namespace {
 
-// Encodes `values` into this thread's key buffer (no allocation once it has grown).
-template <std::size_t N>
-HashedKey KeyOf(const LabelValues<N>& values) {
+// Encodes `labels` into this thread's key buffer (no allocation once it has grown).
+template <typename Labels>
+HashedKey KeyOf(const Labels& labels) {
   thread_local std::string buffer;
-  EncodeSeriesKey(values, &buffer);
+  EncodeLabels(labels, &buffer);
   return HashedKey(buffer);
 }
 
-// Update, or on a full family fold the event into the overflow series named by `overflow`.
-template <typename Cell, std::size_t N, typename Make, typename Apply>
-bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const LabelValues<N>& values,
-                      const LabelValues<N>& overflow, Make&& make, Apply&& apply) {
-  if (map.Update(KeyOf(values), make, apply) != UpdateResult::kOverLimit) return false;
+// Update, or on a full family fold the event into the overflow series labelled `overflow`.
+template <typename Cell, typename Labels, typename Make, typename Apply>
+bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const Labels& labels, const Labels& overflow,
+                      Make&& make, Apply&& apply) {
+  if (map.Update(KeyOf(labels), make, apply) != UpdateResult::kOverLimit) return false;
   map.UpdateUnlimited(KeyOf(overflow), make, apply);
   return true;
 }
@@ -73,15 +73,17 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     if (call.ttft_seconds) cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
     cell.touched = now;
   };
-  if (UpdateOrOverflow(models_, LabelValues<1>{model}, LabelValues<1>{kOver}, make_model,
-                       apply_model)) {
+  if (UpdateOrOverflow(models_, ModelLabels{.model = model}, ModelLabels{.model = kOver},
+                       make_model, apply_model)) {
     CountOverflow(Family::kModel);
     model = kOver;
   }
 
   if (UpdateOrOverflow(
-          requests_, LabelValues<3>{model, call.endpoint, call.status},
-          LabelValues<3>{model, kOver, OverflowStatus(call.status)}, [] { return CountCell{}; },
+          requests_,
+          RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
+          RequestLabels{.model = model, .endpoint = kOver, .status = OverflowStatus(call.status)},
+          [] { return CountCell{}; },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
@@ -90,7 +92,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          durations_, LabelValues<2>{model, call.endpoint}, LabelValues<2>{model, kOver},
+          durations_, DurationLabels{.model = model, .endpoint = call.endpoint},
+          DurationLabels{.model = model, .endpoint = kOver},
           [&] { return HistogramSeries(duration_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(duration_layout_, call.latency_seconds);
@@ -100,8 +103,9 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          costs_, LabelValues<3>{model, call.user_id, call.team_id},
-          LabelValues<3>{model, kOver, kOver}, [] { return CostCell{}; },
+          costs_, CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id},
+          CostLabels{.model = model, .user_id = kOver, .team_id = kOver},
+          [] { return CostCell{}; },
           [&](CostCell& cell) {
             cell.cost += cost;
             cell.touched = now;
@@ -113,8 +117,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 void SeriesStore::RecordQuality(const QualityScore& score) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          qualities_, LabelValues<2>{score.model, score.evaluator},
-          LabelValues<2>{kOverflowLabelValue, kOverflowLabelValue},
+          qualities_, QualityLabels{.model = score.model, .evaluator = score.evaluator},
+          QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue},
           [&] { return HistogramSeries(quality_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(quality_layout_, score.score);
@@ -137,6 +141,87 @@ std::size_t SeriesStore::Expire() {
     total += erased[i];
   }
   return total;
+}
+
+template <typename Snapshot, typename Cell, typename Copy>
+void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
+                            const Copy& copy) {
+  // Under the shard's lock: copying only, no formatting.
+  using Labels = typename Snapshot::LabelsType;
+  map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
+    into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
+    copy(cell, &into->values_);
+  });
+}
+
+template <typename Snapshot, typename Cell, typename Copy>
+Snapshot SeriesStore::Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy) {
+  Snapshot snapshot;
+  // Sized before any lock is taken, so that copying under the locks rarely allocates; if series
+  // are added meanwhile, the buffers grow.
+  snapshot.Clear(map.size());
+  for (std::size_t shard = 0; shard < ShardedSeriesMap<Cell>::kShards; ++shard) {
+    CopyShard(map, shard, &snapshot, copy);
+  }
+  return snapshot;
+}
+
+template <typename Snapshot, typename Cell, typename Copy>
+void SeriesStore::ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
+                          const ShardReader<Snapshot>& read) {
+  Snapshot snapshot;
+  constexpr std::size_t kShards = ShardedSeriesMap<Cell>::kShards;
+  for (std::size_t shard = 0; shard < kShards; ++shard) {
+    snapshot.Clear(map.size() / kShards);  // keeps the buffers of the previous shard
+    CopyShard(map, shard, &snapshot, copy);
+    read(snapshot);
+  }
+}
+
+namespace {
+
+// How each family's cell is copied into its snapshot's values.
+constexpr auto kCopyCount = [](const CountCell& cell, auto* values) { values->Append(cell.count); };
+constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values) {
+  values->Append(cell.histogram);
+};
+constexpr auto kCopyModel = [](const ModelCell& cell, auto* values) {
+  values->Append({.input_tokens = cell.input_tokens,
+                  .output_tokens = cell.output_tokens,
+                  .cache_hits = cell.cache_hits,
+                  .cache_misses = cell.cache_misses,
+                  .fallback_priced = cell.fallback_priced},
+                 cell.ttft);
+};
+constexpr auto kCopyCost = [](const CostCell& cell, auto* values) { values->Append(cell.cost); };
+
+}  // namespace
+
+RequestsSnapshot SeriesStore::SnapshotRequests() const {
+  return Whole<RequestsSnapshot>(requests_, kCopyCount);
+}
+DurationSnapshot SeriesStore::SnapshotDurations() const {
+  return Whole<DurationSnapshot>(durations_, kCopyHistogram);
+}
+ModelSnapshot SeriesStore::SnapshotModels() const {
+  return Whole<ModelSnapshot>(models_, kCopyModel);
+}
+CostSnapshot SeriesStore::SnapshotCosts() const { return Whole<CostSnapshot>(costs_, kCopyCost); }
+QualitySnapshot SeriesStore::SnapshotQualities() const {
+  return Whole<QualitySnapshot>(qualities_, kCopyHistogram);
+}
+
+void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const {
+  ByShard(requests_, kCopyCount, read);
+}
+void SeriesStore::SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const {
+  ByShard(durations_, kCopyHistogram, read);
+}
+void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const {
+  ByShard(costs_, kCopyCost, read);
+}
+void SeriesStore::SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const {
+  ByShard(qualities_, kCopyHistogram, read);
 }
 
 std::size_t SeriesStore::SeriesCount(Family family) const {

@@ -1,6 +1,6 @@
 // The LLM metrics themselves: every series of every family, updated per event without a global
 // lock, bounded by a per-family series limit (overflow series keep sums exact) and an optional
-// time-to-live. The expose stage reads it through the family accessors.
+// time-to-live. The expose stage reads it through one snapshot per family (family_snapshot.h).
 #pragma once
 
 #include <array>
@@ -11,7 +11,9 @@
 #include <limits>
 #include <string_view>
 
+#include "aggregate/family_snapshot.h"
 #include "aggregate/histogram.h"
+#include "aggregate/series_labels.h"
 #include "aggregate/sharded_series_map.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event.h"
@@ -78,8 +80,8 @@ struct CostCell {
 };
 
 // Thread-safe: Record*() from any number of threads, concurrently with the readers and Expire().
-// A reader sees each series consistently, but may see an event in one family and not yet in
-// another while that event is being recorded.
+// A snapshot holds each series as it was at one moment, but may hold an event in one family and
+// not yet in another while that event is being recorded.
 class SeriesStore {
  public:
   SeriesStore(StoreOptions options, const Clock& clock);
@@ -90,17 +92,27 @@ class SeriesStore {
   // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
   std::size_t Expire();
 
-  // Keys: requests (model, endpoint, status); duration (model, endpoint); model (model);
-  // cost (model, user_id, team_id); quality (model, evaluator). Decode with DecodeSeriesKey.
+  // A copy of one family, for readers to format with no lock held: each shard is copied under
+  // its own lock, which is held only while copying. The labels are those of series_labels.h.
   // Overflow series: requests (model, __overflow__, OverflowStatus(status)); duration (model,
   // __overflow__); model (__overflow__); cost (model, __overflow__, __overflow__); quality
   // (__overflow__, __overflow__); `model` there is the model as the model family admitted it.
-  const ShardedSeriesMap<CountCell>& requests() const { return requests_; }
-  const ShardedSeriesMap<HistogramSeries>& durations() const { return durations_; }
-  const ShardedSeriesMap<ModelCell>& models() const { return models_; }
-  const ShardedSeriesMap<CostCell>& costs() const { return costs_; }
-  const ShardedSeriesMap<HistogramSeries>& qualities() const { return qualities_; }
+  RequestsSnapshot SnapshotRequests() const;
+  DurationSnapshot SnapshotDurations() const;
+  ModelSnapshot SnapshotModels() const;
+  CostSnapshot SnapshotCosts() const;
+  QualitySnapshot SnapshotQualities() const;
 
+  // The same copy handed over one shard at a time, for a reader that formats as it goes: `read`
+  // gets each shard's series in turn, after that shard's lock is released, in one buffer reused
+  // from shard to shard. The reader holds about 1/32 of the family at once instead of all of it.
+  // (The model family has no such form: its metrics are meant to be read from one copy.)
+  void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const;
+  void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const;
+  void SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const;
+  void SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const;
+
+  // The families' bucket bounds, for the `le` labels of the histograms' snapshots.
   const BucketLayout& duration_layout() const { return duration_layout_; }
   const BucketLayout& ttft_layout() const { return ttft_layout_; }
   const BucketLayout& quality_layout() const { return quality_layout_; }
@@ -117,6 +129,17 @@ class SeriesStore {
 
  private:
   Touched Now() const;
+  // Copies the series of one shard of `map` into `into`, appending; copy(cell, &into->values_)
+  // appends one series' value.
+  template <typename Snapshot, typename Cell, typename Copy>
+  static void CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
+                        const Copy& copy);
+  // The whole family, or shard by shard (the two forms of the Snapshot* methods).
+  template <typename Snapshot, typename Cell, typename Copy>
+  static Snapshot Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy);
+  template <typename Snapshot, typename Cell, typename Copy>
+  static void ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
+                      const ShardReader<Snapshot>& read);
   void CountOverflow(Family family) {
     overflowed_[static_cast<std::size_t>(family)].fetch_add(1, std::memory_order_relaxed);
   }

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -30,11 +31,12 @@ struct HashedKey {
 enum class UpdateResult { kUpdated, kCreated, kOverLimit };
 
 // Thread-safe: every method may be called from any thread. Update() holds one shard's lock
-// while it runs `update`; ForEach() holds each shard's lock in turn while it visits that shard.
+// while it runs `update`; ForEach() holds each shard's lock in turn while it visits that shard,
+// ForEachIn() the lock of the one shard it visits.
 //
-// Each shard keeps its series in one vector (key, hash, cell), indexed by a hash set of
-// positions. Scrapes walk the vectors front to back, which the CPU prefetches well; a node-based
-// map made every series of a 100,000-series scrape a cache miss.
+// Each shard keeps its series in one vector (key position, hash, cell) and their keys in one
+// string, indexed by a hash set of positions. Scrapes walk both front to back, which the CPU
+// prefetches well; a node-based map made every series of a 100,000-series scrape a cache miss.
 template <typename Cell>
 class ShardedSeriesMap {
  public:
@@ -74,18 +76,20 @@ class ShardedSeriesMap {
     update(*cell);
   }
 
-  // Calls visit(key, cell) for every series, one shard at a time.
+  // Calls visit(key, cell) for every series, one shard at a time, under that shard's lock:
+  // writers to the shard wait while it runs, so `visit` should copy, not format (readers take
+  // a FamilySnapshot and format that).
   template <typename Visit>
   void ForEach(Visit&& visit) const {
-    constexpr std::size_t kAhead = 8;  // prefetch distance, in series
-    for (const Shard& shard : shards_) {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      const std::vector<Entry>& entries = shard.entries;
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (i + kAhead < entries.size()) __builtin_prefetch(entries[i + kAhead].key.data());
-        visit(std::string_view(entries[i].key), entries[i].cell);
-      }
-    }
+    for (std::size_t shard = 0; shard < kShards; ++shard) ForEachIn(shard, visit);
+  }
+
+  // The same for the series of one shard (0 to kShards - 1).
+  template <typename Visit>
+  void ForEachIn(std::size_t shard, Visit&& visit) const {
+    const Shard& s = shards_[shard];
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (const Entry& entry : s.entries) visit(s.KeyOf(entry), entry.cell);
   }
 
   // Removes every series for which expired(cell) is true; returns how many went.
@@ -96,7 +100,7 @@ class ShardedSeriesMap {
       std::lock_guard<std::mutex> lock(shard.mu);
       const std::size_t n = std::erase_if(shard.entries,
                                           [&](const Entry& entry) { return expired(entry.cell); });
-      if (n > 0) shard.Reindex();
+      if (n > 0) shard.Compact();
       erased += n;
     }
     size_.fetch_sub(erased, std::memory_order_relaxed);
@@ -107,8 +111,10 @@ class ShardedSeriesMap {
   std::size_t limit() const { return limit_; }
 
  private:
+  // A series: where its key lies in its shard's `keys`, the key's hash, and its cell.
   struct Entry {
-    std::string key;
+    std::size_t key_offset;
+    uint32_t key_size;  // series keys are a few label values of at most 64 KiB each
     std::size_t hash;
     Cell cell;
   };
@@ -117,38 +123,59 @@ class ShardedSeriesMap {
   struct Shard {
     struct PositionHash {
       using is_transparent = void;
-      const std::vector<Entry>* entries;
-      std::size_t operator()(uint32_t i) const { return (*entries)[i].hash; }
+      const Shard* shard;
+      std::size_t operator()(uint32_t i) const { return shard->entries[i].hash; }
       std::size_t operator()(const HashedKey& k) const { return k.hash; }
     };
     struct PositionEqual {
       using is_transparent = void;
-      const std::vector<Entry>* entries;
+      const Shard* shard;
       bool operator()(uint32_t a, uint32_t b) const { return a == b; }
       bool operator()(const HashedKey& k, uint32_t i) const {
-        const Entry& e = (*entries)[i];
-        return e.hash == k.hash && e.key == k.key;
+        const Entry& e = shard->entries[i];
+        return e.hash == k.hash && shard->KeyOf(e) == k.key;
       }
       bool operator()(uint32_t i, const HashedKey& k) const { return (*this)(k, i); }
     };
 
-    Shard() : index(0, PositionHash{&entries}, PositionEqual{&entries}) {}
+    Shard() : index(0, PositionHash{this}, PositionEqual{this}) {}
 
+    std::string_view KeyOf(const Entry& e) const {
+      return std::string_view(keys.data() + e.key_offset, e.key_size);
+    }
     Cell* Find(const HashedKey& key) {
       const auto it = index.find(key);
       return it == index.end() ? nullptr : &entries[*it].cell;
     }
     Cell& Insert(const HashedKey& key, Cell cell) {
-      entries.push_back(Entry{std::string(key.key), key.hash, std::move(cell)});
+      entries.push_back(Entry{keys.size(), static_cast<uint32_t>(key.key.size()), key.hash,
+                              std::move(cell)});
+      keys.append(key.key);
       index.insert(static_cast<uint32_t>(entries.size() - 1));
       return entries.back().cell;
     }
-    void Reindex() {
+    // After entries were erased: drops their keys and indexes the rest again.
+    void Compact() {
+      std::size_t bytes = 0;
+      for (const Entry& e : entries) bytes += e.key_size;
+      std::string kept;
+      kept.reserve(bytes);
+      for (Entry& e : entries) {
+        const std::string_view key = KeyOf(e);
+        e.key_offset = kept.size();
+        kept.append(key);
+      }
+      keys.swap(kept);
       index.clear();
       for (std::size_t i = 0; i < entries.size(); ++i) index.insert(static_cast<uint32_t>(i));
     }
 
     mutable std::mutex mu;
+    // Every key of the shard, back to back in the order of `entries`: a scrape's copy reads both
+    // front to back instead of missing the cache on a heap block per key, and a new series
+    // allocates nothing of its own (heap per series in bench/render_bench.cpp at 100,000 series:
+    // 177 bytes, against 202 with a std::string per key).
+    std::string keys;
     std::vector<Entry> entries;
     std::unordered_set<uint32_t, PositionHash, PositionEqual> index;
   };

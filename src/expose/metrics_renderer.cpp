@@ -1,14 +1,8 @@
 #include "expose/metrics_renderer.h"
 
-#include "aggregate/series_key.h"
 #include "expose/text_writer.h"
 
 namespace llm_exporter::expose {
-namespace {
-
-using aggregate::DecodeSeriesKey;
-
-}  // namespace
 
 MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
                                  telemetry::AgentMetrics& agent_metrics, const Clock& clock)
@@ -21,7 +15,6 @@ MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
 
 std::string MetricsRenderer::Render() {
   const auto start = clock_.SteadyNow();
-  store_.Expire();
   std::string out;
   // Sized for the previous render, so a large scrape does not regrow its buffer step by step.
   out.reserve(last_size_.load(std::memory_order_relaxed) * 9 / 8 + 4096);
@@ -37,74 +30,81 @@ std::string MetricsRenderer::Render() {
 }
 
 void MetricsRenderer::WriteLlmFamilies(std::string* out) const {
+  using aggregate::HistogramValue;
   TextWriter w(out);
+  // Every family is written from a copy, with no lock held. The families with many series are
+  // copied and written one shard at a time, so a scrape holds one shard's copy, which stays in
+  // the CPU's cache between copying and writing, rather than another copy of the whole store.
 
   w.Family("llm_requests_total", "counter", "Total LLM requests");
-  store_.requests().ForEach([&](std::string_view key, const aggregate::CountCell& cell) {
-    const auto [model, endpoint, status] = DecodeSeriesKey<3>(key);
-    w.Sample("llm_requests_total",
-             {{"model", model}, {"endpoint", endpoint}, {"status", status}}, cell.count);
+  store_.SnapshotRequestsByShard([&](const aggregate::RequestsSnapshot& shard) {
+    shard.ForEach([&](const aggregate::RequestLabels& l, uint64_t count) {
+      w.Sample("llm_requests_total",
+               {{"model", l.model}, {"endpoint", l.endpoint}, {"status", l.status}}, count);
+    });
   });
 
+  // One copy of the model family serves its five metrics, so that tokens, ttft, cache hits and
+  // misses and fallback pricing all show the same moment.
+  const aggregate::ModelSnapshot models = store_.SnapshotModels();
+
   w.Family("llm_tokens_total", "counter", "Total tokens used");
-  store_.models().ForEach([&](std::string_view key, const aggregate::ModelCell& cell) {
-    const auto [model] = DecodeSeriesKey<1>(key);
-    w.Sample("llm_tokens_total", {{"model", model}, {"direction", "input"}}, cell.input_tokens);
-    w.Sample("llm_tokens_total", {{"model", model}, {"direction", "output"}}, cell.output_tokens);
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v) {
+    w.Sample("llm_tokens_total", {{"model", l.model}, {"direction", "input"}}, v.input_tokens);
+    w.Sample("llm_tokens_total", {{"model", l.model}, {"direction", "output"}}, v.output_tokens);
   });
 
   w.Family("llm_cost_usd_total", "counter", "Total cost in USD");
-  store_.costs().ForEach([&](std::string_view key, const aggregate::CostCell& cell) {
-    const auto [model, user_id, team_id] = DecodeSeriesKey<3>(key);
-    w.Sample("llm_cost_usd_total", {{"model", model}, {"user_id", user_id}, {"team_id", team_id}},
-             PicoToUsd(cell.cost));
+  store_.SnapshotCostsByShard([&](const aggregate::CostSnapshot& shard) {
+    shard.ForEach([&](const aggregate::CostLabels& l, PicoUsdTotal cost) {
+      w.Sample("llm_cost_usd_total",
+               {{"model", l.model}, {"user_id", l.user_id}, {"team_id", l.team_id}},
+               PicoToUsd(cost));
+    });
   });
 
   w.Family("llm_request_duration_seconds", "histogram", "Request latency");
-  store_.durations().ForEach([&](std::string_view key, const aggregate::HistogramSeries& cell) {
-    const auto [model, endpoint] = DecodeSeriesKey<2>(key);
-    w.Histogram("llm_request_duration_seconds", {{"model", model}, {"endpoint", endpoint}},
-                duration_les_, cell.histogram.counts, cell.histogram.sum);
+  store_.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
+    shard.ForEach([&](const aggregate::DurationLabels& l, const HistogramValue& v) {
+      w.Histogram("llm_request_duration_seconds", {{"model", l.model}, {"endpoint", l.endpoint}},
+                  duration_les_, v.counts, v.sum);
+    });
   });
 
   w.Family("llm_ttft_seconds", "histogram", "Time to first token");
-  store_.models().ForEach([&](std::string_view key, const aggregate::ModelCell& cell) {
-    if (cell.ttft.Count() == 0) return;  // the app never reported a ttft for this model
-    const auto [model] = DecodeSeriesKey<1>(key);
-    w.Histogram("llm_ttft_seconds", {{"model", model}}, ttft_les_, cell.ttft.counts,
-                cell.ttft.sum);
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v) {
+    if (v.ttft.Count() == 0) return;  // the app never reported a ttft for this model
+    w.Histogram("llm_ttft_seconds", {{"model", l.model}}, ttft_les_, v.ttft.counts, v.ttft.sum);
   });
 
   w.Family("llm_quality_score", "histogram", "Quality evaluation score");
-  store_.qualities().ForEach([&](std::string_view key, const aggregate::HistogramSeries& cell) {
-    const auto [model, evaluator] = DecodeSeriesKey<2>(key);
-    w.Histogram("llm_quality_score", {{"model", model}, {"evaluator", evaluator}}, quality_les_,
-                cell.histogram.counts, cell.histogram.sum);
+  store_.SnapshotQualitiesByShard([&](const aggregate::QualitySnapshot& shard) {
+    shard.ForEach([&](const aggregate::QualityLabels& l, const HistogramValue& v) {
+      w.Histogram("llm_quality_score", {{"model", l.model}, {"evaluator", l.evaluator}},
+                  quality_les_, v.counts, v.sum);
+    });
   });
 
   // Hits and misses appear together once a model has reported either, so that the hit-rate
   // query divides by a real zero instead of finding no series.
   w.Family("llm_cache_hits_total", "counter", "LLM calls answered from a cache");
-  store_.models().ForEach([&](std::string_view key, const aggregate::ModelCell& cell) {
-    if (cell.cache_hits + cell.cache_misses == 0) return;
-    const auto [model] = DecodeSeriesKey<1>(key);
-    w.Sample("llm_cache_hits_total", {{"model", model}}, cell.cache_hits);
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v) {
+    if (v.cache_hits + v.cache_misses == 0) return;
+    w.Sample("llm_cache_hits_total", {{"model", l.model}}, v.cache_hits);
   });
   w.Family("llm_cache_misses_total", "counter", "LLM calls not answered from a cache");
-  store_.models().ForEach([&](std::string_view key, const aggregate::ModelCell& cell) {
-    if (cell.cache_hits + cell.cache_misses == 0) return;
-    const auto [model] = DecodeSeriesKey<1>(key);
-    w.Sample("llm_cache_misses_total", {{"model", model}}, cell.cache_misses);
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v) {
+    if (v.cache_hits + v.cache_misses == 0) return;
+    w.Sample("llm_cache_misses_total", {{"model", l.model}}, v.cache_misses);
   });
 
   w.Family("llm_exporter_fallback_priced_events_total", "counter",
            "LLM calls priced with the fallback price because the model is not in the price "
            "table.");
-  store_.models().ForEach([&](std::string_view key, const aggregate::ModelCell& cell) {
-    if (cell.fallback_priced == 0) return;
-    const auto [model] = DecodeSeriesKey<1>(key);
-    w.Sample("llm_exporter_fallback_priced_events_total", {{"model", model}},
-             cell.fallback_priced);
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v) {
+    if (v.fallback_priced == 0) return;
+    w.Sample("llm_exporter_fallback_priced_events_total", {{"model", l.model}},
+             v.fallback_priced);
   });
 }
 

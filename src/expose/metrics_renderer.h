@@ -14,13 +14,15 @@
 
 namespace llm_exporter::expose {
 
-// Thread-safe: concurrent Render() calls are fine (each reads the store shard by shard).
+// Reads the store only through its family snapshots, so no shard lock is held while text is
+// formatted. Thread-safe: concurrent Render() calls are fine (each takes its own snapshots).
 class MetricsRenderer final : public MetricsSource {
  public:
   MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
                   const Clock& clock);
 
-  // Expires stale series, then renders everything in text format 0.0.4.
+  // Renders everything in text format 0.0.4. Only reads the store: dropping stale series is
+  // SeriesStore::Expire(), which the caller runs before a scrape if it wants it.
   std::string Render() override;
 
  private:

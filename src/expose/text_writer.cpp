@@ -8,22 +8,18 @@ namespace llm_exporter::expose {
 namespace {
 
 // Copies runs of plain characters in one append; only \\, \n (and " in label values) are escaped.
+// The characters are tested one by one here: string_view::find_first_of calls memchr once per
+// character of the text, and memchr was a third of perf's samples of a 100,000-series render.
 void AppendEscaped(std::string* out, std::string_view text, bool escape_quotes) {
-  const std::string_view special = escape_quotes ? std::string_view("\\\n\"") : std::string_view("\\\n");
-  while (!text.empty()) {
-    const std::size_t run = text.find_first_of(special);
-    if (run == std::string_view::npos) {
-      out->append(text);
-      return;
-    }
-    out->append(text.substr(0, run));
-    switch (text[run]) {
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      default: out->append("\\\""); break;
-    }
-    text.remove_prefix(run + 1);
+  std::size_t run = 0;  // start of the run of plain characters not yet appended
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '\\' && c != '\n' && (c != '"' || !escape_quotes)) continue;
+    out->append(text.data() + run, i - run);
+    out->append(c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"");
+    run = i + 1;
   }
+  out->append(text.data() + run, text.size() - run);
 }
 
 // The shortest text that reads back as `value`, in fixed notation for exponents -4 to 15 and
@@ -107,7 +103,7 @@ void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labe
 
 void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
                            const std::vector<std::string>& les,
-                           const std::vector<uint64_t>& counts, double sum) {
+                           std::span<const uint64_t> counts, double sum) {
   thread_local std::string metric;
   metric.assign(name).append("_bucket");
   uint64_t cumulative = 0;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,7 @@ class TextWriter {
   // _bucket (cumulative, with le), _sum and _count lines. `counts` holds one count per bucket,
   // not cumulative; `les` the matching le values (FormatBounds), the last being "+Inf".
   void Histogram(std::string_view name, std::initializer_list<Label> labels,
-                 const std::vector<std::string>& les, const std::vector<uint64_t>& counts,
+                 const std::vector<std::string>& les, std::span<const uint64_t> counts,
                  double sum);
 
   // How a bucket bound is written in `le`: like prometheus_client ("0.1", "1.0", "+Inf"), so

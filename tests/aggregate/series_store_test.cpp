@@ -2,13 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
 
-#include "aggregate/series_key.h"
 #include "fakes/fake_clock.h"
 
 namespace llm_exporter::aggregate {
@@ -28,11 +29,23 @@ LlmCall Call(std::string_view model, std::string_view user = "u", std::string_vi
   return call;
 }
 
+// "u" followed by i. (Appending, not "u" + std::to_string(i): GCC 12 at -O3 warns about that
+// with a false -Wrestrict.)
+std::string User(int i) {
+  std::string user = "u";
+  user += std::to_string(i);
+  return user;
+}
+
+std::vector<uint64_t> Vector(std::span<const uint64_t> counts) {
+  return {counts.begin(), counts.end()};
+}
+
 std::map<std::string, PicoUsdTotal> CostsByUser(const SeriesStore& store) {
   std::map<std::string, PicoUsdTotal> costs;
-  store.costs().ForEach([&](std::string_view key, const CostCell& cell) {
-    const auto [model, user, team] = DecodeSeriesKey<3>(key);
-    costs[std::string(model) + "/" + std::string(user) + "/" + std::string(team)] += cell.cost;
+  store.SnapshotCosts().ForEach([&](const CostLabels& l, PicoUsdTotal cost) {
+    costs[std::string(l.model) + "/" + std::string(l.user_id) + "/" + std::string(l.team_id)] +=
+        cost;
   });
   return costs;
 }
@@ -40,10 +53,9 @@ std::map<std::string, PicoUsdTotal> CostsByUser(const SeriesStore& store) {
 // llm_requests_total as "model|endpoint|status" -> count.
 std::map<std::string, uint64_t> RequestsByKey(const SeriesStore& store) {
   std::map<std::string, uint64_t> requests;
-  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
-    const auto [model, endpoint, status] = DecodeSeriesKey<3>(key);
-    requests[std::string(model) + "|" + std::string(endpoint) + "|" + std::string(status)] +=
-        cell.count;
+  store.SnapshotRequests().ForEach([&](const RequestLabels& l, uint64_t count) {
+    requests[std::string(l.model) + "|" + std::string(l.endpoint) + "|" + std::string(l.status)] +=
+        count;
   });
   return requests;
 }
@@ -62,30 +74,30 @@ TEST_CASE("SeriesStore: one call updates requests, duration, tokens, ttft, cache
   store.RecordCall(call, 1000, false);
 
   std::map<std::string, uint64_t> requests;
-  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
-    requests[std::string(DecodeSeriesKey<3>(key)[2])] = cell.count;
+  store.SnapshotRequests().ForEach([&](const RequestLabels& l, uint64_t count) {
+    requests[std::string(l.status)] = count;
   });
   CHECK(requests == std::map<std::string, uint64_t>{{"error", 1}, {"success", 1}});
 
   int durations = 0;
-  store.durations().ForEach([&](std::string_view, const HistogramSeries& cell) {
+  store.SnapshotDurations().ForEach([&](const DurationLabels&, const HistogramValue& v) {
     ++durations;
-    CHECK(cell.histogram.counts == std::vector<uint64_t>{0, 0, 1, 0, 0, 0, 0, 1});
-    CHECK(cell.histogram.sum == 40.75);
+    CHECK(Vector(v.counts) == std::vector<uint64_t>{0, 0, 1, 0, 0, 0, 0, 1});
+    CHECK(v.sum == 40.75);
   });
   CHECK(durations == 1);
 
   int models = 0;
-  store.models().ForEach([&](std::string_view key, const ModelCell& cell) {
+  store.SnapshotModels().ForEach([&](const ModelLabels& l, const ModelValue& v) {
     ++models;
-    CHECK(DecodeSeriesKey<1>(key)[0] == "gpt-4o");
-    CHECK(cell.input_tokens == 200);
-    CHECK(cell.output_tokens == 20);
-    CHECK(cell.cache_hits == 1);
-    CHECK(cell.cache_misses == 1);
-    CHECK(cell.fallback_priced == 1);
-    CHECK(cell.ttft.Count() == 1);
-    CHECK(cell.ttft.counts[2] == 1);  // 0.3 is in (0.25, 0.5]
+    CHECK(l.model == "gpt-4o");
+    CHECK(v.input_tokens == 200);
+    CHECK(v.output_tokens == 20);
+    CHECK(v.cache_hits == 1);
+    CHECK(v.cache_misses == 1);
+    CHECK(v.fallback_priced == 1);
+    CHECK(v.ttft.Count() == 1);
+    CHECK(Vector(v.ttft.counts) == std::vector<uint64_t>{0, 0, 1, 0, 0, 0, 0});  // (0.25, 0.5]
   });
   CHECK(models == 1);
   CHECK(CostsByUser(store) == std::map<std::string, PicoUsdTotal>{{"gpt-4o/u/t", 2234}});
@@ -177,18 +189,17 @@ TEST_CASE("SeriesStore: overflow series of requests keep the admitted model and 
 
   // The error rate of gpt-4o summed over its series is exact: 4 errors in 9 calls.
   uint64_t errors = 0, calls = 0;
-  store.requests().ForEach([&](std::string_view key, const CountCell& cell) {
-    if (DecodeSeriesKey<3>(key)[2] == "error") errors += cell.count;
-    calls += cell.count;
+  store.SnapshotRequests().ForEach([&](const RequestLabels& l, uint64_t count) {
+    if (l.status == "error") errors += count;
+    calls += count;
   });
   CHECK(errors == 4);
   CHECK(calls == 9);
 
   // Durations have no status: their overflow keeps only the model.
   std::map<std::string, uint64_t> durations;
-  store.durations().ForEach([&](std::string_view key, const HistogramSeries& cell) {
-    const auto [model, endpoint] = DecodeSeriesKey<2>(key);
-    durations[std::string(model) + "|" + std::string(endpoint)] = cell.histogram.Count();
+  store.SnapshotDurations().ForEach([&](const DurationLabels& l, const HistogramValue& v) {
+    durations[std::string(l.model) + "|" + std::string(l.endpoint)] = v.Count();
   });
   CHECK(durations == std::map<std::string, uint64_t>{
                          {"gpt-4o|/a", 3}, {"gpt-4o|/b", 1}, {"gpt-4o|__overflow__", 5}});
@@ -246,9 +257,8 @@ TEST_CASE("SeriesStore: overflow series of cost and quality replace their other 
   score.evaluator = "human";
   store.RecordQuality(score);
   std::map<std::string, uint64_t> qualities;
-  store.qualities().ForEach([&](std::string_view key, const HistogramSeries& cell) {
-    const auto [model, evaluator] = DecodeSeriesKey<2>(key);
-    qualities[std::string(model) + "/" + std::string(evaluator)] = cell.histogram.Count();
+  store.SnapshotQualities().ForEach([&](const QualityLabels& l, const HistogramValue& v) {
+    qualities[std::string(l.model) + "/" + std::string(l.evaluator)] = v.Count();
   });
   CHECK(qualities == std::map<std::string, uint64_t>{{"gpt-4o/judge", 1},
                                                      {"__overflow__/__overflow__", 1}});
@@ -293,10 +303,10 @@ TEST_CASE("SeriesStore: quality scores land in the configured buckets") {
     score.score = s;
     store.RecordQuality(score);
   }
-  store.qualities().ForEach([&](std::string_view key, const HistogramSeries& cell) {
-    CHECK(DecodeSeriesKey<2>(key)[1] == "judge");
-    CHECK(cell.histogram.counts == std::vector<uint64_t>{2, 1, 1});
-    CHECK(cell.histogram.sum == doctest::Approx(8.6));
+  store.SnapshotQualities().ForEach([&](const QualityLabels& l, const HistogramValue& v) {
+    CHECK(l.evaluator == "judge");
+    CHECK(Vector(v.counts) == std::vector<uint64_t>{2, 1, 1});
+    CHECK(v.sum == doctest::Approx(8.6));
   });
   CHECK(store.SeriesCount(Family::kQuality) == 1);
 }
@@ -317,8 +327,185 @@ TEST_CASE("SeriesStore: concurrent writers lose nothing") {
   for (const auto& [k, v] : CostsByUser(store)) total += v;
   CHECK(total == PicoUsdTotal{3} * kThreads * kEach);
   uint64_t requests = 0;
-  store.requests().ForEach([&](std::string_view, const CountCell& c) { requests += c.count; });
+  store.SnapshotRequests().ForEach([&](const RequestLabels&, uint64_t count) { requests += count; });
   CHECK(requests == uint64_t{kThreads} * kEach);
+}
+
+TEST_CASE("SeriesStore: each family's snapshot names its labels and copies its values") {
+  FakeClock clock;
+  StoreOptions options;
+  options.duration_buckets = {1, 2};
+  options.ttft_buckets = {0.5};
+  options.quality_buckets = {3};
+  SeriesStore store(options, clock);
+  LlmCall call = Call("gpt-4o", "alice", "search");
+  call.status = "error";
+  call.latency_seconds = 1.5;
+  call.ttft_seconds = 0.25;
+  call.cache = CacheOutcome::kHit;
+  store.RecordCall(call, 7, /*fallback_priced=*/true);
+  QualityScore score;
+  score.model = "claude";
+  score.evaluator = "judge";
+  score.score = 4;
+  store.RecordQuality(score);
+
+  const RequestsSnapshot requests = store.SnapshotRequests();
+  CHECK(requests.size() == 1);
+  requests.ForEach([](const RequestLabels& l, uint64_t count) {
+    CHECK(l.model == "gpt-4o");
+    CHECK(l.endpoint == "/chat");
+    CHECK(l.status == "error");
+    CHECK(count == 1);
+  });
+
+  const DurationSnapshot durations = store.SnapshotDurations();
+  CHECK(durations.size() == 1);
+  durations.ForEach([](const DurationLabels& l, const HistogramValue& v) {
+    CHECK(l.model == "gpt-4o");
+    CHECK(l.endpoint == "/chat");
+    CHECK(Vector(v.counts) == std::vector<uint64_t>{0, 1, 0});
+    CHECK(v.sum == 1.5);
+  });
+
+  const ModelSnapshot models = store.SnapshotModels();
+  CHECK(models.size() == 1);
+  models.ForEach([](const ModelLabels& l, const ModelValue& v) {
+    CHECK(l.model == "gpt-4o");
+    CHECK(v.input_tokens == 100);
+    CHECK(v.output_tokens == 10);
+    CHECK(v.cache_hits == 1);
+    CHECK(v.cache_misses == 0);
+    CHECK(v.fallback_priced == 1);
+    CHECK(Vector(v.ttft.counts) == std::vector<uint64_t>{1, 0});
+    CHECK(v.ttft.sum == 0.25);
+  });
+
+  const CostSnapshot costs = store.SnapshotCosts();
+  CHECK(costs.size() == 1);
+  costs.ForEach([](const CostLabels& l, PicoUsdTotal cost) {
+    CHECK(l.model == "gpt-4o");
+    CHECK(l.user_id == "alice");
+    CHECK(l.team_id == "search");
+    CHECK(cost == 7);
+  });
+
+  const QualitySnapshot qualities = store.SnapshotQualities();
+  CHECK(qualities.size() == 1);
+  qualities.ForEach([](const QualityLabels& l, const HistogramValue& v) {
+    CHECK(l.model == "claude");
+    CHECK(l.evaluator == "judge");
+    CHECK(Vector(v.counts) == std::vector<uint64_t>{0, 1});
+    CHECK(v.sum == 4);
+  });
+}
+
+TEST_CASE("SeriesStore: a snapshot is a copy that later events do not change") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  store.RecordCall(Call("m", "first"), 5, false);
+  const CostSnapshot before = store.SnapshotCosts();
+  const ModelSnapshot models_before = store.SnapshotModels();
+  for (int i = 0; i < 100; ++i) store.RecordCall(Call("m", User(i)), 5, true);
+
+  CHECK(before.size() == 1);
+  before.ForEach([](const CostLabels& l, PicoUsdTotal cost) {
+    CHECK(l.user_id == "first");
+    CHECK(cost == 5);
+  });
+  models_before.ForEach([](const ModelLabels&, const ModelValue& v) {
+    CHECK(v.input_tokens == 100);
+    CHECK(v.fallback_priced == 0);
+  });
+  CHECK(CostsByUser(store).size() == 101);
+}
+
+TEST_CASE("SeriesStore: shard by shard, a snapshot holds the same series as the whole one") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  for (int i = 0; i < 1000; ++i) store.RecordCall(Call("m", User(i)), i, false);
+
+  std::map<std::string, PicoUsdTotal> by_shard;
+  std::size_t shards = 0, series = 0;
+  store.SnapshotCostsByShard([&](const CostSnapshot& shard) {
+    ++shards;
+    series += shard.size();
+    shard.ForEach([&](const CostLabels& l, PicoUsdTotal cost) {
+      by_shard[std::string(l.model) + "/" + std::string(l.user_id) + "/" +
+               std::string(l.team_id)] = cost;
+    });
+  });
+  CHECK(shards == 32);
+  CHECK(series == 1000);
+  CHECK(by_shard == CostsByUser(store));
+  CHECK(by_shard.at("m/u999/t") == 999);
+
+  uint64_t requests = 0;
+  store.SnapshotRequestsByShard([&](const RequestsSnapshot& shard) {
+    shard.ForEach([&](const RequestLabels&, uint64_t count) { requests += count; });
+  });
+  CHECK(requests == 1000);
+  uint64_t durations = 0;
+  store.SnapshotDurationsByShard([&](const DurationSnapshot& shard) {
+    shard.ForEach([&](const DurationLabels&, const HistogramValue& v) { durations += v.Count(); });
+  });
+  CHECK(durations == 1000);
+
+  QualityScore score;
+  score.model = "m";
+  for (int i = 0; i < 50; ++i) {
+    score.evaluator = User(i);
+    score.score = 2;
+    store.RecordQuality(score);
+  }
+  std::map<std::string, uint64_t> qualities;
+  store.SnapshotQualitiesByShard([&](const QualitySnapshot& shard) {
+    shard.ForEach([&](const QualityLabels& l, const HistogramValue& v) {
+      qualities[std::string(l.evaluator)] += v.Count();
+    });
+  });
+  CHECK(qualities.size() == 50);
+  CHECK(qualities.at("u49") == 1);
+  CHECK(store.SnapshotQualities().size() == 50);
+}
+
+TEST_CASE("SeriesStore: a model snapshot shows tokens, cache, fallback and ttft of one moment") {
+  // Every call adds 1 input token, 2 output tokens, a cache hit, a fallback-priced event and a
+  // ttft observation to model "m"; snapshots taken while the calls are recorded must agree.
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  constexpr uint64_t kCalls = 200000;
+  std::atomic<uint64_t> recorded{0};
+  std::thread writer([&] {
+    LlmCall call = Call("m");
+    call.input_tokens = 1;
+    call.output_tokens = 2;
+    call.cache = CacheOutcome::kHit;
+    call.ttft_seconds = 0.2;
+    for (uint64_t i = 0; i < kCalls; ++i) {
+      store.RecordCall(call, 1, /*fallback_priced=*/true);
+      recorded.store(i + 1, std::memory_order_release);
+    }
+  });
+  while (recorded.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  int snapshots = 0, disagreements = 0;
+  while (recorded.load(std::memory_order_acquire) < kCalls) {
+    ++snapshots;
+    store.SnapshotModels().ForEach([&](const ModelLabels&, const ModelValue& v) {
+      if (v.output_tokens != 2 * v.input_tokens || v.cache_hits != v.input_tokens ||
+          v.fallback_priced != v.input_tokens || v.ttft.Count() != v.input_tokens) {
+        ++disagreements;
+      }
+    });
+  }
+  writer.join();
+  CHECK(snapshots > 0);
+  CHECK(disagreements == 0);
+  uint64_t hits = 0;
+  store.SnapshotModels().ForEach([&](const ModelLabels&, const ModelValue& v) {
+    hits = v.cache_hits;
+  });
+  CHECK(hits == kCalls);
 }
 
 }  // namespace

@@ -54,5 +54,65 @@ TEST_CASE("ShardedSeriesMap: the limit refuses new keys but not existing ones") 
   CHECK(map.size() == 2);
 }
 
+TEST_CASE("ShardedSeriesMap: ForEachIn over every shard visits each series once") {
+  ShardedSeriesMap<Counter> map;
+  for (int i = 0; i < 500; ++i) {
+    std::string key = "k";
+    key += std::to_string(i);  // not "k" + ...: a false -Wrestrict from GCC 12 at -O3
+    map.Update(HashedKey(key), [] { return Counter{}; },
+               [i](Counter& c) { c.n = static_cast<uint64_t>(i); });
+  }
+  std::map<std::string, uint64_t> seen;
+  std::size_t visits = 0, shards_used = 0;
+  for (std::size_t shard = 0; shard < ShardedSeriesMap<Counter>::kShards; ++shard) {
+    std::size_t here = 0;
+    map.ForEachIn(shard, [&](std::string_view key, const Counter& c) {
+      seen[std::string(key)] = c.n;
+      ++here;
+    });
+    visits += here;
+    if (here > 0) ++shards_used;
+  }
+  CHECK(visits == 500);
+  CHECK(seen.size() == 500);
+  CHECK(seen["k123"] == 123);
+  CHECK(shards_used == ShardedSeriesMap<Counter>::kShards);  // 500 keys reach all 32 shards
+}
+
+TEST_CASE("ShardedSeriesMap: after EraseIf the kept series keep their keys and cells") {
+  ShardedSeriesMap<Counter> map;
+  const auto make = [] { return Counter{}; };
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) {
+    std::string key = "key-";
+    key += std::to_string(i);
+    key.append(static_cast<std::size_t>(i % 7), 'x');  // keys of different lengths
+    keys.push_back(key);
+    map.Update(HashedKey(key), make, [i](Counter& c) { c.n = static_cast<uint64_t>(i); });
+  }
+  CHECK(map.EraseIf([](const Counter& c) { return c.n % 3 == 0; }) == 100);
+
+  std::map<std::string, uint64_t> seen;
+  map.ForEach([&](std::string_view key, const Counter& c) { seen[std::string(key)] = c.n; });
+  CHECK(seen.size() == 200);
+  for (int i = 0; i < 300; ++i) {
+    const auto it = seen.find(keys[static_cast<std::size_t>(i)]);
+    if (i % 3 == 0) {
+      CHECK(it == seen.end());
+    } else {
+      REQUIRE(it != seen.end());
+      CHECK(it->second == static_cast<uint64_t>(i));
+    }
+  }
+  // Lookups still find the kept series, and an erased key comes back as a new series.
+  CHECK(map.Update(HashedKey(keys[1]), make, [](Counter& c) { ++c.n; }) == UpdateResult::kUpdated);
+  CHECK(map.Update(HashedKey(keys[0]), make, [](Counter& c) { ++c.n; }) == UpdateResult::kCreated);
+  seen.clear();
+  map.ForEach([&](std::string_view key, const Counter& c) { seen[std::string(key)] = c.n; });
+  CHECK(seen.at(keys[1]) == 2);
+  CHECK(seen.at(keys[0]) == 1);
+  CHECK(map.size() == 201);
+}
+
 }  // namespace
 }  // namespace llm_exporter::aggregate

@@ -58,7 +58,8 @@ TEST_CASE("TextWriter: histogram buckets are cumulative and le reads like promet
   CHECK(TextWriter::FormatBound(1e-05) == "1e-05");
   std::string out;
   TextWriter w(&out);
-  w.Histogram("h", {{"model", "m"}}, TextWriter::FormatBounds({0.5, 1}), {1, 0, 2}, 4.5);
+  w.Histogram("h", {{"model", "m"}}, TextWriter::FormatBounds({0.5, 1}),
+              std::vector<uint64_t>{1, 0, 2}, 4.5);
   CHECK(out ==
         "h_bucket{model=\"m\",le=\"0.5\"} 1\n"
         "h_bucket{model=\"m\",le=\"1.0\"} 1\n"

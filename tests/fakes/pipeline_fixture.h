@@ -34,14 +34,15 @@ struct PipelineFixture {
   // llm_requests_total summed over every series.
   uint64_t Requests() const {
     uint64_t total = 0;
-    store.requests().ForEach([&](std::string_view, const aggregate::CountCell& c) { total += c.count; });
+    store.SnapshotRequests().ForEach(
+        [&](const aggregate::RequestLabels&, uint64_t count) { total += count; });
     return total;
   }
   // llm_tokens_total summed over every series and direction.
   uint64_t Tokens() const {
     uint64_t total = 0;
-    store.models().ForEach([&](std::string_view, const aggregate::ModelCell& c) {
-      total += c.input_tokens + c.output_tokens;
+    store.SnapshotModels().ForEach([&](const aggregate::ModelLabels&, const aggregate::ModelValue& v) {
+      total += v.input_tokens + v.output_tokens;
     });
     return total;
   }

@@ -1,5 +1,5 @@
 // Reading request bodies under a size limit and writing complete responses on one civetweb
-// connection. Only the server module includes this (civetweb stays out of the shared headers).
+// connection. Only the HTTP transport includes this (civetweb stays out of the shared headers).
 #pragma once
 
 #include <civetweb.h>

@@ -1,0 +1,212 @@
+// A copy of one LLM metric family for readers such as the /metrics renderer: the store fills it
+// shard by shard, each shard under its own lock, and the reader formats it with no lock held.
+// Labels come out by name (series_labels.h) and values as plain numbers, never as series keys.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aggregate/histogram.h"
+#include "aggregate/series_labels.h"
+#include "llm_exporter/money.h"
+
+namespace llm_exporter::aggregate {
+
+// One histogram series as a snapshot holds it.
+struct HistogramValue {
+  std::span<const uint64_t> counts;  // per bucket, not cumulative; the last is (largest, +Inf)
+  double sum = 0;
+
+  uint64_t Count() const { return std::accumulate(counts.begin(), counts.end(), uint64_t{0}); }
+};
+
+// Everything the model family keeps for one model, copied together under one lock: tokens,
+// cache outcomes, fallback pricing and time to first token agree with each other.
+struct ModelValue {
+  uint64_t input_tokens = 0;
+  uint64_t output_tokens = 0;
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t fallback_priced = 0;
+  HistogramValue ttft;
+};
+
+class SeriesStore;
+
+namespace snapshot_internal {
+
+// How a snapshot keeps its values: in flat vectors, one entry (or one run of bucket counts) per
+// series, and handed out as the family's value type by At().
+template <typename T>
+class ScalarColumn {
+ public:
+  void Clear() { values_.clear(); }
+  void Reserve(std::size_t series) { values_.reserve(series); }
+  void Append(T value) { values_.push_back(value); }
+  std::size_t size() const { return values_.size(); }
+  const T& At(std::size_t i) const { return values_[i]; }
+
+ private:
+  std::vector<T> values_;
+};
+
+class HistogramColumn {
+ public:
+  void Clear() {
+    counts_.clear();
+    sums_.clear();
+  }
+  void Reserve(std::size_t series) { sums_.reserve(series); }
+  // Every cell of one snapshot has the same layout (its family's).
+  void Append(const HistogramCell& cell) {
+    buckets_ = cell.counts.size();
+    counts_.insert(counts_.end(), cell.counts.begin(), cell.counts.end());
+    sums_.push_back(cell.sum);
+  }
+  std::size_t size() const { return sums_.size(); }
+  HistogramValue At(std::size_t i) const {
+    return {std::span<const uint64_t>(counts_.data() + i * buckets_, buckets_), sums_[i]};
+  }
+
+ private:
+  std::size_t buckets_ = 0;
+  std::vector<uint64_t> counts_;  // buckets_ per series, back to back
+  std::vector<double> sums_;
+};
+
+class ModelColumn {
+ public:
+  struct Counters {
+    uint64_t input_tokens;
+    uint64_t output_tokens;
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+    uint64_t fallback_priced;
+  };
+
+  void Clear() {
+    counters_.clear();
+    ttft_.Clear();
+  }
+  void Reserve(std::size_t series) {
+    counters_.reserve(series);
+    ttft_.Reserve(series);
+  }
+  void Append(const Counters& counters, const HistogramCell& ttft) {
+    counters_.push_back(counters);
+    ttft_.Append(ttft);
+  }
+  std::size_t size() const { return counters_.size(); }
+  ModelValue At(std::size_t i) const {
+    const Counters& c = counters_[i];
+    return {c.input_tokens, c.output_tokens, c.cache_hits, c.cache_misses, c.fallback_priced,
+            ttft_.At(i)};
+  }
+
+ private:
+  std::vector<Counters> counters_;
+  HistogramColumn ttft_;
+};
+
+template <typename Value>
+struct ColumnOf {
+  using type = ScalarColumn<Value>;
+};
+template <>
+struct ColumnOf<HistogramValue> {
+  using type = HistogramColumn;
+};
+template <>
+struct ColumnOf<ModelValue> {
+  using type = ModelColumn;
+};
+
+}  // namespace snapshot_internal
+
+// Filled only by SeriesStore::Snapshot*(); not thread-safe while being filled, and any number
+// of threads may read a filled one. The views it hands out point into the snapshot itself, and
+// no lock is held while they are used: they stay valid while the snapshot lives (for one shard
+// handed to a ShardReader, until the reader returns).
+template <typename Labels, typename Value>
+class FamilySnapshot {
+ public:
+  using LabelsType = Labels;
+
+  // Calls fn(const Labels&, const Value&) for every series, in the store's order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    const char* bytes = key_bytes_.data();
+    const LabelSpan* span = label_spans_.data();
+    Labels labels;
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      // The spans were stored in kKeyOrder (AppendLabels); the same order names them here.
+      ForEachKeyField<Labels>([&](auto field) {
+        labels.*field() = std::string_view(bytes + span->offset, span->size);
+        ++span;
+      });
+      fn(std::as_const(labels), values_.At(i));
+    }
+  }
+
+  std::size_t size() const { return values_.size(); }
+
+ private:
+  friend class SeriesStore;
+  using Column = typename snapshot_internal::ColumnOf<Value>::type;
+
+  // Where one label value lies in key_bytes_.
+  struct LabelSpan {
+    uint64_t offset : 48;
+    uint64_t size : 16;  // label values are at most 65535 bytes (kMaxLabelValueBytes)
+  };
+
+  // Empties the snapshot but keeps its buffers, sized for about `series` series.
+  void Clear(std::size_t series) {
+    key_bytes_.clear();
+    label_spans_.clear();
+    label_spans_.reserve(series * Labels::kKeyOrder.size());
+    values_.Clear();
+    values_.Reserve(series);
+  }
+  // Copies a series' key (one copy, whatever the number of labels) and returns the copy, for
+  // the store to decode into the views AppendLabels() takes.
+  std::string_view AppendKey(std::string_view key) {
+    const std::size_t at = key_bytes_.size();
+    key_bytes_.append(key);
+    return std::string_view(key_bytes_).substr(at);
+  }
+  // Records where the label values of the key appended last lie: `labels` are views into it.
+  void AppendLabels(const Labels& labels) {
+    ForEachKeyField<Labels>([&](auto field) {
+      const std::string_view value = labels.*field();
+      LabelSpan span;
+      // An empty value may not point into the key at all.
+      span.offset = value.empty() ? 0 : static_cast<uint64_t>(value.data() - key_bytes_.data());
+      span.size = value.size();
+      label_spans_.push_back(span);
+    });
+  }
+
+  std::string key_bytes_;               // every series' key, back to back
+  std::vector<LabelSpan> label_spans_;  // kKeyOrder.size() per series: its label values
+  Column values_;                       // one value per series, in the same order
+};
+
+// What SeriesStore::Snapshot*ByShard() calls with each shard's series.
+template <typename Snapshot>
+using ShardReader = std::function<void(const Snapshot&)>;
+
+using RequestsSnapshot = FamilySnapshot<RequestLabels, uint64_t>;
+using DurationSnapshot = FamilySnapshot<DurationLabels, HistogramValue>;
+using ModelSnapshot = FamilySnapshot<ModelLabels, ModelValue>;
+using CostSnapshot = FamilySnapshot<CostLabels, PicoUsdTotal>;
+using QualitySnapshot = FamilySnapshot<QualityLabels, HistogramValue>;
+
+}  // namespace llm_exporter::aggregate
