@@ -454,7 +454,8 @@ TEST_CASE("SeriesStore: shard by shard, a snapshot holds the same series as the 
   QualityScore score;
   score.model = "m";
   for (int i = 0; i < 50; ++i) {
-    score.evaluator = User(i);
+    const std::string evaluator = User(i);  // outlives the call: QualityScore holds views
+    score.evaluator = evaluator;
     score.score = 2;
     store.RecordQuality(score);
   }
