@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -25,9 +26,11 @@
 #include "llm_exporter/metrics_source.h"
 #include "llm_exporter/version.h"
 #include "pipeline/event_pipeline.h"
+#include "pipeline/span_pipeline.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/listener_metrics.h"
+#include "telemetry/otlp_metrics.h"
 #include "transport/common/listen_address.h"
 #include "transport/common/socket_file.h"
 #include "transport/datagram/datagram_listener.h"
@@ -139,6 +142,20 @@ class ExpiringMetrics final : public MetricsSource {
   MetricsSource& renderer_;
 };
 
+// The OTLP span pipeline's settings from the flags (docs/otlp.md).
+pipeline::SpanPipelineOptions SpanPipelineOptionsFrom(const config::AgentConfig& cfg) {
+  pipeline::SpanPipelineOptions options;
+  options.reader.max_label_bytes = cfg.max_label_bytes;
+  if (cfg.otlp_user_attributes) options.reader.attributes.user = *cfg.otlp_user_attributes;
+  if (cfg.otlp_team_attributes) options.reader.attributes.team = *cfg.otlp_team_attributes;
+  if (cfg.otlp_endpoint_attributes) {
+    options.reader.attributes.endpoint = *cfg.otlp_endpoint_attributes;
+  }
+  options.hold.hold = cfg.otlp_span_hold;
+  options.hold.max_spans = cfg.otlp_max_remembered_spans;
+  return options;
+}
+
 int Run(const config::AgentConfig& cfg) {
   SetUpMalloc();
   RaiseOpenFileLimit(cfg);
@@ -173,6 +190,11 @@ int Run(const config::AgentConfig& cfg) {
   limits.max_label_bytes = cfg.max_label_bytes;
   pipeline::EventPipeline event_pipeline(limits, prices, store, agent_metrics, clock);
   telemetry::ListenerMetrics listener_metrics(agent_metrics);
+  telemetry::OtlpMetrics otlp_metrics(agent_metrics);
+  pipeline::SpanPipeline span_pipeline(SpanPipelineOptionsFrom(cfg), prices, store, otlp_metrics,
+                                       clock);
+  // Held LLM-call spans are decided after each request and, while none comes, on this timer.
+  span_pipeline.StartReleasing(std::chrono::milliseconds(250));
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
   ExpiringMetrics metrics(store, renderer);
 
@@ -184,7 +206,8 @@ int Run(const config::AgentConfig& cfg) {
   http_options.request_timeout_ms = static_cast<int>(cfg.web_request_timeout.count() * 1000);
   http_options.keep_alive_timeout_ms = static_cast<int>(cfg.web_keep_alive_timeout.count() * 1000);
   http_options.web_config = web_config;
-  transport::HttpServer http(http_options, event_pipeline, metrics, reloader, agent_metrics);
+  transport::HttpServer http(http_options, event_pipeline, metrics, reloader, agent_metrics,
+                            &span_pipeline);
 
   spdlog::info("Starting llm_exporter {}: price table {} ({} models), budgets {}",
                LLM_EXPORTER_VERSION_STRING,
@@ -199,7 +222,8 @@ int Run(const config::AgentConfig& cfg) {
   std::unique_ptr<transport::DatagramListener> udp_listener = StartDatagramListener(
       Transport::kUdp, cfg.udp_listen_address, cfg, event_pipeline, listener_metrics, clock);
   http.Start();
-  spdlog::info("Listening on {}://{}; metrics at {}, events to POST /v1/events{}", http.scheme(),
+  spdlog::info("Listening on {}://{}; metrics at {}, events to POST /v1/events, OTLP spans to "
+               "POST /v1/traces{}", http.scheme(),
                http.bound_address(), cfg.telemetry_path,
                web_config && web_config->auth_enabled() ? " (basic auth required)" : "");
   if (const std::optional<std::string> warning = transport::HttpExposureWarning(
@@ -225,6 +249,9 @@ int Run(const config::AgentConfig& cfg) {
   if (unixgram_listener) unixgram_listener->Stop();
   if (unix_listener) unix_listener->Stop();
   http.Stop();
+  // What the hold still keeps is decided and counted, for a final scrape by nothing: the
+  // series go with the process, but the log says how much was in flight.
+  span_pipeline.ReleaseAll();
   spdlog::info("Stopped");
   return 0;
 }

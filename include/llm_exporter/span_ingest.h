@@ -39,7 +39,7 @@ enum class SpanRejectReason : uint8_t {
   kInvalidId,             // a trace or span id of the wrong length (or not hex, in JSON)
   kEndBeforeStart,        // end time before start time
   kInvalidValue,          // a negative, fractional, NaN or absurd token count or duration
-  kLabelTooLong,          // a model, user, team or endpoint longer than --events.max-label-bytes
+  kLabelTooLong,          // a model, user, team or endpoint longer than --ingest.max-label-bytes
 };
 inline constexpr std::size_t kSpanRejectReasonCount = 10;
 inline constexpr std::array<std::string_view, kSpanRejectReasonCount> kSpanRejectReasonNames = {

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "aggregate/histogram.h"
+#include "otlp/span_reader.h"
 #include "llm_exporter/version.h"
 
 namespace llm_exporter::config {
@@ -47,11 +48,45 @@ void AddBucketOption(CLI::App& app, const std::string& name, const std::string& 
 // Flags whose empty value (--flag= or --flag "") means something, as docs/configuration.md
 // says: the built-in price table, no budgets, no web config, a socket transport turned off.
 // Every other flag refuses an empty value.
-constexpr std::array<std::string_view, 6> kEmptyMeansDefault = {
-    "--pricing.file",       "--budgets.file",          "--web.config.file",
-    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp"};
+constexpr std::array<std::string_view, 7> kEmptyMeansDefault = {
+    "--pricing.file",       "--budgets.file",           "--web.config.file",
+    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
+    "--otlp.grpc-listen-address"};
 
 // What a flag takes, for the error line of a flag given without a value.
+// A comma-separated list of span attribute names, the first present of which gives `what`.
+void AddNameListOption(CLI::App& app, const std::string& name, const std::string& what,
+                       const std::vector<std::string>& defaults,
+                       std::optional<std::vector<std::string>>* into) {
+  std::string shown;
+  for (const std::string& d : defaults) shown += (shown.empty() ? "" : ",") + d;
+  app.add_option_function<std::string>(
+         name,
+         [name, into](const std::string& text) {
+           std::vector<std::string> names;
+           std::size_t at = 0;
+           while (at <= text.size()) {
+             std::size_t comma = text.find(',', at);
+             if (comma == std::string::npos) comma = text.size();
+             std::string item = text.substr(at, comma - at);
+             item.erase(0, item.find_first_not_of(' '));
+             item.erase(item.find_last_not_of(' ') + 1);
+             if (item.empty()) {
+               throw CLI::ValidationError(name, "\"" + text + "\" has an empty attribute name");
+             }
+             names.push_back(std::move(item));
+             at = comma + 1;
+           }
+           if (names.size() > 32) {
+             throw CLI::ValidationError(name, "lists more than 32 attribute names");
+           }
+           *into = std::move(names);
+         },
+         "Span (then resource) attributes, comma-separated, the first present of which gives " +
+             what)
+      ->default_str(shown);
+}
+
 std::string WhatItTakes(const CLI::Option& option) {
   static const std::map<std::string_view, std::string_view> kTakes = {
       {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
@@ -69,6 +104,11 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
       {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
       {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
+      {"--otlp.grpc-listen-address", "give host:port, e.g. 127.0.0.1:4317, or \"\" for none"},
+      {"--otlp.span-hold", "give a duration like 5s, or 0"},
+      {"--otlp.user-attributes", "give comma-separated attribute names"},
+      {"--otlp.team-attributes", "give comma-separated attribute names"},
+      {"--otlp.endpoint-attributes", "give comma-separated attribute names"},
       {"--log.level", "give one of debug, info, warn, error"},
       {"--log.format", "give logfmt or json"},
   };
@@ -282,6 +322,39 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
   AddBucketOption(app, "--metrics.buckets.ttft", "llm_ttft_seconds", &config->ttft_buckets);
   AddBucketOption(app, "--metrics.buckets.quality", "llm_quality_score",
                   &config->quality_buckets);
+  app.add_option("--otlp.grpc-listen-address", config->otlp_grpc_listen_address,
+                 "host:port for OTLP/gRPC trace export (TraceService/Export), e.g. "
+                 "127.0.0.1:4317 (docs/otlp.md); off by default. OTLP/HTTP is POST /v1/traces "
+                 "on --web.listen-address");
+  app.add_option_function<std::string>(
+         "--otlp.span-hold",
+         [config](const std::string& text) {
+           try {
+             config->otlp_span_hold = ParseDuration(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--otlp.span-hold", e.what());
+           }
+           if (config->otlp_span_hold > std::chrono::minutes(5)) {
+             throw CLI::ValidationError("--otlp.span-hold", "must be from 0 to 5m");
+           }
+         },
+         "How long an LLM-call span waits for an LLM call under it in its trace before it is "
+         "counted (only the innermost call of a chain is counted); 0: decide as each request "
+         "is read")
+      ->default_str("5s");
+  app.add_option("--otlp.max-remembered-spans", config->otlp_max_remembered_spans,
+                 "Most spans whose place in their trace is remembered at once, for finding the "
+                 "innermost LLM call; past it the oldest traces are decided early")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{16}, std::size_t{100000000}));
+  const otlp::SpanAttributeNames names;
+  AddNameListOption(app, "--otlp.user-attributes", "the user of an LLM-call span", names.user,
+                    &config->otlp_user_attributes);
+  AddNameListOption(app, "--otlp.team-attributes", "the team of an LLM-call span", names.team,
+                    &config->otlp_team_attributes);
+  AddNameListOption(app, "--otlp.endpoint-attributes",
+                    "the endpoint of an LLM-call span (else its operation name)", names.endpoint,
+                    &config->otlp_endpoint_attributes);
   app.add_option("--log.level", config->log_level, "Only log messages with this severity or above")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

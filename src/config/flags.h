@@ -43,6 +43,15 @@ struct AgentConfig {
   std::size_t max_line_bytes = 64u << 10;
   std::size_t max_datagram_bytes = 64u << 10;
   std::size_t max_connections = 1024;
+  // OTLP trace ingest (docs/otlp.md). POST /v1/traces is always on the HTTP port.
+  std::string otlp_grpc_listen_address;  // empty: no OTLP/gRPC (the usual value: 127.0.0.1:4317)
+  std::chrono::seconds otlp_span_hold{5};
+  std::size_t otlp_max_remembered_spans = 200'000;
+  // Attribute names for the user, team and endpoint of an LLM-call span, in order; nullopt: the
+  // built-in lists (otlp::SpanAttributeNames).
+  std::optional<std::vector<std::string>> otlp_user_attributes;
+  std::optional<std::vector<std::string>> otlp_team_attributes;
+  std::optional<std::vector<std::string>> otlp_endpoint_attributes;
 };
 
 // Parses argv into *config. Returns nullopt to go on running, or the exit code to stop with:

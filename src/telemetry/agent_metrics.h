@@ -34,8 +34,17 @@ struct BudgetGauge {
 };
 
 // HTTP handlers, as the `handler` label names them.
-enum class Handler : uint8_t { kEvents, kMetrics, kReload, kReady, kHealthy, kLanding, kOther };
-inline constexpr std::size_t kHandlerCount = 7;
+enum class Handler : uint8_t {
+  kEvents,
+  kTraces,
+  kMetrics,
+  kReload,
+  kReady,
+  kHealthy,
+  kLanding,
+  kOther
+};
+inline constexpr std::size_t kHandlerCount = 8;
 
 // Why a request was refused with 401, as the `reason` label names it.
 enum class AuthFailure : uint8_t { kMissing, kBadCredentials, kMalformed };

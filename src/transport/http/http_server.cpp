@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
 
+#include "otlp/export_response.h"
 #include "transport/common/listen_address.h"
+#include "transport/http/gzip_body.h"
 #include "transport/http/civetweb_openssl3.h"
 #include "transport/http/http_request.h"
 #include "transport/http/thread_stack.h"
@@ -25,6 +28,30 @@ using telemetry::Handler;
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kExposition = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kProtobufMedia = "application/x-protobuf";
+// google.rpc.Code values that OTLP/HTTP error bodies carry.
+constexpr int kGrpcInvalidArgument = 3;
+constexpr int kGrpcResourceExhausted = 8;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// "application/json; charset=utf-8" -> "application/json", lower-cased types compared as sent
+// (media types are case-insensitive; clients send them in lower case).
+std::string_view MediaType(std::string_view content_type) {
+  return Trim(content_type.substr(0, content_type.find(';')));
+}
 
 // --web.listen-address parsed; throws std::invalid_argument naming the flag and the problem.
 HostPort ParseListenAddress(const std::string& address) {
@@ -87,6 +114,7 @@ constexpr std::string_view kLandingPage = R"(<!DOCTYPE html>
 <ul>
 <li><a href="%METRICS%">%METRICS%</a>: metrics for Prometheus</li>
 <li>POST /v1/events: LLM call events and quality scores (JSON, JSON array or NDJSON)</li>
+<li>POST /v1/traces: OpenTelemetry spans (OTLP/HTTP, protobuf or JSON)</li>
 <li>POST /-/reload: reload the price table and budgets</li>
 <li><a href="/-/ready">/-/ready</a>, <a href="/-/healthy">/-/healthy</a></li>
 </ul>
@@ -120,9 +148,11 @@ std::optional<std::string> HttpExposureWarning(const std::string& listen_address
 }
 
 HttpServer::HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
-                       ReloadAction& reload, telemetry::AgentMetrics& agent_metrics)
+                       ReloadAction& reload, telemetry::AgentMetrics& agent_metrics,
+                       SpanIngest* spans)
     : options_(std::move(options)),
       events_(events),
+      spans_(spans),
       metrics_(metrics),
       reload_(reload),
       agent_metrics_(agent_metrics),
@@ -335,6 +365,7 @@ int HttpServer::Log(const mg_connection* conn, const char* message) {
 
 Handler HttpServer::HandlerFor(std::string_view path) const {
   if (path == "/v1/events") return Handler::kEvents;
+  if (path == "/v1/traces" && spans_ != nullptr) return Handler::kTraces;
   if (path == options_.telemetry_path) return Handler::kMetrics;
   if (path == "/-/reload") return Handler::kReload;
   if (path == "/-/ready") return Handler::kReady;
@@ -393,6 +424,10 @@ int HttpServer::Handle(mg_connection* conn) {
     if (method != "POST") return not_allowed(Handler::kEvents, "POST");
     return HandleEvents(conn);
   }
+  if (path == "/v1/traces" && spans_ != nullptr) {
+    if (method != "POST") return not_allowed(Handler::kTraces, "POST");
+    return HandleTraces(conn);
+  }
   if (path == options_.telemetry_path) {
     if (!get) return not_allowed(Handler::kMetrics, "GET, HEAD");
     return HandleMetrics(conn, method == "HEAD");
@@ -427,8 +462,9 @@ int HttpServer::Handle(mg_connection* conn) {
   return 404;
 }
 
-int HttpServer::HandleEvents(mg_connection* conn) {
-  PooledBuffer body(body_buffers_);
+int HttpServer::ReadBodyOrRespond(mg_connection* conn, Handler handler, std::string* body,
+                                  std::string_view counted,
+                                  const std::function<void(const std::string&)>& too_large) {
   BodyRead read;
   bool cut_off = false;
   {
@@ -439,38 +475,50 @@ int HttpServer::HandleEvents(mg_connection* conn) {
     BodyDeadline::Watch watch(body_deadline_, ends,
                               BodyDeadline::Clock::now() +
                                   std::chrono::milliseconds(options_.request_timeout_ms));
-    read = ReadBody(conn, options_.max_request_bytes, kIngestPadding, &*body);
+    read = ReadBody(conn, options_.max_request_bytes, kIngestPadding, body);
     cut_off = watch.expired();
   }
   if (cut_off || read == BodyRead::kIncomplete) {
-    agent_metrics_.CountHttpRequest(Handler::kEvents, 408);
+    agent_metrics_.CountHttpRequest(handler, 408);
     agent_metrics_.CountHttpDrop(telemetry::HttpDrop::kBodyTimeout);
     Respond(conn, 408, kJson,
             ErrorJson("the request body did not all arrive within " +
                       std::to_string(options_.request_timeout_ms) +
-                      " ms of its headers (--web.request-timeout); no event of it was counted"),
+                      " ms of its headers (--web.request-timeout); " + std::string(counted)),
             {{"Connection", "close"}});
     return 408;
   }
   switch (read) {
     case BodyRead::kOk:
     case BodyRead::kIncomplete:
-      break;
-    case BodyRead::kTooLarge:
-      agent_metrics_.CountHttpRequest(Handler::kEvents, 413);
-      events_.CountRejected(Transport::kHttp, RejectReason::kTooLarge, 1,
-                              "a request body larger than --web.max-request-bytes (" +
-                                  std::to_string(options_.max_request_bytes) + " bytes)");
+      return 0;
+    case BodyRead::kTooLarge: {
+      agent_metrics_.CountHttpRequest(handler, 413);
+      const std::string limit = "--web.max-request-bytes (" +
+                                std::to_string(options_.max_request_bytes) + " bytes)";
+      too_large("a request body larger than " + limit);
       Respond(conn, 413, kJson,
-              ErrorJson("request body is larger than --web.max-request-bytes (" +
-                        std::to_string(options_.max_request_bytes) + " bytes); send smaller batches"),
+              ErrorJson("request body is larger than " + limit + "; send smaller batches"),
               {{"Connection", "close"}});
       return 413;
+    }
     case BodyRead::kFailed:
-      agent_metrics_.CountHttpRequest(Handler::kEvents, 400);
-      Respond(conn, 400, kJson, ErrorJson("could not read the request body"),
-              {{"Connection", "close"}});
-      return 400;
+      break;
+  }
+  agent_metrics_.CountHttpRequest(handler, 400);
+  Respond(conn, 400, kJson, ErrorJson("could not read the request body"),
+          {{"Connection", "close"}});
+  return 400;
+}
+
+int HttpServer::HandleEvents(mg_connection* conn) {
+  PooledBuffer body(body_buffers_);
+  if (const int status = ReadBodyOrRespond(
+          conn, Handler::kEvents, &*body, "no event of it was counted",
+          [&](const std::string& what) {
+            events_.CountRejected(Transport::kHttp, RejectReason::kTooLarge, 1, what);
+          })) {
+    return status;
   }
   const IngestResult result = events_.Ingest(Transport::kHttp, *body, body->capacity());
   int status = 200;
@@ -486,6 +534,89 @@ int HttpServer::HandleEvents(mg_connection* conn) {
   agent_metrics_.CountHttpRequest(Handler::kEvents, status);
   Respond(conn, status, kJson, response);
   return status;
+}
+
+int HttpServer::HandleTraces(mg_connection* conn) {
+  // OTLP/HTTP: the encoding is the Content-Type's; the answer is in the same encoding.
+  const auto header = [&](const char* name) {
+    const char* value = mg_get_header(conn, name);
+    return std::string_view(value != nullptr ? value : "");
+  };
+  const std::string_view media_type = MediaType(header("Content-Type"));
+  SpanEncoding encoding = SpanEncoding::kProtobuf;
+  if (media_type == "application/x-protobuf") {
+    encoding = SpanEncoding::kProtobuf;
+  } else if (media_type == "application/json") {
+    encoding = SpanEncoding::kJson;
+  } else {
+    const std::string what =
+        media_type.empty() ? std::string("no Content-Type")
+                           : "Content-Type \"" + std::string(header("Content-Type")) + "\"";
+    spans_->CountRefused(SpanTransport::kHttp, SpanRejectReason::kUnsupportedMediaType, what);
+    agent_metrics_.CountHttpRequest(Handler::kTraces, 415);
+    Respond(conn, 415, kTextPlain,
+            "415 unsupported media type: " + what +
+                "; OTLP/HTTP takes application/x-protobuf or application/json\n",
+            {{"Connection", "close"}});
+    return 415;
+  }
+  const std::string_view content_type =
+      encoding == SpanEncoding::kJson ? kJson : kProtobufMedia;
+  const auto fail = [&](int status, std::string_view message) {
+    agent_metrics_.CountHttpRequest(Handler::kTraces, status);
+    Respond(conn, status, content_type, otlp::EncodeStatus(encoding, kGrpcInvalidArgument, message));
+    return status;
+  };
+  const std::string_view coding = Trim(header("Content-Encoding"));
+  const bool gzip = EqualsIgnoreCase(coding, "gzip");
+  if (!gzip && !coding.empty() && !EqualsIgnoreCase(coding, "identity")) {
+    const std::string what = "Content-Encoding \"" + std::string(coding) + "\"";
+    spans_->CountRefused(SpanTransport::kHttp, SpanRejectReason::kBadEncoding, what);
+    agent_metrics_.CountHttpRequest(Handler::kTraces, 415);
+    Respond(conn, 415, kTextPlain,
+            "415 unsupported media type: " + what + "; send gzip or identity\n",
+            {{"Connection", "close"}});
+    return 415;
+  }
+
+  PooledBuffer body(body_buffers_);
+  if (const int status = ReadBodyOrRespond(
+          conn, Handler::kTraces, &*body, "no span of it was counted",
+          [&](const std::string& what) {
+            spans_->CountRefused(SpanTransport::kHttp, SpanRejectReason::kTooLarge, what);
+          })) {
+    return status;
+  }
+  std::string inflated;
+  std::string_view payload = *body;
+  if (gzip) {
+    std::string error;
+    switch (Gunzip(*body, options_.max_request_bytes, &inflated, &error)) {
+      case Gunzipped::kOk:
+        payload = inflated;
+        break;
+      case Gunzipped::kTooLarge: {
+        const std::string what = "a gzip body that inflates past --web.max-request-bytes (" +
+                                 std::to_string(options_.max_request_bytes) + " bytes)";
+        spans_->CountRefused(SpanTransport::kHttp, SpanRejectReason::kTooLarge, what);
+        agent_metrics_.CountHttpRequest(Handler::kTraces, 413);
+        Respond(conn, 413, content_type,
+                otlp::EncodeStatus(encoding, kGrpcResourceExhausted,
+                                   what + "; no span of it was counted"));
+        return 413;
+      }
+      case Gunzipped::kCorrupt:
+        spans_->CountRefused(SpanTransport::kHttp, SpanRejectReason::kBadEncoding, error);
+        return fail(400, "the body is not valid gzip (" + error + "); no span of it was counted");
+    }
+  }
+  const SpanIngestResult result = spans_->IngestSpans(SpanTransport::kHttp, encoding, payload);
+  if (!result.ok()) return fail(400, result.body_error + "; no span of it was counted");
+  agent_metrics_.CountHttpRequest(Handler::kTraces, 200);
+  Respond(conn, 200, content_type,
+          otlp::EncodeExportResponse(encoding, static_cast<int64_t>(result.rejected),
+                                     result.error_message));
+  return 200;
 }
 
 int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {

@@ -1,10 +1,11 @@
-// The HTTP face of the agent (civetweb): POST /v1/events, GET /metrics, POST /-/reload,
-// GET /-/ready and /-/healthy, and a landing page at /; over TLS and behind basic auth when the
-// web config (--web.config.file) asks for them.
+// The HTTP face of the agent (civetweb): POST /v1/events, POST /v1/traces (OTLP/HTTP),
+// GET /metrics, POST /-/reload, GET /-/ready and /-/healthy, and a landing page at /; over TLS
+// and behind basic auth when the web config (--web.config.file) asks for them.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "config/web_config.h"
 #include "llm_exporter/event_ingest.h"
 #include "llm_exporter/metrics_source.h"
+#include "llm_exporter/span_ingest.h"
 #include "llm_exporter/reload.h"
 #include "telemetry/agent_metrics.h"
 #include "transport/http/basic_auth.h"
@@ -46,8 +48,10 @@ struct HttpServerOptions {
 // EventIngest, /metrics comes from a MetricsSource, /-/reload runs a ReloadAction.
 class HttpServer {
  public:
+  // `spans` serves POST /v1/traces (OTLP/HTTP) when given.
   HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
-             ReloadAction& reload, telemetry::AgentMetrics& agent_metrics);
+             ReloadAction& reload, telemetry::AgentMetrics& agent_metrics,
+             SpanIngest* spans = nullptr);
   ~HttpServer();
 
   // Binds and starts serving; throws std::runtime_error with civetweb's (or OpenSSL's) reason.
@@ -77,12 +81,20 @@ class HttpServer {
   int Handle(mg_connection* conn);
   // 401 with a WWW-Authenticate challenge, counted by handler and reason.
   int Unauthorized(mg_connection* conn, telemetry::Handler handler, AuthResult result);
+  // Reads the request body into *body under --web.max-request-bytes and the body deadline.
+  // Returns 0 when it was read, else the status it answered with (408, 413, 400); `counted` ends
+  // the 408 message ("no event of it was counted"), too_large(what) counts a 413.
+  int ReadBodyOrRespond(mg_connection* conn, telemetry::Handler handler, std::string* body,
+                        std::string_view counted,
+                        const std::function<void(const std::string&)>& too_large);
   int HandleEvents(mg_connection* conn);
+  int HandleTraces(mg_connection* conn);
   int HandleMetrics(mg_connection* conn, bool head_only);
   int HandleReload(mg_connection* conn);
 
   HttpServerOptions options_;
   EventIngest& events_;
+  SpanIngest* spans_;
   MetricsSource& metrics_;
   ReloadAction& reload_;
   telemetry::AgentMetrics& agent_metrics_;
