@@ -28,7 +28,13 @@ Gunzipped Gunzip(std::string_view in, std::size_t limit, std::string* out, std::
         result = Gunzipped::kTooLarge;
         break;
       }
-      out->resize(std::min(limit + 1, out->size() * 2));
+      // A fresh string of exactly the new size: growing in place may round the capacity up
+      // to twice the old one, past the limit this function promises to keep to.
+      std::string bigger;
+      bigger.reserve(std::min(limit + 1, out->size() * 2));
+      bigger.assign(out->data(), produced);
+      bigger.resize(bigger.capacity());
+      out->swap(bigger);
     }
     z.next_out = reinterpret_cast<Bytef*>(out->data() + produced);
     z.avail_out = static_cast<uInt>(std::min<std::size_t>(out->size() - produced, UINT32_MAX));
