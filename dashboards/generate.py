@@ -290,6 +290,8 @@ def overview():
     err = rate("llm_requests_total", *M, extra='status="error"')
     hits = rate("llm_cache_hits_total", *M)
     misses = rate("llm_cache_misses_total", *M)
+    tool_calls = rate("llm_tool_calls_total")
+    tool_errors = rate("llm_tool_calls_total", extra='status="error"')
     items = [
         row("At a glance"),
         stat("Total cost (24h)",
@@ -419,11 +421,44 @@ def overview():
                 [target("sum by (le) ("
                         f"{rate('llm_ttft_seconds_bucket', *M)})",
                         "{{le}}", fmt="heatmap")], "s", "reqps"),
+
+        # From OTLP trace spans. These metrics carry neither model nor team_id, so the panels
+        # take only the job and instance filters.
+        row("Workflows, agents and tools"),
+        timeseries("p95 workflow duration by workflow",
+                   "95th percentile of the duration of workflow spans (OpenLLMetry "
+                   "@workflow/@task, LangGraph graphs) by workflow, successful or not: "
+                   "llm_workflow_duration_seconds_bucket.",
+                   [target("histogram_quantile(0.95, sum by (workflow, le) ("
+                           f"{rate('llm_workflow_duration_seconds_bucket')}))",
+                           "{{workflow}}")], "s", w=8),
+        timeseries("Workflow runs by status",
+                   "Workflow runs finished per second, by status (success, error): rate of "
+                   "llm_workflow_duration_seconds_count.",
+                   [target("sum by (status) ("
+                           f"{rate('llm_workflow_duration_seconds_count')})", "{{status}}")],
+                   "ops", w=8, stack=True),
+        timeseries("Agent invocations by agent and status",
+                   "Agent invocations per second (OpenLLMetry @agent, gen_ai invoke_agent "
+                   "spans) by agent and status: rate of llm_agent_invocations_total.",
+                   [target("sum by (agent, status) ("
+                           f"{rate('llm_agent_invocations_total')})",
+                           "{{agent}} {{status}}")], "ops", w=8),
+        timeseries("Tool calls by tool",
+                   "Tool calls per second (OpenLLMetry @tool, gen_ai execute_tool spans) by "
+                   "tool, successful or not: rate of llm_tool_calls_total.",
+                   [target(f"sum by (tool) ({tool_calls})", "{{tool}}")], "ops"),
+        timeseries("Tool error ratio by tool",
+                   'Share of each tool\'s calls with status="error": llm_tool_calls_total (0 '
+                   "for tools without errors). Red from 20%, the LLMToolErrorRateHigh "
+                   "threshold.",
+                   [target(ratio_by("tool", tool_errors, tool_calls), "{{tool}}")],
+                   "percentunit", steps=[(0.2, "red")]),
     ]
     return dashboard(
         "llm-overview", "LLM overview",
         "Traffic, errors, latency, quality, tokens, cache and cost of the LLM calls that "
-        "llm_exporter agents measure.",
+        "llm_exporter agents measure, and the workflows, agents and tools around them.",
         "now-6h", [VAR_JOB, VAR_INSTANCE, VAR_MODEL, VAR_TEAM], items)
 
 

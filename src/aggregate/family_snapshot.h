@@ -208,5 +208,8 @@ using DurationSnapshot = FamilySnapshot<DurationLabels, HistogramValue>;
 using ModelSnapshot = FamilySnapshot<ModelLabels, ModelValue>;
 using CostSnapshot = FamilySnapshot<CostLabels, PicoUsdTotal>;
 using QualitySnapshot = FamilySnapshot<QualityLabels, HistogramValue>;
+using WorkflowSnapshot = FamilySnapshot<WorkflowLabels, HistogramValue>;
+using AgentSnapshot = FamilySnapshot<AgentLabels, uint64_t>;
+using ToolSnapshot = FamilySnapshot<ToolLabels, uint64_t>;
 
 }  // namespace llm_exporter::aggregate

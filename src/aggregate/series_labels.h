@@ -50,6 +50,27 @@ struct QualityLabels {
   static constexpr std::array kKeyOrder = {&QualityLabels::model, &QualityLabels::evaluator};
 };
 
+// llm_workflow_duration_seconds: workflow spans (OpenLLMetry @workflow/@task, LangGraph graphs).
+struct WorkflowLabels {
+  std::string_view workflow;
+  std::string_view status;
+  static constexpr std::array kKeyOrder = {&WorkflowLabels::workflow, &WorkflowLabels::status};
+};
+
+// llm_agent_invocations_total: agent spans (OpenLLMetry @agent, gen_ai invoke_agent).
+struct AgentLabels {
+  std::string_view agent;
+  std::string_view status;
+  static constexpr std::array kKeyOrder = {&AgentLabels::agent, &AgentLabels::status};
+};
+
+// llm_tool_calls_total: tool spans (OpenLLMetry @tool, gen_ai execute_tool).
+struct ToolLabels {
+  std::string_view tool;
+  std::string_view status;
+  static constexpr std::array kKeyOrder = {&ToolLabels::tool, &ToolLabels::status};
+};
+
 // Calls fn(field) with each member pointer of Labels::kKeyOrder in turn, as a compile-time
 // constant (std::integral_constant; `labels.*field()` reads the field). Read from the array in a
 // loop, GCC 12 loads every member pointer at run time and did not inline the key encoding into
@@ -78,5 +99,8 @@ static_assert(KeyOrderNamesEveryLabelOnce<DurationLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<ModelLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<CostLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<QualityLabels>());
+static_assert(KeyOrderNamesEveryLabelOnce<WorkflowLabels>());
+static_assert(KeyOrderNamesEveryLabelOnce<AgentLabels>());
+static_assert(KeyOrderNamesEveryLabelOnce<ToolLabels>());
 
 }  // namespace llm_exporter::aggregate

@@ -42,11 +42,15 @@ SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
       duration_layout_(options_.duration_buckets),
       ttft_layout_(options_.ttft_buckets),
       quality_layout_(options_.quality_buckets),
+      workflow_layout_(options_.workflow_buckets),
       requests_(options_.max_series_per_family),
       durations_(options_.max_series_per_family),
       models_(options_.max_series_per_family),
       costs_(options_.max_series_per_family),
-      qualities_(options_.max_series_per_family) {}
+      qualities_(options_.max_series_per_family),
+      workflows_(options_.max_series_per_family),
+      agents_(options_.max_series_per_family),
+      tools_(options_.max_series_per_family) {}
 
 Touched SeriesStore::Now() const {
   if (options_.ttl.count() == 0) return 0;
@@ -128,13 +132,57 @@ void SeriesStore::RecordQuality(const QualityScore& score) {
   }
 }
 
+void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view status,
+                                 double duration_seconds) {
+  const Touched now = Now();
+  if (UpdateOrOverflow(
+          workflows_, WorkflowLabels{.workflow = workflow, .status = status},
+          WorkflowLabels{.workflow = kOverflowLabelValue, .status = OverflowStatus(status)},
+          [&] { return HistogramSeries(workflow_layout_); },
+          [&](HistogramSeries& cell) {
+            cell.histogram.Observe(workflow_layout_, duration_seconds);
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kWorkflow);
+  }
+}
+
+void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view status) {
+  const Touched now = Now();
+  if (UpdateOrOverflow(
+          agents_, AgentLabels{.agent = agent, .status = status},
+          AgentLabels{.agent = kOverflowLabelValue, .status = OverflowStatus(status)},
+          [] { return CountCell{}; },
+          [&](CountCell& cell) {
+            ++cell.count;
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kAgent);
+  }
+}
+
+void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status) {
+  const Touched now = Now();
+  if (UpdateOrOverflow(
+          tools_, ToolLabels{.tool = tool, .status = status},
+          ToolLabels{.tool = kOverflowLabelValue, .status = OverflowStatus(status)},
+          [] { return CountCell{}; },
+          [&](CountCell& cell) {
+            ++cell.count;
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kTool);
+  }
+}
+
 std::size_t SeriesStore::Expire() {
   if (options_.ttl.count() == 0) return 0;
   const Touched deadline = Now() - options_.ttl.count();
   const auto stale = [deadline](const auto& cell) { return cell.touched < deadline; };
   const std::array<std::size_t, kFamilyCount> erased = {
       requests_.EraseIf(stale), durations_.EraseIf(stale), models_.EraseIf(stale),
-      costs_.EraseIf(stale), qualities_.EraseIf(stale)};
+      costs_.EraseIf(stale), qualities_.EraseIf(stale), workflows_.EraseIf(stale),
+      agents_.EraseIf(stale), tools_.EraseIf(stale)};
   std::size_t total = 0;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
     expired_[i].fetch_add(erased[i], std::memory_order_relaxed);
@@ -210,6 +258,13 @@ CostSnapshot SeriesStore::SnapshotCosts() const { return Whole<CostSnapshot>(cos
 QualitySnapshot SeriesStore::SnapshotQualities() const {
   return Whole<QualitySnapshot>(qualities_, kCopyHistogram);
 }
+WorkflowSnapshot SeriesStore::SnapshotWorkflows() const {
+  return Whole<WorkflowSnapshot>(workflows_, kCopyHistogram);
+}
+AgentSnapshot SeriesStore::SnapshotAgents() const {
+  return Whole<AgentSnapshot>(agents_, kCopyCount);
+}
+ToolSnapshot SeriesStore::SnapshotTools() const { return Whole<ToolSnapshot>(tools_, kCopyCount); }
 
 void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const {
   ByShard(requests_, kCopyCount, read);
@@ -223,6 +278,15 @@ void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) co
 void SeriesStore::SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const {
   ByShard(qualities_, kCopyHistogram, read);
 }
+void SeriesStore::SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read) const {
+  ByShard(workflows_, kCopyHistogram, read);
+}
+void SeriesStore::SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read) const {
+  ByShard(agents_, kCopyCount, read);
+}
+void SeriesStore::SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read) const {
+  ByShard(tools_, kCopyCount, read);
+}
 
 std::size_t SeriesStore::SeriesCount(Family family) const {
   switch (family) {
@@ -231,6 +295,9 @@ std::size_t SeriesStore::SeriesCount(Family family) const {
     case Family::kModel: return models_.size();
     case Family::kCost: return costs_.size();
     case Family::kQuality: return qualities_.size();
+    case Family::kWorkflow: return workflows_.size();
+    case Family::kAgent: return agents_.size();
+    case Family::kTool: return tools_.size();
   }
   return 0;
 }

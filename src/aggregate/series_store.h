@@ -31,13 +31,23 @@ inline constexpr std::string_view kOverflowLabelValue = "__overflow__";
 // which family overflows is listed in docs/metrics.md.
 inline constexpr std::string_view kOtherStatusLabelValue = "other";
 
-// The `status` an overflow series of llm_requests_total carries for a call's status.
+// The `status` an overflow series carries for an event's status (llm_requests_total and the
+// workflow, agent and tool families).
 std::string_view OverflowStatus(std::string_view status);
 
-enum class Family : uint8_t { kRequests, kDuration, kModel, kCost, kQuality };
-inline constexpr std::size_t kFamilyCount = 5;
+enum class Family : uint8_t {
+  kRequests,
+  kDuration,
+  kModel,
+  kCost,
+  kQuality,
+  kWorkflow,
+  kAgent,
+  kTool,
+};
+inline constexpr std::size_t kFamilyCount = 8;
 inline constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "requests", "duration", "model", "cost", "quality"};
+    "requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool"};
 
 struct StoreOptions {
   std::size_t max_series_per_family = std::numeric_limits<std::size_t>::max();
@@ -45,6 +55,8 @@ struct StoreOptions {
   std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
+  // A workflow runs several calls (and tools), so its buckets reach further than a call's.
+  std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
 };
 
 // Steady-clock nanoseconds of a series' last update, for the TTL.
@@ -88,6 +100,13 @@ class SeriesStore {
 
   void RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced);
   void RecordQuality(const QualityScore& score);
+  // One finished span each (OTLP trace ingest): a workflow (OpenLLMetry @workflow/@task, a
+  // LangGraph graph), an agent invocation (@agent, gen_ai invoke_agent) or a tool call (@tool,
+  // gen_ai execute_tool). `status` is "success" or "error"; any other value is kept as given,
+  // as llm_requests_total keeps a call's, and folded by OverflowStatus() in overflow series.
+  void RecordWorkflow(std::string_view workflow, std::string_view status, double duration_seconds);
+  void RecordAgentInvocation(std::string_view agent, std::string_view status);
+  void RecordToolCall(std::string_view tool, std::string_view status);
 
   // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
   std::size_t Expire();
@@ -97,11 +116,15 @@ class SeriesStore {
   // Overflow series: requests (model, __overflow__, OverflowStatus(status)); duration (model,
   // __overflow__); model (__overflow__); cost (model, __overflow__, __overflow__); quality
   // (__overflow__, __overflow__); `model` there is the model as the model family admitted it.
+  // workflow, agent and tool: (__overflow__, OverflowStatus(status)).
   RequestsSnapshot SnapshotRequests() const;
   DurationSnapshot SnapshotDurations() const;
   ModelSnapshot SnapshotModels() const;
   CostSnapshot SnapshotCosts() const;
   QualitySnapshot SnapshotQualities() const;
+  WorkflowSnapshot SnapshotWorkflows() const;
+  AgentSnapshot SnapshotAgents() const;
+  ToolSnapshot SnapshotTools() const;
 
   // The same copy handed over one shard at a time, for a reader that formats as it goes: `read`
   // gets each shard's series in turn, after that shard's lock is released, in one buffer reused
@@ -111,11 +134,15 @@ class SeriesStore {
   void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const;
   void SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const;
   void SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const;
+  void SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read) const;
+  void SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read) const;
+  void SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read) const;
 
   // The families' bucket bounds, for the `le` labels of the histograms' snapshots.
   const BucketLayout& duration_layout() const { return duration_layout_; }
   const BucketLayout& ttft_layout() const { return ttft_layout_; }
   const BucketLayout& quality_layout() const { return quality_layout_; }
+  const BucketLayout& workflow_layout() const { return workflow_layout_; }
 
   std::size_t SeriesCount(Family family) const;
   std::size_t series_limit() const { return options_.max_series_per_family; }
@@ -149,11 +176,15 @@ class SeriesStore {
   BucketLayout duration_layout_;
   BucketLayout ttft_layout_;
   BucketLayout quality_layout_;
+  BucketLayout workflow_layout_;
   ShardedSeriesMap<CountCell> requests_;
   ShardedSeriesMap<HistogramSeries> durations_;
   ShardedSeriesMap<ModelCell> models_;
   ShardedSeriesMap<CostCell> costs_;
   ShardedSeriesMap<HistogramSeries> qualities_;
+  ShardedSeriesMap<HistogramSeries> workflows_;
+  ShardedSeriesMap<CountCell> agents_;
+  ShardedSeriesMap<CountCell> tools_;
   std::array<std::atomic<uint64_t>, kFamilyCount> overflowed_{};
   std::array<std::atomic<uint64_t>, kFamilyCount> expired_{};
 };

@@ -11,7 +11,8 @@ MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
       clock_(clock),
       duration_les_(TextWriter::FormatBounds(store.duration_layout().bounds())),
       ttft_les_(TextWriter::FormatBounds(store.ttft_layout().bounds())),
-      quality_les_(TextWriter::FormatBounds(store.quality_layout().bounds())) {}
+      quality_les_(TextWriter::FormatBounds(store.quality_layout().bounds())),
+      workflow_les_(TextWriter::FormatBounds(store.workflow_layout().bounds())) {}
 
 std::string MetricsRenderer::Render() {
   const auto start = clock_.SteadyNow();
@@ -105,6 +106,34 @@ void MetricsRenderer::WriteLlmFamilies(std::string* out) const {
     if (v.fallback_priced == 0) return;
     w.Sample("llm_exporter_fallback_priced_events_total", {{"model", l.model}},
              v.fallback_priced);
+  });
+
+  // The families fed by OTLP trace spans other than LLM calls.
+  w.Family("llm_workflow_duration_seconds", "histogram",
+           "Duration of workflow spans (OpenLLMetry @workflow/@task, LangGraph graphs) in "
+           "seconds.");
+  store_.SnapshotWorkflowsByShard([&](const aggregate::WorkflowSnapshot& shard) {
+    shard.ForEach([&](const aggregate::WorkflowLabels& l, const HistogramValue& v) {
+      w.Histogram("llm_workflow_duration_seconds",
+                  {{"workflow", l.workflow}, {"status", l.status}}, workflow_les_, v.counts,
+                  v.sum);
+    });
+  });
+
+  w.Family("llm_agent_invocations_total", "counter",
+           "Agent invocations (OpenLLMetry @agent, gen_ai invoke_agent spans).");
+  store_.SnapshotAgentsByShard([&](const aggregate::AgentSnapshot& shard) {
+    shard.ForEach([&](const aggregate::AgentLabels& l, uint64_t count) {
+      w.Sample("llm_agent_invocations_total", {{"agent", l.agent}, {"status", l.status}}, count);
+    });
+  });
+
+  w.Family("llm_tool_calls_total", "counter",
+           "Tool calls (OpenLLMetry @tool, gen_ai execute_tool spans).");
+  store_.SnapshotToolsByShard([&](const aggregate::ToolSnapshot& shard) {
+    shard.ForEach([&](const aggregate::ToolLabels& l, uint64_t count) {
+      w.Sample("llm_tool_calls_total", {{"tool", l.tool}, {"status", l.status}}, count);
+    });
   });
 }
 

@@ -1,5 +1,6 @@
-// Builds the /metrics response: the LLM families from the series store, written directly, then
-// the agent's own metrics and the process metrics as telemetry::AgentMetrics writes them.
+// Builds the /metrics response: the LLM families (calls, and the workflow, agent and tool spans)
+// from the series store, written directly, then the agent's own metrics and the process metrics
+// as telemetry::AgentMetrics writes them.
 #pragma once
 
 #include <atomic>
@@ -35,6 +36,7 @@ class MetricsRenderer final : public MetricsSource {
   std::vector<std::string> duration_les_;
   std::vector<std::string> ttft_les_;
   std::vector<std::string> quality_les_;
+  std::vector<std::string> workflow_les_;
   std::atomic<std::size_t> last_size_{64 * 1024};
 };
 

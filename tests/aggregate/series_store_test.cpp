@@ -470,6 +470,210 @@ TEST_CASE("SeriesStore: shard by shard, a snapshot holds the same series as the 
   CHECK(store.SnapshotQualities().size() == 50);
 }
 
+// The workflow, agent and tool families as "name|status" -> count (for workflows: observations).
+std::map<std::string, uint64_t> WorkflowsByKey(const SeriesStore& store) {
+  std::map<std::string, uint64_t> out;
+  store.SnapshotWorkflows().ForEach([&](const WorkflowLabels& l, const HistogramValue& v) {
+    out[std::string(l.workflow) + "|" + std::string(l.status)] += v.Count();
+  });
+  return out;
+}
+std::map<std::string, uint64_t> AgentsByKey(const SeriesStore& store) {
+  std::map<std::string, uint64_t> out;
+  store.SnapshotAgents().ForEach([&](const AgentLabels& l, uint64_t count) {
+    out[std::string(l.agent) + "|" + std::string(l.status)] += count;
+  });
+  return out;
+}
+std::map<std::string, uint64_t> ToolsByKey(const SeriesStore& store) {
+  std::map<std::string, uint64_t> out;
+  store.SnapshotTools().ForEach([&](const ToolLabels& l, uint64_t count) {
+    out[std::string(l.tool) + "|" + std::string(l.status)] += count;
+  });
+  return out;
+}
+
+TEST_CASE("SeriesStore: the workflow, agent and tool families are named in the self-metrics") {
+  CHECK(kFamilyNames[static_cast<std::size_t>(Family::kWorkflow)] == "workflow");
+  CHECK(kFamilyNames[static_cast<std::size_t>(Family::kAgent)] == "agent");
+  CHECK(kFamilyNames[static_cast<std::size_t>(Family::kTool)] == "tool");
+  CHECK(kFamilyNames[static_cast<std::size_t>(Family::kQuality)] == "quality");
+  CHECK(static_cast<std::size_t>(Family::kTool) + 1 == kFamilyCount);
+}
+
+TEST_CASE("SeriesStore: workflow spans land in the workflow buckets by workflow and status") {
+  FakeClock clock;
+  SeriesStore store({}, clock);  // buckets 0.5, 1, 2, 5, 10, 30, 60, 120, 300
+  CHECK(store.workflow_layout().bounds() ==
+        std::vector<double>{0.5, 1, 2, 5, 10, 30, 60, 120, 300});
+  for (double seconds : {0.25, 0.5, 3.0, 45.0, 300.0, 301.0}) {
+    store.RecordWorkflow("plan_trip", "success", seconds);
+  }
+  store.RecordWorkflow("plan_trip", "error", 12.5);
+  store.RecordWorkflow("summarize", "success", 1.0);
+
+  std::map<std::string, std::pair<std::vector<uint64_t>, double>> got;
+  const WorkflowSnapshot snapshot = store.SnapshotWorkflows();
+  CHECK(snapshot.size() == 3);
+  snapshot.ForEach([&](const WorkflowLabels& l, const HistogramValue& v) {
+    got[std::string(l.workflow) + "|" + std::string(l.status)] = {Vector(v.counts), v.sum};
+  });
+  using Value = std::pair<std::vector<uint64_t>, double>;
+  CHECK(got == std::map<std::string, Value>{
+                   {"plan_trip|success", {{2, 0, 0, 1, 0, 0, 1, 0, 1, 1}, 649.75}},
+                   {"plan_trip|error", {{0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 12.5}},
+                   {"summarize|success", {{0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 1.0}}});
+  CHECK(store.SeriesCount(Family::kWorkflow) == 3);
+  CHECK(store.OverflowCount(Family::kWorkflow) == 0);
+  // Spans touch their own families only.
+  CHECK(store.SeriesCount(Family::kRequests) == 0);
+  CHECK(store.SeriesCount(Family::kDuration) == 0);
+}
+
+TEST_CASE("SeriesStore: agent invocations and tool calls are counted by name and status") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  store.RecordAgentInvocation("researcher", "success");
+  store.RecordAgentInvocation("researcher", "success");
+  store.RecordAgentInvocation("researcher", "error");
+  store.RecordAgentInvocation("writer", "success");
+  store.RecordToolCall("web_search", "success");
+  store.RecordToolCall("web_search", "error");
+  store.RecordToolCall("web_search", "error");
+  store.RecordToolCall("calculator", "success");
+
+  CHECK(AgentsByKey(store) == std::map<std::string, uint64_t>{{"researcher|success", 2},
+                                                              {"researcher|error", 1},
+                                                              {"writer|success", 1}});
+  CHECK(ToolsByKey(store) == std::map<std::string, uint64_t>{{"web_search|success", 1},
+                                                             {"web_search|error", 2},
+                                                             {"calculator|success", 1}});
+  CHECK(store.SeriesCount(Family::kAgent) == 3);
+  CHECK(store.SeriesCount(Family::kTool) == 3);
+  CHECK(store.SeriesCount(Family::kWorkflow) == 0);
+  CHECK(store.SeriesCount(Family::kRequests) == 0);
+}
+
+TEST_CASE("SeriesStore: past the series limit workflows, agents and tools go to __overflow__ "
+          "with the status as success, error or other") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 2;
+  SeriesStore store(options, clock);
+  // The same sequence for each family: a and b fill it, then c (error), d (timeout), a known
+  // name with a new status (a new series too), and the known series again.
+  const std::vector<std::pair<std::string_view, std::string_view>> spans = {
+      {"a", "success"}, {"b", "success"}, {"c", "error"},  {"d", "timeout"},
+      {"a", "error"},   {"a", "success"}, {"e", "Error"},  {"f", "success"}};
+  for (const auto& [name, status] : spans) {
+    store.RecordWorkflow(name, status, 4);
+    store.RecordAgentInvocation(name, status);
+    store.RecordToolCall(name, status);
+  }
+  const std::map<std::string, uint64_t> want = {{"a|success", 2},
+                                                {"b|success", 1},
+                                                {"__overflow__|error", 2},
+                                                {"__overflow__|other", 2},
+                                                {"__overflow__|success", 1}};
+  CHECK(WorkflowsByKey(store) == want);
+  CHECK(AgentsByKey(store) == want);
+  CHECK(ToolsByKey(store) == want);
+  for (const Family family : {Family::kWorkflow, Family::kAgent, Family::kTool}) {
+    CAPTURE(kFamilyNames[static_cast<std::size_t>(family)]);
+    CHECK(store.OverflowCount(family) == 5);
+    CHECK(store.SeriesCount(family) == 5);  // two admitted and three overflow series
+  }
+  // The sum over the family stays exact: 8 spans, 4 seconds each.
+  double sum = 0;
+  store.SnapshotWorkflows().ForEach([&](const WorkflowLabels&, const HistogramValue& v) {
+    sum += v.sum;
+  });
+  CHECK(sum == 32);
+  CHECK(store.OverflowCount(Family::kRequests) == 0);
+}
+
+TEST_CASE("SeriesStore: however many tools and statuses overflow, the tool family gets at most "
+          "three overflow series") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 1;
+  SeriesStore store(options, clock);
+  for (int i = 0; i < 300; ++i) {
+    const std::string tool = User(i);
+    const std::string status = i % 3 == 0 ? "success" : i % 3 == 1 ? "error" : "s" + tool;
+    store.RecordToolCall(tool, status);
+  }
+  CHECK(ToolsByKey(store) == std::map<std::string, uint64_t>{{"u0|success", 1},
+                                                             {"__overflow__|success", 99},
+                                                             {"__overflow__|error", 100},
+                                                             {"__overflow__|other", 100}});
+  CHECK(store.SeriesCount(Family::kTool) == 4);
+  CHECK(store.OverflowCount(Family::kTool) == 299);
+}
+
+TEST_CASE("SeriesStore: with a TTL, idle workflow, agent and tool series are dropped") {
+  FakeClock clock;
+  StoreOptions options;
+  options.ttl = std::chrono::minutes(10);
+  SeriesStore store(options, clock);
+  store.RecordWorkflow("old", "success", 1);
+  store.RecordAgentInvocation("old", "success");
+  store.RecordToolCall("old", "error");
+  clock.Advance(std::chrono::minutes(6));
+  store.RecordWorkflow("new", "success", 2);
+  store.RecordAgentInvocation("new", "success");
+  store.RecordToolCall("new", "error");
+  CHECK(store.Expire() == 0);
+  clock.Advance(std::chrono::minutes(5));  // "old" is 11 minutes old, "new" 5
+  CHECK(store.Expire() == 3);              // the workflow, agent and tool series of "old"
+  CHECK(WorkflowsByKey(store) == std::map<std::string, uint64_t>{{"new|success", 1}});
+  CHECK(AgentsByKey(store) == std::map<std::string, uint64_t>{{"new|success", 1}});
+  CHECK(ToolsByKey(store) == std::map<std::string, uint64_t>{{"new|error", 1}});
+  for (const Family family : {Family::kWorkflow, Family::kAgent, Family::kTool}) {
+    CAPTURE(kFamilyNames[static_cast<std::size_t>(family)]);
+    CHECK(store.ExpiredCount(family) == 1);
+    CHECK(store.SeriesCount(family) == 1);
+  }
+  CHECK(store.ExpiredCount(Family::kRequests) == 0);
+  store.RecordToolCall("old", "error");  // comes back from zero, as a counter reset
+  CHECK(ToolsByKey(store).at("old|error") == 1);
+}
+
+TEST_CASE("SeriesStore: shard by shard, workflow, agent and tool snapshots hold every series") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  for (int i = 0; i < 500; ++i) {
+    const std::string name = User(i);  // outlives the calls: the store copies it into its key
+    store.RecordWorkflow(name, "success", 1);
+    store.RecordAgentInvocation(name, "error");
+    store.RecordToolCall(name, "success");
+  }
+  std::map<std::string, uint64_t> workflows, agents, tools;
+  std::size_t shards = 0;
+  store.SnapshotWorkflowsByShard([&](const WorkflowSnapshot& shard) {
+    ++shards;
+    shard.ForEach([&](const WorkflowLabels& l, const HistogramValue& v) {
+      workflows[std::string(l.workflow) + "|" + std::string(l.status)] += v.Count();
+    });
+  });
+  store.SnapshotAgentsByShard([&](const AgentSnapshot& shard) {
+    shard.ForEach([&](const AgentLabels& l, uint64_t count) {
+      agents[std::string(l.agent) + "|" + std::string(l.status)] += count;
+    });
+  });
+  store.SnapshotToolsByShard([&](const ToolSnapshot& shard) {
+    shard.ForEach([&](const ToolLabels& l, uint64_t count) {
+      tools[std::string(l.tool) + "|" + std::string(l.status)] += count;
+    });
+  });
+  CHECK(shards == 32);
+  CHECK(workflows.size() == 500);
+  CHECK(workflows == WorkflowsByKey(store));
+  CHECK(agents == AgentsByKey(store));
+  CHECK(tools == ToolsByKey(store));
+  CHECK(agents.at("u499|error") == 1);
+}
+
 TEST_CASE("SeriesStore: a model snapshot shows tokens, cache, fallback and ttft of one moment") {
   // Every call adds 1 input token, 2 output tokens, a cache hit, a fallback-priced event and a
   // ttft observation to model "m"; snapshots taken while the calls are recorded must agree.

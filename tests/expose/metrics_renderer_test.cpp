@@ -120,6 +120,170 @@ TEST_CASE("MetricsRenderer: rendering does not expire series; SeriesStore::Expir
   CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"requests\"} 1"));
 }
 
+TEST_CASE("MetricsRenderer: workflow, agent and tool spans, with their HELP and TYPE lines") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  store.RecordWorkflow("plan_trip", "success", 0.25);
+  store.RecordWorkflow("plan_trip", "success", 42.5);
+  store.RecordWorkflow("plan_trip", "error", 301);
+  store.RecordAgentInvocation("researcher", "success");
+  store.RecordAgentInvocation("researcher", "success");
+  store.RecordAgentInvocation("researcher", "error");
+  store.RecordToolCall("web_search", "success");
+  store.RecordToolCall("web_search", "error");
+  store.RecordToolCall("calculator", "success");
+
+  const std::string text = renderer.Render();
+  CHECK(Contains(text,
+                 "# HELP llm_workflow_duration_seconds Duration of workflow spans (OpenLLMetry "
+                 "@workflow/@task, LangGraph graphs) in seconds.\n"
+                 "# TYPE llm_workflow_duration_seconds histogram"));
+  const std::string success = "llm_workflow_duration_seconds_bucket{workflow=\"plan_trip\","
+                              "status=\"success\",le=";
+  CHECK(Contains(text, success + "\"0.5\"} 1\n" + success + "\"1.0\"} 1\n" + success +
+                           "\"2.0\"} 1\n" + success + "\"5.0\"} 1\n" + success +
+                           "\"10.0\"} 1\n" + success + "\"30.0\"} 1\n" + success +
+                           "\"60.0\"} 2\n" + success + "\"120.0\"} 2\n" + success +
+                           "\"300.0\"} 2\n" + success + "\"+Inf\"} 2"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_sum{workflow=\"plan_trip\","
+                       "status=\"success\"} 42.75"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_count{workflow=\"plan_trip\","
+                       "status=\"success\"} 2"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_bucket{workflow=\"plan_trip\","
+                       "status=\"error\",le=\"300.0\"} 0"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_bucket{workflow=\"plan_trip\","
+                       "status=\"error\",le=\"+Inf\"} 1"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_sum{workflow=\"plan_trip\","
+                       "status=\"error\"} 301"));
+
+  CHECK(Contains(text,
+                 "# HELP llm_agent_invocations_total Agent invocations (OpenLLMetry @agent, "
+                 "gen_ai invoke_agent spans).\n"
+                 "# TYPE llm_agent_invocations_total counter"));
+  CHECK(Contains(text, "llm_agent_invocations_total{agent=\"researcher\",status=\"success\"} 2"));
+  CHECK(Contains(text, "llm_agent_invocations_total{agent=\"researcher\",status=\"error\"} 1"));
+
+  CHECK(Contains(text,
+                 "# HELP llm_tool_calls_total Tool calls (OpenLLMetry @tool, gen_ai execute_tool "
+                 "spans).\n"
+                 "# TYPE llm_tool_calls_total counter"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"web_search\",status=\"success\"} 1"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"web_search\",status=\"error\"} 1"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"calculator\",status=\"success\"} 1"));
+
+  CHECK(Contains(text, "llm_exporter_series{family=\"workflow\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"agent\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"tool\"} 3"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"requests\"} 0"));
+}
+
+TEST_CASE("MetricsRenderer: before any span the three families are announced, with no series, "
+          "and their self-metrics read 0") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  options.max_series_per_family = 100;
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  const std::string text = renderer.Render();
+  CHECK(Contains(text, "# TYPE llm_workflow_duration_seconds histogram"));
+  CHECK(Contains(text, "# TYPE llm_agent_invocations_total counter"));
+  CHECK(Contains(text, "# TYPE llm_tool_calls_total counter"));
+  CHECK(text.find("llm_workflow_duration_seconds_bucket{") == std::string::npos);
+  CHECK(text.find("llm_agent_invocations_total{") == std::string::npos);
+  CHECK(text.find("llm_tool_calls_total{") == std::string::npos);
+  for (const char* family : {"requests", "duration", "model", "cost", "quality", "workflow",
+                             "agent", "tool"}) {
+    const std::string label = std::string("{family=\"") + family + "\"}";
+    CAPTURE(family);
+    CHECK(Contains(text, "llm_exporter_series" + label + " 0"));
+    CHECK(Contains(text, "llm_exporter_series_limit" + label + " 100"));
+    CHECK(Contains(text, "llm_exporter_series_overflow_total" + label + " 0"));
+    CHECK(Contains(text, "llm_exporter_series_expired_total" + label + " 0"));
+  }
+}
+
+TEST_CASE("MetricsRenderer: workflow, agent and tool spans past the series limit") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  options.max_series_per_family = 1;
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  store.RecordWorkflow("w1", "success", 1);
+  store.RecordWorkflow("w2", "error", 2);
+  store.RecordWorkflow("w3", "cancelled", 3);
+  store.RecordAgentInvocation("a1", "error");
+  store.RecordAgentInvocation("a2", "error");
+  store.RecordAgentInvocation("a3", "error");
+  store.RecordToolCall("t1", "success");
+  store.RecordToolCall("t2", "success");
+  store.RecordToolCall("t3", "error");
+  store.RecordToolCall("t4", "unknown");
+
+  const std::string text = renderer.Render();
+  CHECK(Contains(text, "llm_workflow_duration_seconds_count{workflow=\"w1\",status=\"success\"} 1"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_count{workflow=\"__overflow__\","
+                       "status=\"error\"} 1"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_bucket{workflow=\"__overflow__\","
+                       "status=\"error\",le=\"2.0\"} 1"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_sum{workflow=\"__overflow__\","
+                       "status=\"other\"} 3"));
+  CHECK(text.find("workflow=\"w2\"") == std::string::npos);
+  CHECK(text.find("status=\"cancelled\"") == std::string::npos);
+
+  CHECK(Contains(text, "llm_agent_invocations_total{agent=\"a1\",status=\"error\"} 1"));
+  CHECK(Contains(text, "llm_agent_invocations_total{agent=\"__overflow__\",status=\"error\"} 2"));
+
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"t1\",status=\"success\"} 1"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"__overflow__\",status=\"success\"} 1"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"__overflow__\",status=\"error\"} 1"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"__overflow__\",status=\"other\"} 1"));
+
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"workflow\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"agent\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"tool\"} 3"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"workflow\"} 3"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"agent\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"tool\"} 4"));
+  CHECK(Contains(text, "llm_exporter_series_limit{family=\"tool\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"requests\"} 0"));
+}
+
+TEST_CASE("MetricsRenderer: idle workflow, agent and tool series go at SeriesStore::Expire()") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  options.ttl = std::chrono::minutes(10);
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  store.RecordWorkflow("old", "success", 1);
+  store.RecordAgentInvocation("old", "success");
+  store.RecordToolCall("old", "error");
+  clock.Advance(std::chrono::minutes(6));
+  store.RecordToolCall("new", "success");
+  clock.Advance(std::chrono::minutes(5));  // "old" is past the TTL, "new" is not
+
+  const std::string before = renderer.Render();
+  CHECK(Contains(before, "llm_workflow_duration_seconds_count{workflow=\"old\",status=\"success\"} 1"));
+  CHECK(Contains(before, "llm_agent_invocations_total{agent=\"old\",status=\"success\"} 1"));
+  CHECK(Contains(before, "llm_tool_calls_total{tool=\"old\",status=\"error\"} 1"));
+
+  CHECK(store.Expire() == 3);
+  const std::string after = renderer.Render();
+  CHECK(after.find("llm_workflow_duration_seconds_bucket{") == std::string::npos);
+  CHECK(after.find("llm_agent_invocations_total{") == std::string::npos);
+  CHECK(after.find("tool=\"old\"") == std::string::npos);
+  CHECK(Contains(after, "llm_tool_calls_total{tool=\"new\",status=\"success\"} 1"));
+  CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"workflow\"} 1"));
+  CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"agent\"} 1"));
+  CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"tool\"} 1"));
+  CHECK(Contains(after, "llm_exporter_series{family=\"workflow\"} 0"));
+  CHECK(Contains(after, "llm_exporter_series{family=\"tool\"} 1"));
+}
+
 TEST_CASE("MetricsRenderer: the model family's metrics in one scrape agree") {
   // Every call adds one input token, one cache hit, one fallback-priced event and one ttft
   // observation to model "m" while scrapes run; each scrape must show the same count in all.

@@ -47,6 +47,7 @@ ISSUE_ALERTS = {  # what the issue asks for, by the alert that answers it
     "events rejected": "LLMExporterEventsRejected",
     "series overflow": "LLMExporterSeriesOverflow",
     "budgets reload failed": "LLMExporterBudgetsReloadFailed",
+    "tool error rate": "LLMToolErrorRateHigh",
 }
 
 
