@@ -184,6 +184,7 @@ int Run(const config::AgentConfig& cfg) {
   store_options.duration_buckets = cfg.duration_buckets;
   store_options.ttft_buckets = cfg.ttft_buckets;
   store_options.quality_buckets = cfg.quality_buckets;
+  store_options.workflow_buckets = cfg.workflow_buckets;
   aggregate::SeriesStore store(store_options, clock);
 
   decode::DecodeLimits limits;

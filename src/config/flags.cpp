@@ -104,6 +104,7 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
       {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
       {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
+      {"--metrics.buckets.workflow-duration", "give comma-separated upper bounds like 1,10,60"},
       {"--otlp.grpc-listen-address", "give host:port, e.g. 127.0.0.1:4317, or \"\" for none"},
       {"--otlp.span-hold", "give a duration like 5s, or 0"},
       {"--otlp.user-attributes", "give comma-separated attribute names"},
@@ -322,6 +323,8 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
   AddBucketOption(app, "--metrics.buckets.ttft", "llm_ttft_seconds", &config->ttft_buckets);
   AddBucketOption(app, "--metrics.buckets.quality", "llm_quality_score",
                   &config->quality_buckets);
+  AddBucketOption(app, "--metrics.buckets.workflow-duration", "llm_workflow_duration_seconds",
+                  &config->workflow_buckets);
   app.add_option("--otlp.grpc-listen-address", config->otlp_grpc_listen_address,
                  "host:port for OTLP/gRPC trace export (TraceService/Export), e.g. "
                  "127.0.0.1:4317 (docs/otlp.md); off by default. OTLP/HTTP is POST /v1/traces "

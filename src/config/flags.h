@@ -34,6 +34,7 @@ struct AgentConfig {
   std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
+  std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
   // Socket transports (docs/ingest.md); an empty path or address turns one off.
   std::string unix_listen_path = kDefaultUnixSocketPath;
   bool unix_listen_path_given = false;  // on the command line: failing to listen is fatal
