@@ -40,7 +40,8 @@ class CapturedStream {
 // lists no other flag, so a new flag must be added to one of these lists.
 const std::vector<std::string> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",          "--web.config.file",
-    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp"};
+    "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
+    "--otlp.grpc-listen-address"};
 const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
     {"--web.telemetry-path", "give a path such as /metrics"},
@@ -58,6 +59,12 @@ const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
     {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
     {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
+    {"--metrics.buckets.workflow-duration", "give comma-separated upper bounds like 1,10,60"},
+    {"--otlp.span-hold", "give a duration like 5s, or 0"},
+    {"--otlp.max-remembered-spans", "give a whole number"},
+    {"--otlp.user-attributes", "give comma-separated attribute names"},
+    {"--otlp.team-attributes", "give comma-separated attribute names"},
+    {"--otlp.endpoint-attributes", "give comma-separated attribute names"},
     {"--log.level", "give one of debug, info, warn, error"},
     {"--log.format", "give logfmt or json"},
 };
@@ -148,6 +155,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
       AgentConfig config;
       config.pricing_file = config.budgets_file = config.web_config_file = "set";
       config.unix_listen_path = config.unixgram_listen_path = config.udp_listen_address = "set";
+      config.otlp_grpc_listen_address = "set";
       std::vector<std::string> storage = {"llm_exporter"};
       storage.insert(storage.end(), args.begin(), args.end());
       std::vector<char*> argv;
@@ -160,6 +168,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
           : flag == "--web.config.file"        ? config.web_config_file
           : flag == "--ingest.listen-unix"     ? config.unix_listen_path
           : flag == "--ingest.listen-unixgram" ? config.unixgram_listen_path
+          : flag == "--otlp.grpc-listen-address" ? config.otlp_grpc_listen_address
                                                : config.udp_listen_address;
       CHECK(value.empty());
     }
@@ -224,6 +233,29 @@ TEST_CASE("ParseFlags: the lists above name every flag that --help shows") {
   listed.insert(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end());
   for (const auto& flag_and_takes : kEmptyIsAnError) listed.insert(flag_and_takes.first);
   CHECK(shown == listed);
+}
+
+TEST_CASE("ParseFlags: the OTLP flags") {
+  AgentConfig config;
+  CHECK(config.otlp_grpc_listen_address.empty());
+  CHECK(config.otlp_span_hold == std::chrono::seconds(5));
+  CHECK(config.otlp_max_remembered_spans == 200'000);
+  CHECK_FALSE(config.otlp_user_attributes);
+  CHECK_FALSE(Parse({"--otlp.grpc-listen-address=127.0.0.1:4317", "--otlp.span-hold=0",
+                     "--otlp.user-attributes=enduser.id, user.id",
+                     "--otlp.endpoint-attributes=http.route"},
+                    &config)
+                   .has_value());
+  CHECK(config.otlp_grpc_listen_address == "127.0.0.1:4317");
+  CHECK(config.otlp_span_hold == std::chrono::seconds(0));
+  CHECK(config.otlp_user_attributes == std::vector<std::string>{"enduser.id", "user.id"});
+  CHECK(config.otlp_endpoint_attributes == std::vector<std::string>{"http.route"});
+  CHECK_FALSE(config.otlp_team_attributes);
+  CHECK(ErrorLine({"--otlp.span-hold=10m"}) ==
+        "llm_exporter: error: --otlp.span-hold: must be from 0 to 5m (see --help)\n");
+  CHECK(ErrorLine({"--otlp.team-attributes=a,,b"}) ==
+        "llm_exporter: error: --otlp.team-attributes: \"a,,b\" has an empty attribute name "
+        "(see --help)\n");
 }
 
 }  // namespace
