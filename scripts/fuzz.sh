@@ -18,7 +18,7 @@ root="$(pwd)"
 seconds="${FUZZ_SECONDS:-60}"
 jobs="${JOBS:-$(nproc)}"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
-targets=(decode_fuzzer price_table_fuzzer text_writer_fuzzer)
+targets=(decode_fuzzer price_table_fuzzer text_writer_fuzzer otlp_protobuf_fuzzer otlp_json_fuzzer)
 
 # Seed corpora, dictionary and input size limit of each target. The writer fuzzer decodes its
 # input as a body too, so the decoder's seeds serve it as well.
@@ -27,11 +27,15 @@ corpora() {
     decode_fuzzer) echo "fuzz/corpus/decode_fuzzer" ;;
     price_table_fuzzer) echo "fuzz/corpus/price_table_fuzzer" ;;
     text_writer_fuzzer) echo "fuzz/corpus/text_writer_fuzzer fuzz/corpus/decode_fuzzer" ;;
+    otlp_protobuf_fuzzer) echo "fuzz/corpus/otlp_protobuf_fuzzer" ;;
+    otlp_json_fuzzer) echo "fuzz/corpus/otlp_json_fuzzer" ;;
   esac
 }
 dictionary() {
   case "$1" in
     price_table_fuzzer) echo "fuzz/dictionaries/price_table.dict" ;;
+    otlp_protobuf_fuzzer) echo "fuzz/dictionaries/otlp_protobuf.dict" ;;
+    otlp_json_fuzzer) echo "fuzz/dictionaries/otlp_json.dict" ;;
     *) echo "fuzz/dictionaries/events.dict" ;;
   esac
 }

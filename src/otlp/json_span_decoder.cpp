@@ -306,18 +306,25 @@ class RequestWalker {
     if (root.get_object().get(request) != simdjson::SUCCESS) {
       return BodyError("the body must be a JSON object (an ExportTraceServiceRequest)");
     }
+    // A member given twice counts once, with its last value, here as at every level below.
+    element all_resource_spans;
+    bool have = false;
     for (const auto field : request) {
-      if (!KeyIs(field.key, "resourceSpans", "resource_spans")) continue;
-      array all;
-      bool present;
-      if (!ReadArray(field.value, &all, &present)) {
-        return BodyError("resourceSpans must be an array");
+      if (KeyIs(field.key, "resourceSpans", "resource_spans")) {
+        all_resource_spans = field.value;
+        have = true;
       }
-      if (!present) continue;
-      std::size_t r = 0;
-      for (const element resource_spans : all) {
-        if (!WalkResourceSpans(resource_spans, r++)) return;
-      }
+    }
+    if (!have) return;
+    array all;
+    bool present;
+    if (!ReadArray(all_resource_spans, &all, &present)) {
+      return BodyError("resourceSpans must be an array");
+    }
+    if (!present) return;
+    std::size_t r = 0;
+    for (const element resource_spans : all) {
+      if (!WalkResourceSpans(resource_spans, r++)) return;
     }
   }
 
@@ -373,34 +380,40 @@ class RequestWalker {
       BodyError("resourceSpans[{}].resource must be an object", r);
       return false;
     }
+    element attributes_value;
+    bool have_attributes = false;
     for (const auto field : resource) {
-      if (!KeyIs(field.key, "attributes")) continue;
-      array attributes;
-      bool present;
-      if (!ReadArray(field.value, &attributes, &present)) {
-        BodyError("resourceSpans[{}].resource.attributes must be an array", r);
+      if (KeyIs(field.key, "attributes")) {
+        attributes_value = field.value;
+        have_attributes = true;
+      }
+    }
+    if (!have_attributes) return true;
+    array attributes;
+    bool present;
+    if (!ReadArray(attributes_value, &attributes, &present)) {
+      BodyError("resourceSpans[{}].resource.attributes must be an array", r);
+      return false;
+    }
+    if (!present) return true;
+    const std::size_t count = attributes.size();
+    const std::size_t limit = out_.limits().max_attributes_per_span;
+    if (count > limit) {
+      group_refused_ = true;
+      group_reason_ = SpanRejectReason::kTooManyAttributes;
+      group_detail_ =
+          fmt::format("its resource has {} attributes, over the limit of {}", count, limit);
+      return true;
+    }
+    std::size_t a = 0;
+    for (const element attribute : attributes) {
+      Attribute parsed;
+      if (Problem p = ReadAttribute(attribute, &parsed)) {
+        BodyError("resourceSpans[{}].resource.attributes[{}]{} {}", r, a, p.path, p.what);
         return false;
       }
-      if (!present) continue;
-      const std::size_t count = attributes.size();
-      const std::size_t limit = out_.limits().max_attributes_per_span;
-      if (count > limit) {
-        group_refused_ = true;
-        group_reason_ = SpanRejectReason::kTooManyAttributes;
-        group_detail_ =
-            fmt::format("its resource has {} attributes, over the limit of {}", count, limit);
-        continue;
-      }
-      std::size_t a = 0;
-      for (const element attribute : attributes) {
-        Attribute parsed;
-        if (Problem p = ReadAttribute(attribute, &parsed)) {
-          BodyError("resourceSpans[{}].resource.attributes[{}]{} {}", r, a, p.path, p.what);
-          return false;
-        }
-        out_.AddResourceAttribute(parsed);
-        ++a;
-      }
+      out_.AddResourceAttribute(parsed);
+      ++a;
     }
     return true;
   }
@@ -471,9 +484,24 @@ class RequestWalker {
 
   // Reads the span's fields into `s`, and its attributes and events into the collector.
   Problem ReadSpanFields(const object& span, Span& s) {
+    // Attributes and events go into the collector: read once, from the member's last value.
+    element attributes;
+    element events;
+    bool have_attributes = false;
+    bool have_events = false;
     for (const auto field : span) {
       const std::string_view key = field.key;
       const element& v = field.value;
+      if (KeyIs(key, "attributes")) {
+        attributes = v;
+        have_attributes = true;
+        continue;
+      }
+      if (KeyIs(key, "events")) {
+        events = v;
+        have_events = true;
+        continue;
+      }
       if (IsNull(v)) continue;
       if (KeyIs(key, "traceId", "trace_id")) {
         if (Problem p = ReadHexId(v, "traceId", &s.trace_id)) return p;
@@ -493,11 +521,13 @@ class RequestWalker {
         if (!ReadUint64(v, &s.end_time_unix_nano)) return {"endTimeUnixNano", kMustBeUint};
       } else if (KeyIs(key, "status")) {
         if (Problem p = ReadStatus(v, &s.status)) return p;
-      } else if (KeyIs(key, "attributes")) {
-        if (Problem p = ReadAttributes(v)) return p;
-      } else if (KeyIs(key, "events")) {
-        if (Problem p = ReadEvents(v)) return p;
       }
+    }
+    if (have_attributes && !IsNull(attributes)) {
+      if (Problem p = ReadAttributes(attributes)) return p;
+    }
+    if (have_events && !IsNull(events)) {
+      if (Problem p = ReadEvents(events)) return p;
     }
     return {};
   }
