@@ -15,7 +15,7 @@ agent_packages=(
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsimdjson-dev libxxhash-dev libyaml-cpp-dev libcrypt-dev libssl-dev
   # OTLP: protoc generates the span decoder's classes at build time (src/otlp/proto/)
-  protobuf-compiler libprotobuf-dev
+  protobuf-compiler libprotobuf-dev zlib1g-dev
 )
 test_packages=(
   # tests and benchmarks
