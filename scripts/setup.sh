@@ -14,6 +14,8 @@ agent_packages=(
   # libraries
   prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsimdjson-dev libxxhash-dev libyaml-cpp-dev libcrypt-dev libssl-dev
+  # OTLP: protoc generates the span decoder's classes at build time (src/otlp/proto/)
+  protobuf-compiler libprotobuf-dev
 )
 test_packages=(
   # tests and benchmarks
