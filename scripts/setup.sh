@@ -16,6 +16,8 @@ agent_packages=(
   libsimdjson-dev libxxhash-dev libyaml-cpp-dev libcrypt-dev libssl-dev
   # OTLP: protoc generates the span decoder's classes at build time (src/otlp/proto/)
   protobuf-compiler libprotobuf-dev
+  # OTLP/gRPC (src/transport/grpc/)
+  libgrpc++-dev
 )
 test_packages=(
   # tests and benchmarks
