@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what llm_exporter needs on Debian 12, from Debian's packages only. Uses sudo when not
-# run as root; installs only what is missing.
+# Installs what llm_exporter needs on Debian 12, from Debian's packages only, and for the
+# integration tests' OpenTelemetry JS clients the npm packages locked in tests/otel-js. Uses sudo
+# when not run as root; installs only what is missing.
 #
 #   scripts/setup.sh          # everything: the agent, the tests, benchmarks, fuzzers, sanitizers
 #   scripts/setup.sh agent    # only what building and running the agent needs (scripts/run.sh)
@@ -17,6 +18,8 @@ agent_packages=(
   # OTLP: protoc generates the span decoder's classes at build time (src/otlp/proto/); zlib
   # inflates gzip request bodies
   protobuf-compiler libprotobuf-dev zlib1g-dev
+  # OTLP/gRPC (src/transport/grpc/)
+  libgrpc++-dev
 )
 test_packages=(
   # tests and benchmarks
@@ -29,7 +32,13 @@ test_packages=(
 
 case "$mode" in
   agent) packages=("${agent_packages[@]}") ;;
-  full) packages=("${agent_packages[@]}" "${test_packages[@]}") ;;
+  full)
+    packages=("${agent_packages[@]}" "${test_packages[@]}")
+    # The OpenTelemetry JS clients of the integration tests (tests/otel-js) run on Node.js:
+    # Debian's nodejs and npm, unless the machine has its own (a newer Node.js does as well).
+    command -v node >/dev/null 2>&1 || packages+=(nodejs)
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
+    ;;
   *)
     echo "setup.sh: unknown mode \"$mode\"; use \"agent\" or \"full\" (the default)" >&2
     exit 2
@@ -40,13 +49,22 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "Installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-echo "Installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The OpenTelemetry JS SDK and exporters at the versions of tests/otel-js/package-lock.json, when
+# they are missing or the lockfile changed since they were installed.
+if [[ "$mode" == full ]]; then
+  otel_js="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/otel-js"
+  if [[ ! -d "$otel_js/node_modules" ||
+        "$otel_js/package-lock.json" -nt "$otel_js/node_modules" ]]; then
+    echo "Installing: the npm packages of tests/otel-js"
+    (cd "$otel_js" && npm ci --no-audit --no-fund >/dev/null)
+  fi
+fi

@@ -34,6 +34,7 @@
 #include "transport/common/listen_address.h"
 #include "transport/common/socket_file.h"
 #include "transport/datagram/datagram_listener.h"
+#include "transport/grpc/grpc_server.h"
 #include "transport/http/http_server.h"
 #include "transport/unix/unix_stream_listener.h"
 
@@ -142,6 +143,26 @@ class ExpiringMetrics final : public MetricsSource {
   MetricsSource& renderer_;
 };
 
+// OTLP/gRPC, when --otlp.grpc-listen-address asks for it; failing to listen there is fatal.
+std::unique_ptr<transport::GrpcServer> StartGrpcServer(
+    const config::AgentConfig& cfg, const std::optional<config::WebConfig>& web_config,
+    SpanIngest& spans, telemetry::AgentMetrics& agent_metrics) {
+  if (cfg.otlp_grpc_listen_address.empty()) return nullptr;
+  transport::GrpcServerOptions options;
+  options.listen_address = cfg.otlp_grpc_listen_address;
+  options.max_message_bytes = cfg.max_request_bytes;
+  options.web_config = web_config;
+  auto server = std::make_unique<transport::GrpcServer>(options, spans, agent_metrics);
+  server->Start();
+  spdlog::info("Listening for OTLP/gRPC on {} ({}){}", server->bound_address(),
+               server->tls() ? "TLS" : "plaintext",
+               web_config && web_config->auth_enabled() ? ", basic auth required" : "");
+  if (const std::optional<std::string> warning = server->exposure_warning()) {
+    spdlog::warn("{}", *warning);
+  }
+  return server;
+}
+
 // The OTLP span pipeline's settings from the flags (docs/otlp.md).
 pipeline::SpanPipelineOptions SpanPipelineOptionsFrom(const config::AgentConfig& cfg) {
   pipeline::SpanPipelineOptions options;
@@ -222,6 +243,8 @@ int Run(const config::AgentConfig& cfg) {
       Transport::kUnixgram, cfg.unixgram_listen_path, cfg, event_pipeline, listener_metrics, clock);
   std::unique_ptr<transport::DatagramListener> udp_listener = StartDatagramListener(
       Transport::kUdp, cfg.udp_listen_address, cfg, event_pipeline, listener_metrics, clock);
+  std::unique_ptr<transport::GrpcServer> grpc_server =
+      StartGrpcServer(cfg, web_config, span_pipeline, agent_metrics);
   http.Start();
   spdlog::info("Listening on {}://{}; metrics at {}, events to POST /v1/events, OTLP spans to "
                "POST /v1/traces{}", http.scheme(),
@@ -249,6 +272,7 @@ int Run(const config::AgentConfig& cfg) {
   if (udp_listener) udp_listener->Stop();
   if (unixgram_listener) unixgram_listener->Stop();
   if (unix_listener) unix_listener->Stop();
+  if (grpc_server) grpc_server->Stop();
   http.Stop();
   // What the hold still keeps is decided and counted, for a final scrape by nothing: the
   // series go with the process, but the log says how much was in flight.

@@ -19,7 +19,7 @@
 #include "llm_exporter/span_ingest.h"
 #include "llm_exporter/reload.h"
 #include "telemetry/agent_metrics.h"
-#include "transport/http/basic_auth.h"
+#include "transport/common/basic_auth.h"
 #include "transport/http/body_deadline.h"
 #include "transport/http/buffer_pool.h"
 

@@ -1,4 +1,4 @@
-#include "transport/http/basic_auth.h"
+#include "transport/common/basic_auth.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>
