@@ -47,8 +47,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// "application/json; charset=utf-8" -> "application/json", lower-cased types compared as sent
-// (media types are case-insensitive; clients send them in lower case).
+// "application/json; charset=utf-8" -> "application/json" (compared ignoring case, as media
+// types are).
 std::string_view MediaType(std::string_view content_type) {
   return Trim(content_type.substr(0, content_type.find(';')));
 }
@@ -544,9 +544,9 @@ int HttpServer::HandleTraces(mg_connection* conn) {
   };
   const std::string_view media_type = MediaType(header("Content-Type"));
   SpanEncoding encoding = SpanEncoding::kProtobuf;
-  if (media_type == "application/x-protobuf") {
+  if (EqualsIgnoreCase(media_type, "application/x-protobuf")) {
     encoding = SpanEncoding::kProtobuf;
-  } else if (media_type == "application/json") {
+  } else if (EqualsIgnoreCase(media_type, "application/json")) {
     encoding = SpanEncoding::kJson;
   } else {
     const std::string what =
