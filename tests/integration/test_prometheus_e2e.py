@@ -2,23 +2,23 @@
 
 Starts llm_exporter (with a budgets file) and Debian's `prometheus` on free loopback ports, the
 latter with a temp data dir, a 1s scrape of the agent, a 1s rule evaluation and both rule files of
-rules/. Posts a known set of events twice: a warm-up batch that creates every series (a series
-appears with its first value already counted, so rate() and increase() cannot see the event that
-created it), then, after a few scrapes, the same batch again. Then, at one evaluation time T:
+rules/. Posts a known set of events and, at the same moment, of OTLP trace spans (workflows,
+agents, tools and an LLM call, on POST /v1/traces as OTLP/JSON) twice: a warm-up batch that
+creates every series (a series appears with its first value already counted, so rate() and
+increase() cannot see the event that created it), then, after a few scrapes, the same batch again.
+Then, at one evaluation time T:
 
 - every target of every dashboard, with the template variables set to match everything and
   $__rate_interval and $__range set to a window that starts after the warm-up and ends after the
   known batch, must parse and return data, as an instant and (for range panels) a range query;
-  those that read metrics filled only from OTLP trace spans (OTLP_ONLY_METRICS) must parse and
-  return nothing, since no span is posted;
-- the headline panels must return what the known batch implies. Ratios of series scraped at the
+- the headline panels must return what the known batch implies (the LLM panels count the events'
+  calls and the spans' calls together). Ratios of series scraped at the
   same timestamps (error rate, cache hit rate, quality average, quantiles, cost per request) are
   exact; rates and increases are exact once multiplied by Prometheus' extrapolation factor,
   which the test computes from the raw sample timestamps with the algorithm of Prometheus 2.42
   (promql/functions.go, extrapolatedRate). Tolerance: 1e-9 relative, for float rounding only;
 - every rule of rules/ is loaded, evaluates without error, parses through the query API, every
-  recording rule has data (none, for those of OTLP_ONLY_METRICS), and exactly the alerts the
-  events imply are pending;
+  recording rule has data, and exactly the alerts the events and spans imply are pending;
 - every template variable query returns the values posted.
 
 The values every panel returned are printed (and written to $LLM_EXPORTER_E2E_REPORT if set).
@@ -46,6 +46,7 @@ sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
 from harness import Agent, free_port, wait_until  # noqa: E402
+from test_otlp_http import post_traces, request, span  # noqa: E402
 
 ROOT = harness.SOURCE_DIR
 PROMETHEUS = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -62,6 +63,7 @@ PRICES = {"gpt-4o": (0.0025, 0.01), "gpt-4o-mini": (0.00015, 0.0006),
 FALLBACK = (0.01, 0.03)
 LATENCY_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30]
 TTFT_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5]
+WORKFLOW_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300]
 
 
 def call(model, endpoint, status, tin, tout, latency, user, team, ttft=None, cache=None):
@@ -74,7 +76,7 @@ def call(model, endpoint, status, tin, tout, latency, user, team, ttft=None, cac
     return e
 
 
-CALLS = [
+EVENT_CALLS = [
     call("gpt-4o", "/chat", "success", 1000, 500, 0.8, "u1", "search", ttft=0.2, cache="hit"),
     call("gpt-4o", "/chat", "success", 2000, 1000, 1.5, "u2", "search", ttft=0.4, cache="miss"),
     call("gpt-4o", "/chat", "error", 500, 0, 0.3, "u1", "search"),
@@ -87,23 +89,83 @@ CALLS = [
     call("claude-sonnet-4-20250514", "/chat", "error", 100, 0, 0.2, "u2", "support"),
     call("llama-3-70b", "/chat", "success", 1000, 1000, 2.5, "u1", "search", ttft=0.3),
 ]
+# LLM calls posted as OTLP spans (the OpenAI chat span of OpenLLMetry's RAG pipeline, under its
+# workflow): the endpoint is the workflow's name; spans carry no cache outcome. Latency and TTFT
+# are whole milliseconds, as the span's times are.
+SPAN_CALLS = [
+    call("gpt-4o", "rag_pipeline", "success", 1200, 300, 1.2, "u4", "search", ttft=0.3),
+]
+CALLS = EVENT_CALLS + SPAN_CALLS
 SCORES = [("gpt-4o", "judge", 4), ("gpt-4o", "judge", 5), ("gpt-4o-mini", "judge", 3),
           ("claude-sonnet-4-20250514", "judge", 5)]
 QUALITY = [{"type": "quality", "model": m, "evaluator": ev, "score": s} for m, ev, s in SCORES]
 INVALID = [{"endpoint": "/chat", "input_tokens": 1}]  # no model: rejected as missing_field
-BATCH = CALLS + QUALITY + INVALID
+BATCH = EVENT_CALLS + QUALITY + INVALID
 BUDGETS = {"teams": {"search": {"daily_usd": 50, "monthly_usd": 1000},
                      "support": {"daily_usd": 0.015, "monthly_usd": 400}}}
-# Filled only from OTLP trace spans (docs/metrics.md), which this test does not post: queries and
-# recording rules that read them must return nothing. A test that posts workflow, agent and tool
-# spans removes them from here, and then their panels are held to data like every other.
-OTLP_ONLY_METRICS = ("llm_workflow_duration_seconds", "llm_agent_invocations_total",
-                     "llm_tool_calls_total")
+# Workflow, agent and tool spans (docs/otlp.md): (name, status, seconds) per workflow or task run,
+# (name, status) per agent invocation and per tool call. web_search fails 5 of its 20 calls:
+# over LLMToolErrorRateHigh's 20% with the 20 calls its guard asks for; calculator fails as often
+# but with 4 calls stays under the guard.
+WORKFLOWS = [("rag_pipeline", "success", 1.4), ("rag_pipeline", "success", 0.7),
+             ("rag_pipeline", "success", 3.5), ("rag_pipeline", "error", 45.0),
+             ("retrieval", "success", 0.08), ("retrieval", "success", 0.3),
+             ("nightly_digest", "success", 130.0)]
+AGENTS = [("qa_agent", "success")] * 3 + [("qa_agent", "error"), ("planner", "success"),
+                                          ("planner", "success")]
+TOOLS = ([("web_search", "success")] * 15 + [("web_search", "error")] * 5
+         + [("calculator", "success")] * 3 + [("calculator", "error")] + [("llm_call", "success")])
 FAMILIES = {"requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool"}
 
 
-def reads_otlp_only(expr):
-    return any(name in expr for name in OTLP_ONLY_METRICS)
+def otlp_batch(batch):
+    """An OTLP/JSON export request with every span of WORKFLOWS, AGENTS, TOOLS and SPAN_CALLS,
+    in the conventions of several libraries (OpenLLMetry's traceloop.* attributes, the GenAI
+    conventions' gen_ai.operation.name), errors as span status ERROR or as error.type. `batch`
+    keeps the trace ids of the warm-up and the known batch apart."""
+    spans, ids = [], iter(range(1, 1 << 16))
+
+    def add(trace, name, start_ms, duration_s, attrs, status, parent=None, events=()):
+        span_id = f"{batch:04x}{next(ids):012x}"
+        error = {}
+        if status == "error":  # both ways of saying so, alternately
+            error = {"error.type": "TimeoutError"} if len(spans) % 2 else {}
+        spans.append(span(trace, span_id, name, start_ms, start_ms + round(duration_s * 1000),
+                          {**attrs, **error}, parent=parent,
+                          status=2 if status == "error" and not error else 0, events=events))
+        return span_id
+
+    for i, (name, status, seconds) in enumerate(WORKFLOWS):
+        trace = f"{batch:04x}{i + 1:028x}"
+        if name == "nightly_digest":
+            attrs = {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": name}
+        else:
+            kind = "task" if name == "retrieval" else "workflow"
+            attrs = {"traceloop.span.kind": kind, "traceloop.entity.name": name,
+                     "traceloop.workflow.name": name}
+        add(trace, f"{name}.workflow", 0, seconds, attrs, status)
+    trace = f"{batch:04x}{0xa:028x}"
+    for name, status in AGENTS:
+        attrs = ({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name}
+                 if name == "planner" else
+                 {"traceloop.span.kind": "agent", "traceloop.entity.name": name})
+        add(trace, f"{name}.agent", 0, 2.0, attrs, status)
+    for name, status in TOOLS:
+        attrs = ({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+                 if name == "calculator" else
+                 {"traceloop.span.kind": "tool", "traceloop.entity.name": name})
+        add(trace, f"{name}.tool", 0, 0.2, attrs, status)
+    for c in SPAN_CALLS:
+        attrs = {"llm.request.type": "chat", "gen_ai.system": "openai",
+                 "gen_ai.request.model": c["model"],
+                 "gen_ai.usage.prompt_tokens": c["input_tokens"],
+                 "gen_ai.usage.completion_tokens": c["output_tokens"],
+                 "traceloop.workflow.name": c["endpoint"],
+                 "traceloop.association.properties.user_id": c["user_id"],
+                 "traceloop.association.properties.team_id": c["team_id"]}
+        ttft = [("First Token Stream Event", 100 + round(c["ttft"] * 1000))] if "ttft" in c else []
+        add(trace, "openai.chat", 100, c["latency"], attrs, c["status"], events=ttft)
+    return request(spans, {"service.name": "rag-service"})
 
 
 def cost_of(e):
@@ -292,7 +354,8 @@ class PrometheusEndToEndTest(unittest.TestCase):
         budgets = os.path.join(cls.tmp.name, "budgets.json")
         with open(budgets, "w", encoding="utf-8") as f:
             json.dump(BUDGETS, f)
-        cls.agent = Agent(args=[f"--budgets.file={budgets}"])
+        # --otlp.span-hold=0: LLM-call spans are counted when their request is read, as events.
+        cls.agent = Agent(args=[f"--budgets.file={budgets}", "--otlp.span-hold=0"])
         cls.agent.__enter__()
         try:
             cls.prom = Prometheus(f"127.0.0.1:{cls.agent.port}")
@@ -320,19 +383,25 @@ class PrometheusEndToEndTest(unittest.TestCase):
         return bool(result) and float(result[0]["value"][1]) == calls
 
     @classmethod
+    def _post(cls, batch):
+        """The events and the spans of one batch, one right after the other."""
+        answer = cls.agent.post_events(BATCH).json()
+        assert (answer["accepted"], answer["rejected"]) == (len(BATCH) - 1, 1), answer
+        r = post_traces(cls.agent, otlp_batch(batch))
+        assert (r.status, r.json()) == (200, {}), (r.status, r.body)
+
+    @classmethod
     def _run_scenario(cls):
-        prom, agent = cls.prom, cls.agent
+        prom = cls.prom
         wait_until(lambda: prom.query("up", time.time())["data"]["result"], timeout=15,
                    what="the first scrape of the agent")
         # Warm-up: creates every series with the batch's values already counted.
-        answer = agent.post_events(BATCH).json()
-        assert (answer["accepted"], answer["rejected"]) == (len(BATCH) - 1, 1), answer
+        cls._post(1)
         wait_until(lambda: cls._scraped(len(CALLS)), timeout=15, what="the warm-up scraped")
         time.sleep(2.5)               # more scrapes holding the warm-up values
         cls.window_start = time.time()
         time.sleep(3)                 # the window holds a few samples before the known batch
-        answer = agent.post_events(BATCH).json()
-        assert (answer["accepted"], answer["rejected"]) == (len(BATCH) - 1, 1), answer
+        cls._post(2)
         wait_until(lambda: cls._scraped(2 * len(CALLS)), timeout=15,
                    what="the known batch scraped")
         time.sleep(3)                 # a few scrapes and rule evaluations after it
@@ -388,21 +457,16 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertLess(self.factor, (self.seconds + 2.2) / (self.seconds - 2.2))
 
     def test_every_dashboard_target_parses_and_returns_data(self):
-        otlp_only = 0
         for (name, title, ref), (panel, target, expr, answer) in self.answers.items():
             with self.subTest(dashboard=name, panel=title, ref=ref):
-                # No span posted: no data, and data would mean the check below is out of date.
-                has_data = self.assertFalse if reads_otlp_only(expr) else self.assertTrue
-                otlp_only += reads_otlp_only(expr)
                 self.assertEqual(answer["status"], "success", f"{expr}: {answer}")
-                has_data(answer["data"]["result"], f"data: {expr}")
+                self.assertTrue(answer["data"]["result"], f"data: {expr}")
                 if not target.get("instant"):
                     ranged = self.prom.api("query_range", query=expr,
                                            start=f"{self.at - self.seconds:.3f}",
                                            end=f"{self.at:.3f}", step="1")
                     self.assertEqual(ranged["status"], "success", f"{expr}: {ranged}")
-                    has_data(ranged["data"]["result"], f"range data: {expr}")
-        self.assertEqual(otlp_only, 5, "the workflow, agent and tool panels of llm-overview")
+                    self.assertTrue(ranged["data"]["result"], f"range data: {expr}")
 
     def test_annotation_queries_parse(self):
         for name in DASHBOARDS:
@@ -456,9 +520,12 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertValues(d, "Cache hit rate", {"hit rate": hits / lookups})
         self.assertValues(d, "Cost by model (24h)", {
             m: self.increase(c) for m, c in group(lambda e: e["model"], cost_of).items()})
-        # The seed's numbers, for the record: 8 calls, 2 errors, $0.0825, quality 4.25.
-        self.assertEqual((len(CALLS), errors), (8, 2))
-        self.assertClose(cost, 0.0825)
+        # The seed's numbers, for the record: 8 calls, 2 errors, $0.0825, quality 4.25; and the
+        # span's call, $0.006.
+        self.assertEqual((len(EVENT_CALLS), sum(e["status"] == "error" for e in EVENT_CALLS)),
+                         (8, 2))
+        self.assertClose(total(cost_of(e) for e in EVENT_CALLS), 0.0825)
+        self.assertClose(total(cost_of(e) for e in SPAN_CALLS), 0.006)
 
     def test_overview_breakdowns(self):
         d = "llm-overview.json"
@@ -501,6 +568,28 @@ class PrometheusEndToEndTest(unittest.TestCase):
         got = self.values(d, "Request rate by model")
         for m in models:
             self.assertClose(got[m] / sum(got.values()), by_model[m] / len(CALLS), m)
+
+    def test_overview_workflows_agents_and_tools(self):
+        d = "llm-overview.json"
+        runs = {}
+        for name, _, seconds in WORKFLOWS:
+            runs.setdefault(name, []).append(seconds)
+        self.assertValues(d, "p95 workflow duration by workflow", {
+            name: bucket_quantile(0.95, seconds, WORKFLOW_BUCKETS)
+            for name, seconds in runs.items()})
+        self.assertValues(d, "Workflow runs by status", {
+            status: self.rate(n) for status, n in group(
+                lambda w: w[1], lambda w: 1, WORKFLOWS).items()})
+        self.assertValues(d, "Agent invocations by agent and status", {
+            f"{name} {status}": self.rate(n) for (name, status), n in group(
+                lambda a: a, lambda a: 1, AGENTS).items()})
+        calls = group(lambda t: t[0], lambda t: 1, TOOLS)
+        errors = group(lambda t: t[0], lambda t: t[1] == "error", TOOLS)
+        self.assertValues(d, "Tool calls by tool", {t: self.rate(n) for t, n in calls.items()})
+        self.assertValues(d, "Tool error ratio by tool", {t: errors[t] / calls[t] for t in calls})
+        # For the record: a workflow run that failed, and a tool with none.
+        self.assertIn(("rag_pipeline", "error", 45.0), WORKFLOWS)
+        self.assertEqual(errors["llm_call"], 0)
 
     # ---- llm-cost
     def test_cost_values(self):
@@ -570,9 +659,9 @@ class PrometheusEndToEndTest(unittest.TestCase):
                          len({(e["model"], e["user_id"], e["team_id"]) for e in CALLS}), families)
         self.assertEqual(families.get(f"{instance} quality"),
                          len({(m, ev) for m, ev, _ in SCORES}), families)
-        # The families filled from OTLP spans are there, empty: no span was posted.
-        for family in ("workflow", "agent", "tool"):
-            self.assertEqual(families.get(f"{instance} {family}"), 0, families)
+        for family, spans in (("workflow", WORKFLOWS), ("agent", AGENTS), ("tool", TOOLS)):
+            self.assertEqual(families.get(f"{instance} {family}"),
+                             len({(s[0], s[1]) for s in spans}), families)
         self.assertEqual({k.split(" ", 1)[1] for k in families}, FAMILIES, families)
         overflow = self.values(d, "Events folded into overflow series")
         self.assertEqual(set(overflow), FAMILIES, overflow)
@@ -601,8 +690,18 @@ class PrometheusEndToEndTest(unittest.TestCase):
                 self.assertEqual(answer["status"], "success", answer)
                 if r["type"] == "recording":
                     recorded = self.prom.query(r["name"], self.at)
-                    has_data = self.assertFalse if reads_otlp_only(r["query"]) else self.assertTrue
-                    has_data(recorded["data"]["result"], f"{r['name']}: data")
+                    self.assertTrue(recorded["data"]["result"], f"{r['name']}: data")
+
+    def test_recorded_tool_call_rates(self):
+        # tool_status:llm_tool_calls:rate5m has a window of its own: check the shares, which are
+        # LLMToolErrorRateHigh's ratio.
+        answer = self.prom.query("tool_status:llm_tool_calls:rate5m", self.at)
+        got = {(r["metric"]["tool"], r["metric"]["status"]): float(r["value"][1])
+               for r in answer["data"]["result"]}
+        want = group(lambda t: t, lambda t: 1, TOOLS)
+        self.assertEqual(set(got), set(want), got)
+        for k in want:
+            self.assertClose(got[k] / sum(got.values()), want[k] / len(TOOLS), str(k))
 
     def test_exactly_the_alerts_the_events_imply_are_pending(self):
         errors = {e["model"] for e in CALLS if e["status"] == "error"}
@@ -615,9 +714,16 @@ class PrometheusEndToEndTest(unittest.TestCase):
                  # support's daily budget is $0.015, under the known batch's $0.01875 (the
                  # 24h increase sees the known batch only, extrapolated a little upwards).
                  ("LLMTeamDailyBudgetExceeded", "support")}
+        # Over 20% of a tool's calls failed, and at least 20 calls in 5 minutes: the known batch's
+        # increase over 5m, extrapolated upwards as every increase here, is at least its count.
+        tools = {t for t, _ in TOOLS}
+        want |= {("LLMToolErrorRateHigh", t) for t in tools
+                 if sum(c == (t, "error") for c in TOOLS) / sum(c[0] == t for c in TOOLS) > 0.2
+                 and sum(c[0] == t for c in TOOLS) >= 20}
+        self.assertIn(("LLMToolErrorRateHigh", "web_search"), want)
         key = {"LLMHighErrorRate": "model", "LLMHighLatencyP99": "model",
                "LLMExporterEventsRejected": "reason", "LLMExporterUnpricedModel": "model",
-               "LLMTeamDailyBudgetExceeded": "team_id"}
+               "LLMTeamDailyBudgetExceeded": "team_id", "LLMToolErrorRateHigh": "tool"}
 
         def pending():
             alerts = self.prom.api("alerts")["data"]["alerts"]
