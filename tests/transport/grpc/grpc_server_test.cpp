@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -31,6 +33,7 @@
 namespace llm_exporter::transport {
 namespace {
 
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
 using testing::RecordingSpanIngest;
 
@@ -295,17 +298,23 @@ TEST_CASE("GrpcServer: calls from many threads at once are each delivered once")
   ServerFixture f;
   constexpr int kThreads = 8;
   constexpr int kCalls = 25;
-  std::atomic<int> ok{0};
+  std::mutex failures_mu;
+  std::vector<std::string> failures;  // the status of each call that failed
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {
-        if (Call(f.channel, "t" + std::to_string(t) + "c" + std::to_string(i)).status.ok()) ++ok;
+        const Reply reply = Call(f.channel, "t" + std::to_string(t) + "c" + std::to_string(i));
+        if (!reply.status.ok()) {
+          std::lock_guard<std::mutex> lock(failures_mu);
+          failures.push_back(std::to_string(reply.status.error_code()) + " " +
+                             reply.status.error_message());
+        }
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  CHECK(ok == kThreads * kCalls);
+  CHECK(failures == std::vector<std::string>{});
   std::vector<std::string> seen;
   for (const testing::ReceivedBody& b : f.ingest.bodies()) seen.push_back(b.body);
   std::sort(seen.begin(), seen.end());
@@ -482,6 +491,101 @@ TEST_CASE("GrpcServer: VerifyClientCertIfGiven takes clients without one, refuse
   CHECK(Call(Connect(f.server->port(), TlsClient(pki, "rogue-client")), SampleBody())
             .status.error_code() == grpc::StatusCode::UNAVAILABLE);
   CHECK(f.ingest.bodies().size() == 2);
+}
+
+// The real OpenTelemetry JS SDK and its OTLP/gRPC exporter (tests/otel-js, installed by
+// scripts/setup.sh) against the server: what an instrumented Node.js application sends arrives
+// whole, gzip-compressed, and the partial success comes back to the exporter.
+TEST_CASE("GrpcServer: spans from the OpenTelemetry JS gRPC exporter arrive whole") {
+  const std::string otel_js = std::string(LLM_EXPORTER_SOURCE_DIR) + "/tests/otel-js";
+  if (std::system("command -v node >/dev/null 2>&1") != 0 ||
+      !std::filesystem::exists(otel_js + "/node_modules")) {
+    MESSAGE("skipped: needs node and tests/otel-js/node_modules (bash scripts/setup.sh)");
+    return;
+  }
+  ServerFixture f;
+  SpanIngestResult result;
+  result.accepted = 1;
+  result.rejected = 1;
+  result.error_message = "span 1: end time is before start time";
+  f.ingest.Answer(result);
+  TempDir dir;
+  std::ofstream(dir / "scenario.json") << R"({
+    "baseTimeMs": 1767225600000,
+    "resource": {"service.name": "support-bot"},
+    "scope": {"name": "opentelemetry.instrumentation.openai", "version": "0.40.0"},
+    "spans": [
+      {"name": "chat gpt-4o", "kind": "client", "parent": "answer_ticket",
+       "startOffsetMs": 20, "endOffsetMs": 1270.5,
+       "status": {"code": "error", "message": "rate limited"},
+       "attributes": {"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 812},
+       "events": [{"name": "First Token Stream Event", "offsetMs": 180}]},
+      {"name": "answer_ticket", "scope": "opentelemetry.instrumentation.langchain",
+       "startOffsetMs": 0, "endOffsetMs": 1500}
+    ]})";
+  // Straight to 127.0.0.1: no proxy of the environment in between.
+  const std::string command =
+      "env -u grpc_proxy -u https_proxy -u http_proxy -u HTTPS_PROXY -u HTTP_PROXY node " +
+      otel_js + "/send_spans.mjs --protocol grpc --endpoint http://127.0.0.1:" +
+      std::to_string(f.server->port()) + " --compression gzip --scenario " +
+      (dir / "scenario.json") + " 2>" + (dir / "stderr");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  INFO("send_spans.mjs wrote: ", out, ReadFile(dir / "stderr"));
+  REQUIRE(status == 0);
+  CHECK(out.find(R"("ok":true)") != std::string::npos);
+  CHECK(out.find(R"("spans":2,"exportedSpans":2,"requests":1)") != std::string::npos);
+  CHECK(out.find(R"("partialSuccess":[{"rejectedSpans":1,"errorMessage":"span 1: end time is )"
+                 R"(before start time"}])") != std::string::npos);
+
+  const std::vector<testing::ReceivedBody> bodies = f.ingest.bodies();
+  REQUIRE(bodies.size() == 1);
+  ExportTraceServiceRequest request;
+  REQUIRE(request.ParseFromString(bodies[0].body));
+  REQUIRE(request.resource_spans_size() == 1);
+  const auto& resource_spans = request.resource_spans(0);
+  bool service_name = false;
+  for (const auto& attribute : resource_spans.resource().attributes()) {
+    if (attribute.key() == "service.name") {
+      service_name = attribute.value().string_value() == "support-bot";
+    }
+  }
+  CHECK(service_name);
+  REQUIRE(resource_spans.scope_spans_size() == 2);  // one a scope
+  const opentelemetry::proto::trace::v1::Span* chat = nullptr;
+  const opentelemetry::proto::trace::v1::Span* workflow = nullptr;
+  for (const auto& scope_spans : resource_spans.scope_spans()) {
+    REQUIRE(scope_spans.spans_size() == 1);
+    const auto& span = scope_spans.spans(0);
+    if (scope_spans.scope().name() == "opentelemetry.instrumentation.openai") chat = &span;
+    if (scope_spans.scope().name() == "opentelemetry.instrumentation.langchain") workflow = &span;
+  }
+  REQUIRE(chat != nullptr);
+  REQUIRE(workflow != nullptr);
+  constexpr uint64_t kBaseNanos = 1767225600000ull * 1000000;
+  CHECK(chat->name() == "chat gpt-4o");
+  CHECK(chat->kind() == opentelemetry::proto::trace::v1::Span::SPAN_KIND_CLIENT);
+  CHECK(chat->start_time_unix_nano() == kBaseNanos + 20000000);
+  CHECK(chat->end_time_unix_nano() == kBaseNanos + 1270500000);
+  CHECK(chat->trace_id() == workflow->trace_id());
+  CHECK(chat->parent_span_id() == workflow->span_id());
+  CHECK(workflow->parent_span_id().empty());
+  CHECK(chat->status().code() == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  CHECK(chat->status().message() == "rate limited");
+  REQUIRE(chat->events_size() == 1);
+  CHECK(chat->events(0).name() == "First Token Stream Event");
+  CHECK(chat->events(0).time_unix_nano() == kBaseNanos + 200000000);
+  bool tokens = false;
+  for (const auto& attribute : chat->attributes()) {
+    if (attribute.key() == "gen_ai.usage.input_tokens") {
+      tokens = attribute.value().int_value() == 812;
+    }
+  }
+  CHECK(tokens);
 }
 
 TEST_CASE("GrpcServer: Start refuses a key that is not the certificate's, and min_version TLS13") {
