@@ -1,7 +1,8 @@
 // Fuzzes the protobuf span decoder: it must never crash, refuse a body exactly when protobuf
 // itself cannot parse it, account for every span of the body once, decode every span the rules
 // allow with exactly the values the generated classes read, refuse the others for one of the
-// reasons that apply, and give the same result however often the decoder is reused.
+// reasons that apply, give the same result however often the decoder is reused, and copy no
+// string: every one it hands on points into the body.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -143,6 +144,26 @@ void CheckSpan(const pb_trace::Span& ref, const pb_trace::ScopeSpans& ss,
   }
 }
 
+// The decoder reads the body in place: every non-empty string of the result lies within it.
+void CheckPointsIntoBody(const DecodedSpans& d, std::string_view body) {
+  const auto inside = [body](std::string_view text) {
+    return text.empty() ||
+           (text.data() >= body.data() && text.data() + text.size() <= body.data() + body.size());
+  };
+  const auto attributes_inside = [&](std::span<const llm_exporter::otlp::Attribute> list) {
+    return std::all_of(list.begin(), list.end(), [&](const auto& a) {
+      return inside(a.key) && inside(a.value.string);
+    });
+  };
+  for (const Span& s : d.spans) {
+    Require(inside(s.name) && inside(s.scope_name) && attributes_inside(s.attributes) &&
+                attributes_inside(s.resource->attributes) &&
+                std::all_of(s.events.begin(), s.events.end(),
+                            [&](const auto& e) { return inside(e.name); }),
+            "a string does not point into the body", body);
+  }
+}
+
 // Compares a result with what the generated classes make of the same body.
 void CheckAgainstProtobuf(const DecodedSpans& d, const SpanDecodeLimits& limits,
                           std::string_view body) {
@@ -186,6 +207,7 @@ void CheckOne(std::string_view body) {
 
   const DecodedSpans& first = reused.Decode(SpanEncoding::kProtobuf, body);
   CheckAgainstProtobuf(first, defaults, body);
+  CheckPointsIntoBody(first, body);
   const std::string summary = llm_exporter::fuzz::Summary(first);
 
   SpanDecoder fresh(defaults);

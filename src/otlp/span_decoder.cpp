@@ -39,8 +39,7 @@ const DecodedSpans& SpanDecoder::Decode(SpanEncoding encoding, std::string_view 
 }
 
 std::size_t SpanDecoder::retained_bytes() const {
-  return impl_->collector.retained_bytes() + impl_->protobuf.retained_bytes() +
-         impl_->json.retained_bytes();
+  return impl_->collector.retained_bytes() + impl_->json.retained_bytes();
 }
 
 }  // namespace llm_exporter::otlp

@@ -36,7 +36,7 @@ struct DecodedSpans {
   bool ok() const { return body_error.empty(); }
 };
 
-// Owns a reusable parser, arena and buffers. Not thread-safe: use one decoder per thread.
+// Owns a reusable JSON parser and buffers. Not thread-safe: use one decoder per thread.
 // What Decode() returns, and every view in it, stays valid until the next Decode() call or the
 // decoder's destruction, provided `body` stays alive as long.
 class SpanDecoder {
@@ -48,7 +48,7 @@ class SpanDecoder {
 
   const DecodedSpans& Decode(SpanEncoding encoding, std::string_view body);
 
-  // Bytes of memory the decoder keeps warm between calls (arena blocks, parse buffers), for a
+  // Bytes of memory the decoder keeps warm between calls (span vectors, JSON parse buffers), for a
   // pool that frees decoders grown by an unusually large request.
   std::size_t retained_bytes() const;
 

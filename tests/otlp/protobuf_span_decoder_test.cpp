@@ -7,6 +7,7 @@
 
 #include "otlp/otlp_fixture.h"
 #include "otlp/span_decoder.h"
+#include "otlp/wire_bytes.h"
 
 namespace llm_exporter::otlp {
 namespace {
@@ -388,6 +389,108 @@ TEST_CASE("ProtobufSpanDecoder: a field sent with the wrong wire type is skipped
   CHECK(d.spans[0].name.empty());
   CHECK(d.spans[0].start_time_unix_nano == 0);
   CHECK(d.spans[0].end_time_unix_nano == 1'700'000'001'500'000'000ULL);
+}
+
+TEST_CASE("ProtobufSpanDecoder: fields given more than once are read as the generated classes read them") {
+  // Singular fields: the last wins. Singular messages (resource, scope, status, value): merged,
+  // each of their fields the last given, wherever the occurrences lie.
+  const std::string status = Field(15, VarintField(3, 2)) + Field(15, Field(2, "msg"));
+  const std::string value = Field(2, Field(1, "text")) + Field(2, VarintField(3, 7)) + Field(2, "");
+  const std::string span = Field(5, "first") + Field(9, Field(1, "k") + value) + status +
+                           Field(5, "second") + Field(15, VarintField(3, 1) + VarintField(3, 0));
+  const std::string scope_spans = Field(2, span) + Field(1, Field(1, "scope a")) +
+                                  Field(1, Field(1, "scope b")) + Field(1, "");
+  const std::string resource_a = Field(1, Field(1, "service.name") + Field(2, Field(1, "chat")));
+  const std::string resource_b = Field(1, Field(1, "host"));
+  const std::string body =
+      Field(1, Field(2, scope_spans) + Field(1, resource_a) + Field(1, resource_b));
+
+  ExportTraceServiceRequest ref;
+  REQUIRE(ref.ParseFromString(body));
+  const pb_trace::ResourceSpans& rs = ref.resource_spans(0);
+  const pb_trace::Span& ref_span = rs.scope_spans(0).spans(0);
+  REQUIRE(rs.resource().attributes_size() == 2);
+  REQUIRE(ref_span.attributes_size() == 1);
+
+  SpanDecoder decoder;
+  const DecodedSpans& d = DecodeProto(decoder, body);
+  REQUIRE(d.ok());
+  REQUIRE(d.spans.size() == 1);
+  const Span& s = d.spans[0];
+  CHECK(s.name == "second");
+  CHECK(s.name == ref_span.name());
+  CHECK(s.scope_name == "scope b");
+  CHECK(s.scope_name == rs.scope_spans(0).scope().name());
+  CHECK(static_cast<int>(s.status) == static_cast<int>(ref_span.status().code()));
+  CHECK(s.status == StatusCode::kUnset);  // the last code given was 0
+  REQUIRE(s.attributes.size() == 1);
+  CHECK(s.attributes[0].value.type == AttributeValue::Type::kInt);
+  CHECK(s.attributes[0].value.int_value == ref_span.attributes(0).value().int_value());
+  REQUIRE(s.resource->attributes.size() == 2);
+  CHECK(s.resource->attributes[0].value.string == "chat");
+  CHECK(s.resource->attributes[1].key == "host");
+}
+
+TEST_CASE("ProtobufSpanDecoder: edge encodings are accepted or refused as the generated classes do") {
+  const std::string span =
+      GoodRequest(1).resource_spans(0).scope_spans(0).spans(0).SerializeAsString();
+  const auto request = [](const std::string& span_bytes) {
+    return Field(1, Field(2, Field(2, span_bytes)));
+  };
+  const auto groups = [](int depth) {
+    std::string bytes;
+    for (int i = 0; i < depth; ++i) bytes += Tag(20, 3);
+    for (int i = 0; i < depth; ++i) bytes += Tag(20, 4);
+    return bytes;
+  };
+  struct Case {
+    std::string what;
+    std::string body;
+  };
+  const Case cases[] = {
+      {"an int value in 10 bytes, bits past the 64th set",
+       request(span + Field(9, Field(2, Tag(3, 0) + std::string(9, '\xFF') + '\x7F')))},
+      {"a status code past 2^32",
+       request(span + Field(15, VarintField(3, (uint64_t{1} << 32) + 2)))},
+      {"a tag in 5 bytes",
+       request(span + std::string("\xAA\x80\x80\x80\x00", 5) + Varint(1) + "x")},
+      {"a length in 5 bytes",
+       request(span + Tag(5, 2) + std::string("\x81\x80\x80\x80\x00", 5) + "x")},
+      {"a length in 6 bytes",
+       request(span + Tag(5, 2) + std::string("\x81\x80\x80\x80\x80\x00", 6) + "x")},
+      {"a varint in 11 bytes", request(span + Tag(6, 0) + std::string(10, '\xFF') + '\x01')},
+      {"groups 97 deep in a span", request(span + groups(97))},
+      {"groups 98 deep in a span", request(span + groups(98))},
+      {"a group as an attribute", request(span + Tag(9, 3) + Field(1, "k") + Tag(9, 4))},
+      {"mismatched end-group", request(span + Tag(20, 3) + Tag(21, 4))},
+      {"an end-group at the top", Tag(1, 4)},
+      {"field number 0", request(span + VarintField(0, 1))},
+      {"wire type 7", request(span + Tag(3, 7))},
+      {"fixed32 cut short", request(span + Tag(16, 5) + "abc")},
+      {"an inner length past its message", request(span + Field(9, Tag(1, 2) + Varint(3) + "ab"))},
+      {"a double as a varint",
+       request(span + Field(9, Field(1, "d") + Field(2, VarintField(4, 1))))},
+  };
+  SpanDecoder decoder;
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    ExportTraceServiceRequest ref;
+    const bool parsed = ref.ParseFromString(c.body);
+    const DecodedSpans& d = DecodeProto(decoder, c.body);
+    CHECK(d.ok() == parsed);
+    if (!parsed || !d.ok()) continue;
+    const pb_trace::Span& ref_span = ref.resource_spans(0).scope_spans(0).spans(0);
+    REQUIRE(d.spans.size() == 1);
+    const Span& s = d.spans[0];
+    CHECK(s.name == ref_span.name());
+    const int code = ref_span.status().code();
+    CHECK(static_cast<int>(s.status) == (code >= 0 && code <= 2 ? code : 0));
+    REQUIRE(s.attributes.size() == static_cast<std::size_t>(ref_span.attributes_size()));
+    for (int i = 0; i < ref_span.attributes_size(); ++i) {
+      CHECK(s.attributes[i].key == ref_span.attributes(i).key());
+      CHECK(s.attributes[i].value.int_value == ref_span.attributes(i).value().int_value());
+    }
+  }
 }
 
 TEST_CASE("ProtobufSpanDecoder: a reused decoder gives the same result, with no state carried over") {
