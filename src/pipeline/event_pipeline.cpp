@@ -36,9 +36,9 @@ template <typename DecodeFn>
 IngestResult EventPipeline::Run(Transport transport, DecodeFn&& decode) {
   const std::shared_ptr<const pricing::PriceTable> prices = prices_.Current();
   RecordingSink sink(*prices, store_);
-  std::unique_ptr<decode::EventDecoder> decoder = TakeDecoder();
+  std::unique_ptr<decode::EventDecoder> decoder = decoders_.Take();
   decode::DecodeResult result = decode(*decoder, sink);
-  ReturnDecoder(std::move(decoder));
+  decoders_.Return(std::move(decoder));
   if (result.ok()) {
     agent_metrics_.CountEvents(transport, result.accepted, result.rejected_by_reason);
     if (result.rejected > 0) LogRejected(transport, result);
@@ -83,27 +83,6 @@ void EventPipeline::CountRejected(Transport transport, RejectReason reason, uint
   rejected[static_cast<std::size_t>(reason)] = events;
   agent_metrics_.CountEvents(transport, 0, rejected);
   rejection_log_.Record(transport, rejected, Rejection{std::nullopt, {}, reason, detail});
-}
-
-std::unique_ptr<decode::EventDecoder> EventPipeline::TakeDecoder() {
-  {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (!pool_.empty()) {
-      std::unique_ptr<decode::EventDecoder> decoder = std::move(pool_.back());
-      pool_.pop_back();
-      return decoder;
-    }
-  }
-  return std::make_unique<decode::EventDecoder>(limits_);
-}
-
-void EventPipeline::ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder) {
-  // The pool is bounded in count and in size, so what it keeps follows the usual batch rather
-  // than the most requests ever in flight at once (up to --web.threads) or the largest body
-  // ever posted: a decoder warm for a document above kMaxIdleDecoderCapacity is freed here.
-  if (decoder->capacity() > kMaxIdleDecoderCapacity) return;
-  std::lock_guard<std::mutex> lock(pool_mu_);
-  if (pool_.size() < kMaxIdleDecoders) pool_.push_back(std::move(decoder));
 }
 
 }  // namespace llm_exporter::pipeline

@@ -14,6 +14,7 @@
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event_ingest.h"
 #include "llm_exporter/transport.h"
+#include "pipeline/decoder_pool.h"
 #include "pipeline/rejection_log.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/agent_metrics.h"
@@ -46,21 +47,15 @@ class EventPipeline final : public EventIngest {
   IngestResult Run(Transport transport, DecodeFn&& decode);
   void LogRejected(Transport transport, const decode::DecodeResult& result);
 
-  // Decoders are not thread-safe and own warm buffers: keep a pool, one taken per call. At most
-  // kMaxIdleDecoders idle ones are kept, each warm for documents of at most
-  // kMaxIdleDecoderCapacity bytes (about 14 bytes of memory per byte of document).
-  static constexpr std::size_t kMaxIdleDecoders = 4;
-  static constexpr std::size_t kMaxIdleDecoderCapacity = std::size_t{1} << 20;
-  std::unique_ptr<decode::EventDecoder> TakeDecoder();
-  void ReturnDecoder(std::unique_ptr<decode::EventDecoder> decoder);
-
   const decode::DecodeLimits limits_;
   const pricing::PriceCatalog& prices_;
   aggregate::SeriesStore& store_;
   telemetry::AgentMetrics& agent_metrics_;
   RejectionLog rejection_log_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<decode::EventDecoder>> pool_;
+  // Up to 4 idle decoders, each warm for documents of at most 1 MiB (about 14 bytes of memory
+  // per byte of document).
+  DecoderPool<decode::EventDecoder, decode::DecodeLimits, &decode::EventDecoder::capacity>
+      decoders_{limits_, 4, std::size_t{1} << 20};
 };
 
 }  // namespace llm_exporter::pipeline

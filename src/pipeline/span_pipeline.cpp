@@ -40,11 +40,11 @@ void SpanPipeline::Record(const LlmCall& call) {
 SpanIngestResult SpanPipeline::IngestSpans(SpanTransport transport, SpanEncoding encoding,
                                            std::string_view body) {
   SpanIngestResult result;
-  std::unique_ptr<otlp::SpanDecoder> decoder = TakeDecoder();
+  std::unique_ptr<otlp::SpanDecoder> decoder = decoders_.Take();
   const otlp::DecodedSpans& decoded = decoder->Decode(encoding, body);
   if (!decoded.ok()) {
     result.body_error = decoded.body_error;
-    ReturnDecoder(std::move(decoder));
+    decoders_.Return(std::move(decoder));
     CountRefused(transport, SpanRejectReason::kUndecodable, result.body_error);
     return result;
   }
@@ -105,7 +105,7 @@ SpanIngestResult SpanPipeline::IngestSpans(SpanTransport transport, SpanEncoding
   }
   std::sort(errors.begin(), errors.end(),
             [](const otlp::SpanError& a, const otlp::SpanError& b) { return a.index < b.index; });
-  ReturnDecoder(std::move(decoder));
+  decoders_.Return(std::move(decoder));
 
   const auto record = [this](const LlmCall& call) { Record(call); };
   hold_.Add(links, std::move(calls), record);
@@ -169,25 +169,6 @@ void SpanPipeline::StartReleasing(std::chrono::milliseconds period) {
       lock.lock();
     }
   });
-}
-
-std::unique_ptr<otlp::SpanDecoder> SpanPipeline::TakeDecoder() {
-  {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (!pool_.empty()) {
-      std::unique_ptr<otlp::SpanDecoder> decoder = std::move(pool_.back());
-      pool_.pop_back();
-      return decoder;
-    }
-  }
-  return std::make_unique<otlp::SpanDecoder>(options_.decode);
-}
-
-void SpanPipeline::ReturnDecoder(std::unique_ptr<otlp::SpanDecoder> decoder) {
-  // Bounded in count and size, as EventPipeline's pool of event decoders.
-  if (decoder->retained_bytes() > kMaxIdleDecoderBytes) return;
-  std::lock_guard<std::mutex> lock(pool_mu_);
-  if (pool_.size() < kMaxIdleDecoders) pool_.push_back(std::move(decoder));
 }
 
 }  // namespace llm_exporter::pipeline

@@ -17,6 +17,7 @@
 #include "llm_exporter/span_ingest.h"
 #include "otlp/span_decoder.h"
 #include "otlp/span_reader.h"
+#include "pipeline/decoder_pool.h"
 #include "pipeline/trace_hold.h"
 #include "pricing/price_catalog.h"
 #include "telemetry/otlp_metrics.h"
@@ -54,12 +55,8 @@ class SpanPipeline final : public SpanIngest {
 
  private:
   void Record(const LlmCall& call);
-  std::unique_ptr<otlp::SpanDecoder> TakeDecoder();
-  void ReturnDecoder(std::unique_ptr<otlp::SpanDecoder> decoder);
   void Warn(SpanTransport transport, uint64_t rejected, std::string_view latest);
 
-  static constexpr std::size_t kMaxIdleDecoders = 4;
-  static constexpr std::size_t kMaxIdleDecoderBytes = std::size_t{8} << 20;
 
   const SpanPipelineOptions options_;
   const pricing::PriceCatalog& prices_;
@@ -67,8 +64,9 @@ class SpanPipeline final : public SpanIngest {
   telemetry::OtlpMetrics& metrics_;
   const otlp::SpanReader reader_;
   TraceHold hold_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<otlp::SpanDecoder>> pool_;
+  // Up to 4 idle decoders, each keeping at most 8 MiB warm.
+  DecoderPool<otlp::SpanDecoder, otlp::SpanDecodeLimits, &otlp::SpanDecoder::retained_bytes>
+      decoders_{options_.decode, 4, std::size_t{8} << 20};
   std::mutex warn_mu_;
   telemetry::RateLimitedWarning warning_;
   std::mutex timer_mu_;
