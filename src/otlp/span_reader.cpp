@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -150,10 +152,19 @@ SpanReader::SpanReader(SpanReaderOptions options) : options_(std::move(options))
   }
 }
 
+std::size_t SpanReader::KeyHash::operator()(std::string_view key) const {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  const std::size_t n = key.size();
+  std::memcpy(&head, key.data(), std::min<std::size_t>(n, 8));
+  if (n > 8) std::memcpy(&tail, key.data() + n - 8, 8);
+  uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ n;
+  h ^= h >> 29;
+  return static_cast<std::size_t>(h * 0xBF58476D1CE4E5B9ull);
+}
+
 void SpanReader::Collect(std::span<const Attribute> attributes, Found* found) const {
   for (const Attribute& a : attributes) {
-    // Cheap filter first: every key the reader knows is at least 6 bytes long and most of a
-    // span's attributes are message contents (gen_ai.prompt.N.*) it does not read.
     const auto it = slots_.find(a.key);
     if (it == slots_.end()) continue;
     if (found->at[it->second] == nullptr) found->at[it->second] = &a.value;  // the first wins
