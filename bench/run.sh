@@ -60,7 +60,9 @@ start_agent() {
 }
 
 events() { python3 -c "print(max(1000, int($1 * $scale)))"; }
-has_flag() { "$agent_bin" --help | grep -q -- "$1"; }
+# Not grep -q: it stops reading at the first match, and under pipefail the --help that then dies
+# of SIGPIPE would make the answer "no".
+has_flag() { "$agent_bin" --help | grep -- "$1" >/dev/null; }
 
 # load LABEL AGENT_ARGS -- LOADGEN_ARGS: one fresh agent, one loadgen run; its output is also
 # left in $tmp/load.out.
@@ -79,8 +81,10 @@ load() {
   stop_agent
 }
 
-# The rate of the last load's RESULT line (events/s or spans/s), or 0 when it failed.
+# The rate of the last load's RESULT line (events/s or spans/s), or 0 when it failed; and the
+# agent's CPU per event or span in ns (what a machine shared with other work changes least).
 last_rate() { sed -n 's/^RESULT .*_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | tail -1 | grep . || echo 0; }
+last_cpu() { sed -n 's/^agent: .*(\([0-9]*\) ns CPU per.*/\1/p' "$tmp/load.out" | tail -1 | grep . || echo 0; }
 median() { python3 -c 'import statistics,sys; print(round(statistics.median(map(float,sys.argv[1:]))))' "$@"; }
 ratio() { python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print(f"{a/b:.2f}" if b else "n/a")' "$1" "$2"; }
 
@@ -133,23 +137,23 @@ fi
 if [[ " $only " == *" otlp "* ]]; then
   echo "==== OpenTelemetry spans against JSON events, 512 a request (alternating, a fresh agent each)"
   if has_flag --otlp.grpc-listen-address; then
-    spans="$(events 2048000)"
+    spans="$(events 1024000)"
     reps="${OTLP_REPS:-5}"
-    json_rates=() http_rates=() grpc_rates=()
+    json_rates=() http_rates=() grpc_rates=() json_cpu=() http_cpu=() grpc_cpu=()
     for rep in $(seq "$reps"); do
       # The same LLM calls each time: the JSON mix without quality scores, as spans carry none.
       load "[$rep/$reps] JSON events over HTTP, 512 per POST (array), 2 connections" -- \
         --mode=http --batch=512 --format=array --quality-every=0 --connections=2 --events="$spans"
-      json_rates+=("$(last_rate)")
+      json_rates+=("$(last_rate)") json_cpu+=("$(last_cpu)")
       load "[$rep/$reps] OTLP/HTTP protobuf, 512 spans per POST, 2 connections" \
         --otlp.span-hold=0 -- --mode=otlp-http --batch=512 --connections=2 --events="$spans"
-      http_rates+=("$(last_rate)")
+      http_rates+=("$(last_rate)") http_cpu+=("$(last_cpu)")
       grpc_port="$(free_port)"
       load "[$rep/$reps] OTLP/gRPC, 512 spans per Export, 2 channels" \
         --otlp.span-hold=0 --otlp.grpc-listen-address="127.0.0.1:$grpc_port" -- \
         --mode=otlp-grpc --grpc-address="127.0.0.1:$grpc_port" --batch=512 --connections=2 \
         --events="$spans"
-      grpc_rates+=("$(last_rate)")
+      grpc_rates+=("$(last_rate)") grpc_cpu+=("$(last_cpu)")
     done
     # What the default hold costs: every call waits 5 s, and the agent remembers it meanwhile.
     load "OTLP/HTTP protobuf, 512 spans per POST, 2 connections, default --otlp.span-hold (5s)" -- \
@@ -157,10 +161,11 @@ if [[ " $only " == *" otlp "* ]]; then
     json_median="$(median "${json_rates[@]}")"
     http_median="$(median "${http_rates[@]}")"
     grpc_median="$(median "${grpc_rates[@]}")"
-    echo "---- OTLP summary: medians of $reps runs of $spans each (0 is a failed run)"
-    echo "JSON events, 512 per POST:   $json_median events/s (runs: ${json_rates[*]})"
-    echo "OTLP/HTTP protobuf, 512:     $http_median spans/s (runs: ${http_rates[*]}); OTLP/JSON $(ratio "$http_median" "$json_median")"
-    echo "OTLP/gRPC, 512:              $grpc_median spans/s (runs: ${grpc_rates[*]}); OTLP/JSON $(ratio "$grpc_median" "$json_median")"
+    json_ns="$(median "${json_cpu[@]}")" http_ns="$(median "${http_cpu[@]}")" grpc_ns="$(median "${grpc_cpu[@]}")"
+    echo "---- OTLP summary: medians of $reps runs of $spans each (0 is a failed run); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "JSON events, 512 per POST:   $json_median events/s (runs: ${json_rates[*]}); agent CPU $json_ns ns per event"
+    echo "OTLP/HTTP protobuf, 512:     $http_median spans/s (runs: ${http_rates[*]}); OTLP/JSON $(ratio "$http_median" "$json_median"); agent CPU $http_ns ns per span"
+    echo "OTLP/gRPC, 512:              $grpc_median spans/s (runs: ${grpc_rates[*]}); OTLP/JSON $(ratio "$grpc_median" "$json_median"); agent CPU $grpc_ns ns per span"
   else
     echo "not measured: $agent_bin has no --otlp.grpc-listen-address"
   fi
