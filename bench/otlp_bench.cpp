@@ -71,8 +71,12 @@ std::string JsonBody() {
         case SpanAttribute::Kind::kInt:
           body += R"("intValue":")" + std::to_string(a.integer) + '"';
           break;
-        case SpanAttribute::Kind::kDouble: body += fmt::format(R"("doubleValue":{})", a.number); break;
-        case SpanAttribute::Kind::kBool: body += a.boolean ? R"("boolValue":true)" : R"("boolValue":false)"; break;
+        case SpanAttribute::Kind::kDouble:
+          body += fmt::format(R"("doubleValue":{})", a.number);
+          break;
+        case SpanAttribute::Kind::kBool:
+          body += a.boolean ? R"("boolValue":true)" : R"("boolValue":false)";
+          break;
       }
       body += "}}";
     }

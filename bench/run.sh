@@ -83,10 +83,14 @@ load() {
 
 # The rate of the last load's RESULT line (events/s or spans/s), or 0 when it failed; and the
 # agent's CPU per event or span in ns (what a machine shared with other work changes least).
-last_rate() { sed -n 's/^RESULT .*_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | tail -1 | grep . || echo 0; }
-last_cpu() { sed -n 's/^agent: .*(\([0-9]*\) ns CPU per.*/\1/p' "$tmp/load.out" | tail -1 | grep . || echo 0; }
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(map(float,sys.argv[1:]))))' "$@"; }
-ratio() { python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print(f"{a/b:.2f}" if b else "n/a")' "$1" "$2"; }
+last_rate() { sed -n 's/^RESULT .*_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | grep . || echo 0; }
+last_cpu() { sed -n 's/^agent: .*(\([0-9]*\) ns CPU per.*/\1/p' "$tmp/load.out" | grep . || echo 0; }
+median() {
+  python3 -c 'import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:]))))' "$@"
+}
+ratio() {
+  python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print(f"{a / b:.3f}" if b else "n/a")' "$@"
+}
 
 echo "llm_exporter benchmarks: $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "revision $(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
@@ -161,11 +165,14 @@ if [[ " $only " == *" otlp "* ]]; then
     json_median="$(median "${json_rates[@]}")"
     http_median="$(median "${http_rates[@]}")"
     grpc_median="$(median "${grpc_rates[@]}")"
-    json_ns="$(median "${json_cpu[@]}")" http_ns="$(median "${http_cpu[@]}")" grpc_ns="$(median "${grpc_cpu[@]}")"
-    echo "---- OTLP summary: medians of $reps runs of $spans each (0 is a failed run); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "JSON events, 512 per POST:   $json_median events/s (runs: ${json_rates[*]}); agent CPU $json_ns ns per event"
-    echo "OTLP/HTTP protobuf, 512:     $http_median spans/s (runs: ${http_rates[*]}); OTLP/JSON $(ratio "$http_median" "$json_median"); agent CPU $http_ns ns per span"
-    echo "OTLP/gRPC, 512:              $grpc_median spans/s (runs: ${grpc_rates[*]}); OTLP/JSON $(ratio "$grpc_median" "$json_median"); agent CPU $grpc_ns ns per span"
+    echo "---- OTLP summary: medians of $reps runs of $spans each (0: a failed run)," \
+      "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "JSON events, 512 per POST: $json_median events/s;" \
+      "agent CPU $(median "${json_cpu[@]}") ns per event (runs: ${json_rates[*]})"
+    echo "OTLP/HTTP protobuf, 512: $http_median spans/s, OTLP/JSON $(ratio "$http_median" "$json_median");" \
+      "agent CPU $(median "${http_cpu[@]}") ns per span (runs: ${http_rates[*]})"
+    echo "OTLP/gRPC, 512: $grpc_median spans/s, OTLP/JSON $(ratio "$grpc_median" "$json_median");" \
+      "agent CPU $(median "${grpc_cpu[@]}") ns per span (runs: ${grpc_rates[*]})"
   else
     echo "not measured: $agent_bin has no --otlp.grpc-listen-address"
   fi

@@ -37,7 +37,8 @@ TraceloopChatSpan TraceloopChatSpanOf(const MixEvent& call, uint64_t index) {
   span.name = anthropic ? "anthropic.chat" : "openai.chat";
   span.error = call.status == "error";
   // The mix's latencies are whole milliseconds: exact in nanoseconds.
-  span.duration_nanos = static_cast<uint64_t>(std::llround(call.latency_seconds * 1000)) * 1'000'000;
+  span.duration_nanos =
+      static_cast<uint64_t>(std::llround(call.latency_seconds * 1000)) * 1'000'000;
   const auto text = [](std::string key, std::string value) {
     return SpanAttribute{K::kString, std::move(key), std::move(value)};
   };
