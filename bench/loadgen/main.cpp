@@ -209,7 +209,9 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
   } else if (flags.mode == "otlp-http") {
     report = OtlpHttpSender(*span_bodies, {host, port, "/v1/traces", flags.quick_ack}).Run();
   } else if (flags.mode == "otlp-grpc") {
-    report = OtlpGrpcSender(*span_bodies, {flags.grpc_address}).Run();
+    const std::chrono::milliseconds call_timeout(
+        static_cast<int64_t>(flags.timeout_seconds * 1000));
+    report = OtlpGrpcSender(*span_bodies, {flags.grpc_address, call_timeout}).Run();
   } else if (flags.mode == "unix") {
     report = UnixStreamSender(mix, {flags.unix_path, flags.connections, flags.events}).Run();
   } else {
@@ -340,7 +342,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", flags.seed, "Seed of the mix")->capture_default_str();
   app.add_option("--timeout", flags.timeout_seconds,
-                 "Seconds to wait, after sending, for every event to be visible")
+                 "Seconds to wait, after sending, for every event to be visible (otlp-grpc: also "
+                 "for each call)")
       ->capture_default_str();
   app.add_option("--poll-ms", flags.poll_ms, "Milliseconds between scrapes while waiting")
       ->capture_default_str();

@@ -45,6 +45,7 @@ SendReport OtlpGrpcSender::Run() {
       const grpc::ByteBuffer request(&slice, 1);
       grpc::ClientContext context;
       context.set_wait_for_ready(true);  // the first call may come before the channel connects
+      context.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
       const auto call = stub.PrepareUnaryCall(&context, kExportMethod, request, &queue);
       call->StartCall();
       grpc::ByteBuffer response;

@@ -4,6 +4,7 @@
 // one call in flight on each.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "loadgen/send_report.h"
@@ -13,6 +14,9 @@ namespace llm_exporter::bench {
 
 struct OtlpGrpcOptions {
   std::string target = "127.0.0.1:4317";  // the agent's --otlp.grpc-listen-address
+  // How long a call may wait, for the channel to connect and for its answer: a call past it
+  // fails with DEADLINE_EXCEEDED and stops the run.
+  std::chrono::milliseconds call_timeout{60'000};
 };
 
 // Run() once, from one thread; it starts and joins its own threads.
