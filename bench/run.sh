@@ -2,12 +2,14 @@
 # Runs every benchmark that bench/README.md reports and prints the figures: the micro-benchmarks
 # (decode, price, aggregate, render), then llm_exporter_loadgen against fresh agents on
 # 127.0.0.1 and unix sockets in a temp dir (HTTP batched and one event per POST, unix stream,
-# unix datagram), then the end-to-end scrape benchmark at 1k, 10k and 100k cost series, then
-# bench/memory.py (RSS under 5,000-event batches and big scrapes).
+# unix datagram), then OpenTelemetry spans against JSON events (OTLP/HTTP protobuf, OTLP/gRPC and
+# JSON arrays, 512 a request, alternating, medians), then the end-to-end scrape benchmark at 1k,
+# 10k and 100k cost series, then bench/memory.py (RSS under 5,000-event batches and big scrapes).
 #
 #   bench/run.sh [BUILD_DIR]      default: build-bench (configured Release and built first)
 #   SKIP_BUILD=1                  use BUILD_DIR as it is
-#   ONLY="micro http unix unixgram scrape memory"   run only these parts
+#   ONLY="micro http unix unixgram otlp scrape memory"   run only these parts
+#   OTLP_REPS=5                   repetitions of each OTLP comparison run
 #   SCALE=0.1                     fewer events everywhere (a quick check, not a figure)
 #   AGENT_BIN=path                another agent binary (e.g. an experiment), same load
 #
@@ -16,7 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build-bench}"
-only="${ONLY:-micro http unix unixgram scrape memory}"
+only="${ONLY:-micro http unix unixgram otlp scrape memory}"
 scale="${SCALE:-1}"
 
 if [[ -z ${SKIP_BUILD:-} ]]; then
@@ -38,10 +40,14 @@ stop_agent() {
 }
 trap 'stop_agent; rm -rf "$tmp"' EXIT
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # start_agent ARGS...: a fresh agent on a free loopback port; sets $port and $agent_pid.
 start_agent() {
   stop_agent
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   rm -f "$tmp"/*.sock
   "$agent_bin" --web.listen-address="127.0.0.1:$port" --log.level=warn "$@" >>"$tmp/agent.log" 2>&1 &
   agent_pid=$!
@@ -54,9 +60,12 @@ start_agent() {
 }
 
 events() { python3 -c "print(max(1000, int($1 * $scale)))"; }
-has_flag() { "$agent_bin" --help | grep -q -- "$1"; }
+# Not grep -q: it stops reading at the first match, and under pipefail the --help that then dies
+# of SIGPIPE would make the answer "no".
+has_flag() { "$agent_bin" --help | grep -- "$1" >/dev/null; }
 
-# load LABEL AGENT_ARGS -- LOADGEN_ARGS: one fresh agent, one loadgen run.
+# load LABEL AGENT_ARGS -- LOADGEN_ARGS: one fresh agent, one loadgen run; its output is also
+# left in $tmp/load.out.
 load() {
   local label=$1
   shift
@@ -67,8 +76,20 @@ load() {
   echo "---- $label"
   echo "\$ llm_exporter --web.listen-address=127.0.0.1:PORT --log.level=warn ${agent_args[*]}"
   echo "\$ llm_exporter_loadgen --address=127.0.0.1:PORT --agent-pid=PID $*"
-  "$loadgen" --address="127.0.0.1:$port" --agent-pid="$agent_pid" --timeout=120 "$@" || true
+  "$loadgen" --address="127.0.0.1:$port" --agent-pid="$agent_pid" --timeout=120 "$@" \
+    | tee "$tmp/load.out" || true
   stop_agent
+}
+
+# The rate of the last load's RESULT line (events/s or spans/s), or 0 when it failed; and the
+# agent's CPU per event or span in ns (what a machine shared with other work changes least).
+last_rate() { sed -n 's/^RESULT .*_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | grep . || echo 0; }
+last_cpu() { sed -n 's/^agent: .*(\([0-9]*\) ns CPU per.*/\1/p' "$tmp/load.out" | grep . || echo 0; }
+median() {
+  python3 -c 'import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:]))))' "$@"
+}
+ratio() {
+  python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print(f"{a / b:.3f}" if b else "n/a")' "$@"
 }
 
 echo "llm_exporter benchmarks: $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -114,6 +135,46 @@ if [[ " $only " == *" unixgram "* ]]; then
       --mode=unixgram --unixgram="$tmp/d.sock" --batch=1 --connections=2 --events="$(events 2000000)"
   else
     echo "not measured: $agent_bin has no --ingest.listen-unixgram"
+  fi
+fi
+
+if [[ " $only " == *" otlp "* ]]; then
+  echo "==== OpenTelemetry spans against JSON events, 512 a request (alternating, a fresh agent each)"
+  if has_flag --otlp.grpc-listen-address; then
+    spans="$(events 1024000)"
+    reps="${OTLP_REPS:-5}"
+    json_rates=() http_rates=() grpc_rates=() json_cpu=() http_cpu=() grpc_cpu=()
+    for rep in $(seq "$reps"); do
+      # The same LLM calls each time: the JSON mix without quality scores, as spans carry none.
+      load "[$rep/$reps] JSON events over HTTP, 512 per POST (array), 2 connections" -- \
+        --mode=http --batch=512 --format=array --quality-every=0 --connections=2 --events="$spans"
+      json_rates+=("$(last_rate)") json_cpu+=("$(last_cpu)")
+      load "[$rep/$reps] OTLP/HTTP protobuf, 512 spans per POST, 2 connections" \
+        --otlp.span-hold=0 -- --mode=otlp-http --batch=512 --connections=2 --events="$spans"
+      http_rates+=("$(last_rate)") http_cpu+=("$(last_cpu)")
+      grpc_port="$(free_port)"
+      load "[$rep/$reps] OTLP/gRPC, 512 spans per Export, 2 channels" \
+        --otlp.span-hold=0 --otlp.grpc-listen-address="127.0.0.1:$grpc_port" -- \
+        --mode=otlp-grpc --grpc-address="127.0.0.1:$grpc_port" --batch=512 --connections=2 \
+        --events="$spans"
+      grpc_rates+=("$(last_rate)") grpc_cpu+=("$(last_cpu)")
+    done
+    # What the default hold costs: every call waits 5 s, and the agent remembers it meanwhile.
+    load "OTLP/HTTP protobuf, 512 spans per POST, 2 connections, default --otlp.span-hold (5s)" -- \
+      --mode=otlp-http --batch=512 --connections=2 --events="$spans"
+    json_median="$(median "${json_rates[@]}")"
+    http_median="$(median "${http_rates[@]}")"
+    grpc_median="$(median "${grpc_rates[@]}")"
+    echo "---- OTLP summary: medians of $reps runs of $spans each (0: a failed run)," \
+      "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "JSON events, 512 per POST: $json_median events/s;" \
+      "agent CPU $(median "${json_cpu[@]}") ns per event (runs: ${json_rates[*]})"
+    echo "OTLP/HTTP protobuf, 512: $http_median spans/s, OTLP/JSON $(ratio "$http_median" "$json_median");" \
+      "agent CPU $(median "${http_cpu[@]}") ns per span (runs: ${http_rates[*]})"
+    echo "OTLP/gRPC, 512: $grpc_median spans/s, OTLP/JSON $(ratio "$grpc_median" "$json_median");" \
+      "agent CPU $(median "${grpc_cpu[@]}") ns per span (runs: ${grpc_rates[*]})"
+  else
+    echo "not measured: $agent_bin has no --otlp.grpc-listen-address"
   fi
 fi
 

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <mutex>
-#include <thread>
 
 #include "loadgen/http_client.h"
+#include "loadgen/parallel_connections.h"
 
 namespace llm_exporter::bench {
 namespace {
@@ -53,10 +52,7 @@ std::string_view HttpSender::BodyOf(uint64_t b, std::string* scratch) const {
 
 SendReport HttpSender::Run() {
   const uint64_t batches = (options_.events + options_.batch - 1) / options_.batch;
-  std::atomic<bool> failed{false};
-  std::mutex mu;
-  SendReport total;
-  const auto connection = [&](std::size_t c) {
+  return RunConnections(options_.connections, [&](std::size_t c, const std::atomic<bool>& failed) {
     HttpClient client(options_.host, options_.port, options_.quick_ack);
     HttpResponse response;
     std::string scratch;
@@ -87,14 +83,8 @@ SendReport HttpSender::Run() {
     }
     mine.messages = client.requests();
     mine.connects = client.connects();
-    if (!mine.ok()) failed.store(true, std::memory_order_relaxed);
-    std::lock_guard<std::mutex> lock(mu);
-    total.Add(mine);
-  };
-  std::vector<std::thread> threads;
-  for (std::size_t c = 0; c < options_.connections; ++c) threads.emplace_back(connection, c);
-  for (std::thread& t : threads) t.join();
-  return total;
+    return mine;
+  });
 }
 
 }  // namespace llm_exporter::bench

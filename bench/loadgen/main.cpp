@@ -1,6 +1,7 @@
 // llm_exporter_loadgen: sends a deterministic event mix to a running llm_exporter over HTTP, the
-// unix stream socket or the unix datagram socket, then scrapes /metrics until every event is
-// counted and reports events/s end to end. --mode=scrape runs the scrape benchmark instead.
+// unix stream socket or the unix datagram socket, or as OpenTelemetry spans over OTLP/HTTP or
+// OTLP/gRPC, then scrapes /metrics until every event is counted and reports events/s end to end.
+// --mode=scrape runs the scrape benchmark instead.
 // Composition only: the work is done by the classes beside this file.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -17,9 +18,12 @@
 #include "loadgen/event_mix.h"
 #include "loadgen/http_sender.h"
 #include "loadgen/metrics_poller.h"
+#include "loadgen/otlp_grpc_sender.h"
+#include "loadgen/otlp_http_sender.h"
 #include "loadgen/process_probe.h"
 #include "loadgen/scrape_benchmark.h"
 #include "loadgen/send_report.h"
+#include "loadgen/span_bodies.h"
 #include "loadgen/unix_datagram_sender.h"
 #include "loadgen/unix_stream_sender.h"
 
@@ -34,12 +38,14 @@ struct Flags {
   std::string metrics_path = "/metrics";
   std::string unix_path;
   std::string unixgram_path;
+  std::string grpc_address = "127.0.0.1:4317";
   uint64_t events = 100000;
-  std::size_t batch = 1000;
+  std::size_t batch = 1000;  // 512 in the OTLP modes unless given
   std::string format = "array";
   std::size_t connections = 1;
   std::size_t pool = 4096;
   std::size_t users = 100;
+  std::size_t quality_every = 50;
   uint64_t seed = 1;
   double timeout_seconds = 120;
   int poll_ms = 5;
@@ -111,11 +117,23 @@ int RunScrape(const Flags& flags, const std::string& host, int port) {
   return 0;
 }
 
+bool IsOtlp(const Flags& flags) { return flags.mode.starts_with("otlp-"); }
+
+uint64_t UnixNanosNow() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 int RunLoad(const Flags& flags, const std::string& host, int port) {
   const std::size_t batch = std::max<std::size_t>(flags.batch, 1);
+  const bool otlp = IsOtlp(flags);
+  // What the run counts: spans carry LLM calls only, no quality scores.
+  const char* unit = otlp ? "spans" : "events";
   EventMixOptions mix_options;
   mix_options.users = flags.users;
   mix_options.seed = flags.seed;
+  mix_options.quality_every = otlp ? 0 : flags.quality_every;
   // A pool that is a whole number of batches, so every full batch body is built once up front.
   mix_options.pool_size = (std::max<std::size_t>(flags.pool, 1) + batch - 1) / batch * batch;
   const EventMix mix(mix_options);
@@ -138,13 +156,31 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
                           : fmt::format("http, {} events per POST ({})", batch, flags.format);
   } else if (flags.mode == "unix") {
     describe = "unix stream, NDJSON";
+  } else if (flags.mode == "otlp-http") {
+    describe = fmt::format("otlp-http, {} spans per POST /v1/traces (protobuf)", batch);
+  } else if (flags.mode == "otlp-grpc") {
+    describe = fmt::format("otlp-grpc, {} spans per Export (protobuf) to {}", batch,
+                           flags.grpc_address);
   } else {
     describe = batch == 1 ? "unixgram, one event per datagram"
                           : fmt::format("unixgram, {} events per datagram (NDJSON)", batch);
   }
-  if (flags.mode == "http" && flags.quick_ack) describe += ", TCP_QUICKACK";
-  fmt::print("loadgen: {}; {} events ({} calls, {} quality scores), {} connection(s), pool {}\n",
-             describe, flags.events, calls, scores, flags.connections, mix.size());
+  if ((flags.mode == "http" || flags.mode == "otlp-http") && flags.quick_ack) {
+    describe += ", TCP_QUICKACK";
+  }
+  fmt::print("loadgen: {}; {} {} ({} calls, {} quality scores), {} connection(s), pool {}\n",
+             describe, flags.events, unit, calls, scores, flags.connections, mix.size());
+  // OTLP bodies are built before the clock starts, as HttpSender builds its own.
+  std::optional<SpanBodies> span_bodies;
+  if (otlp) {
+    SpanBodiesOptions options;
+    options.batch = batch;
+    options.spans = flags.events;
+    options.connections = flags.connections;
+    options.batch_options.start_unix_nanos = UnixNanosNow() - 60'000'000'000ull;
+    options.batch_options.id_seed = flags.seed;
+    span_bodies.emplace(mix, options);
+  }
 
   MetricsPoller poller(host, port, flags.metrics_path, flags.quick_ack);
   MetricsSnapshot before;
@@ -170,6 +206,12 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
     options.events = flags.events;
     options.quick_ack = flags.quick_ack;
     report = HttpSender(mix, options).Run();
+  } else if (flags.mode == "otlp-http") {
+    report = OtlpHttpSender(*span_bodies, {host, port, "/v1/traces", flags.quick_ack}).Run();
+  } else if (flags.mode == "otlp-grpc") {
+    const std::chrono::milliseconds call_timeout(
+        static_cast<int64_t>(flags.timeout_seconds * 1000));
+    report = OtlpGrpcSender(*span_bodies, {flags.grpc_address, call_timeout}).Run();
   } else if (flags.mode == "unix") {
     report = UnixStreamSender(mix, {flags.unix_path, flags.connections, flags.events}).Run();
   } else {
@@ -178,18 +220,28 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
   }
   const Clock::time_point sent = Clock::now();
   if (!report.ok()) {
-    std::cerr << "llm_exporter_loadgen: sending failed after " << report.events
-              << " events: " << report.error << "\n";
+    std::cerr << "llm_exporter_loadgen: sending failed after " << report.events << " " << unit
+              << ": " << report.error << "\n";
     return 1;
   }
 
   const double want_requests = before.requests + static_cast<double>(calls);
   const double want_scores = before.quality_scores + static_cast<double>(scores);
   const double events = static_cast<double>(flags.events);
+  const double want_spans = before.llm_spans + (otlp ? events : 0);
   MetricsSnapshot after;
   const bool reached = poller.PollUntil(
       [&](const MetricsSnapshot& s) {
-        if (s.requests >= want_requests && s.quality_scores >= want_scores) return true;
+        if (s.requests >= want_requests && s.quality_scores >= want_scores &&
+            s.llm_spans >= want_spans) {
+          return true;
+        }
+        // Spans refused one by one are answered as partial_success, which stops the run before
+        // this; a span counted but refused on the way to the store is an event rejection.
+        if (otlp) {
+          return s.rejected + s.rejected_spans > before.rejected + before.rejected_spans &&
+                 s.llm_spans >= want_spans;
+        }
         // Every event was decided and some were refused: they will never show up.
         return s.rejected > before.rejected && s.accepted + s.rejected >= before.accepted +
                                                                             before.rejected + events;
@@ -203,35 +255,50 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
 
   const double send_seconds = std::chrono::duration<double>(sent - start).count();
   const double total_seconds = std::chrono::duration<double>(visible - start).count();
-  fmt::print("sent:     {} events in {:.3f} s ({:.0f} events/s), {} messages, {} connects\n",
-             report.events, send_seconds, events / send_seconds, report.messages, report.connects);
-  fmt::print("visible:  {} events in {:.3f} s end to end: {:.0f} events/s ({} scrapes)\n",
-             flags.events, total_seconds, events / total_seconds, poller.scrapes());
+  fmt::print("sent:     {} {} in {:.3f} s ({:.0f} {}/s), {} messages, {} connects\n",
+             report.events, unit, send_seconds, events / send_seconds, unit, report.messages,
+             report.connects);
+  fmt::print("visible:  {} {} in {:.3f} s end to end: {:.0f} {}/s ({} scrapes)\n", flags.events,
+             unit, total_seconds, events / total_seconds, unit, poller.scrapes());
   if (agent_cpu_before && agent_cpu_after) {
     const double cpu = *agent_cpu_after - *agent_cpu_before;
-    fmt::print("agent:    {:.2f} s CPU ({:.0f} ns CPU per event), rss {}\n", cpu,
-               cpu * 1e9 / events, MiB(probe->ResidentBytes()));
+    fmt::print("agent:    {:.2f} s CPU ({:.0f} ns CPU per {}), rss {}\n", cpu,
+               cpu * 1e9 / events, otlp ? "span" : "event", MiB(probe->ResidentBytes()));
   }
-  fmt::print("loadgen:  {:.2f} s CPU ({:.0f} ns CPU per event)\n", loadgen_cpu,
-             loadgen_cpu * 1e9 / events);
+  fmt::print("loadgen:  {:.2f} s CPU ({:.0f} ns CPU per {})\n", loadgen_cpu,
+             loadgen_cpu * 1e9 / events, otlp ? "span" : "event");
 
   const double got_requests = after.requests - before.requests;
   const double got_scores = after.quality_scores - before.quality_scores;
   const double got_rejected = after.rejected - before.rejected;
-  if (!reached || got_rejected > 0 || got_requests != static_cast<double>(calls) ||
-      got_scores != static_cast<double>(scores)) {
-    fmt::print("NOT all {} events visible: llm_requests_total +{} of {}, "
-               "llm_quality_score_count +{} of {}, rejected +{}{}\n",
-               flags.events, got_requests, calls, got_scores, scores, got_rejected,
-               reached ? "" : " (" + error + ")");
+  const double got_spans = after.llm_spans - before.llm_spans;
+  const double got_rejected_spans = after.rejected_spans - before.rejected_spans;
+  if (!reached || got_rejected > 0 || got_rejected_spans > 0 ||
+      got_requests != static_cast<double>(calls) || got_scores != static_cast<double>(scores) ||
+      (otlp && got_spans != events)) {
+    fmt::print("NOT all {} {} visible: llm_requests_total +{} of {}, "
+               "llm_quality_score_count +{} of {}, rejected +{}",
+               flags.events, unit, got_requests, calls, got_scores, scores, got_rejected);
+    if (otlp) {
+      fmt::print(", llm_exporter_otlp_spans_received_total{{kind=\"llm_call\"}} +{} of {}, "
+                 "llm_exporter_otlp_spans_rejected_total +{}",
+                 got_spans, flags.events, got_rejected_spans);
+    }
+    fmt::print("{}\n", reached ? "" : " (" + error + ")");
     return 1;
   }
-  fmt::print("all {} events visible in /metrics (llm_requests_total +{}, "
-             "llm_quality_score_count +{}, rejected +0)\n",
-             flags.events, calls, scores);
-  fmt::print("RESULT mode={} batch={} connections={} quickack={} events={} events_per_s={:.0f}\n",
-             flags.mode, batch, flags.connections, flags.quick_ack ? 1 : 0, flags.events,
-             events / total_seconds);
+  if (otlp) {
+    fmt::print("all {} spans visible in /metrics (llm_exporter_otlp_spans_received_total"
+               "{{kind=\"llm_call\"}} +{}, llm_requests_total +{}, rejected +0)\n",
+               flags.events, flags.events, calls);
+  } else {
+    fmt::print("all {} events visible in /metrics (llm_requests_total +{}, "
+               "llm_quality_score_count +{}, rejected +0)\n",
+               flags.events, calls, scores);
+  }
+  fmt::print("RESULT mode={} batch={} connections={} quickack={} {}={} {}_per_s={:.0f}\n",
+             flags.mode, batch, flags.connections, flags.quick_ack ? 1 : 0, unit, flags.events,
+             unit, events / total_seconds);
   return 0;
 }
 
@@ -241,8 +308,10 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{"llm_exporter_loadgen: a deterministic load of LLM events for llm_exporter, "
                "measured end to end until visible in /metrics (bench/README.md)."};
-  app.add_option("--mode", flags.mode, "http, unix (stream, NDJSON), unixgram, or scrape")
-      ->check(CLI::IsMember({"http", "unix", "unixgram", "scrape"}))
+  app.add_option("--mode", flags.mode,
+                 "http, unix (stream, NDJSON), unixgram, otlp-http (POST /v1/traces, protobuf), "
+                 "otlp-grpc, or scrape")
+      ->check(CLI::IsMember({"http", "unix", "unixgram", "otlp-http", "otlp-grpc", "scrape"}))
       ->capture_default_str();
   app.add_option("--address", flags.address,
                  "The agent's HTTP address (127.0.0.1:PORT): /metrics, and /v1/events in http mode")
@@ -250,9 +319,14 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-path", flags.metrics_path)->capture_default_str();
   app.add_option("--unix", flags.unix_path, "The agent's --ingest.listen-unix socket");
   app.add_option("--unixgram", flags.unixgram_path, "The agent's --ingest.listen-unixgram socket");
-  app.add_option("--events", flags.events, "Events to send")->capture_default_str();
+  app.add_option("--grpc-address", flags.grpc_address,
+                 "otlp-grpc: the agent's --otlp.grpc-listen-address")
+      ->capture_default_str();
+  app.add_option("--events", flags.events, "Events to send (spans in the OTLP modes)")
+      ->capture_default_str();
   app.add_option("--batch", flags.batch,
-                 "Events per POST or per datagram (1: one JSON object each); scrape: per POST")
+                 "Events per POST or per datagram (1: one JSON object each); scrape: per POST; "
+                 "OTLP: spans per export request (default 512, the SDKs' batch)")
       ->capture_default_str();
   app.add_option("--format", flags.format, "HTTP batch body: array or ndjson")
       ->check(CLI::IsMember({"array", "ndjson"}))
@@ -263,9 +337,13 @@ int main(int argc, char** argv) {
   app.add_option("--pool", flags.pool, "Distinct events in the mix (rounded up to whole batches)")
       ->capture_default_str();
   app.add_option("--users", flags.users, "Distinct user_id values in the mix")->capture_default_str();
+  app.add_option("--quality-every", flags.quality_every,
+                 "Every n-th event of the mix is a quality score; 0: none (the OTLP modes: none)")
+      ->capture_default_str();
   app.add_option("--seed", flags.seed, "Seed of the mix")->capture_default_str();
   app.add_option("--timeout", flags.timeout_seconds,
-                 "Seconds to wait, after sending, for every event to be visible")
+                 "Seconds to wait, after sending, for every event to be visible (otlp-grpc: also "
+                 "for each call)")
       ->capture_default_str();
   app.add_option("--poll-ms", flags.poll_ms, "Milliseconds between scrapes while waiting")
       ->capture_default_str();
@@ -279,6 +357,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--repeat", flags.repeat, "scrape: timed scrapes")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (IsOtlp(flags) && app.count("--batch") == 0) flags.batch = 512;
 
   const std::size_t colon = flags.address.rfind(':');
   if (colon == std::string::npos) {

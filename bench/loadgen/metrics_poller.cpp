@@ -42,6 +42,10 @@ MetricsSnapshot SummarizeExposition(std::string_view text) {
       s.accepted += ValueOf(line);
     } else if (IsSample(line, "llm_exporter_events_rejected_total")) {
       s.rejected += ValueOf(line);
+    } else if (IsSample(line, "llm_exporter_otlp_spans_received_total")) {
+      if (line.find("kind=\"llm_call\"") != std::string_view::npos) s.llm_spans += ValueOf(line);
+    } else if (IsSample(line, "llm_exporter_otlp_spans_rejected_total")) {
+      s.rejected_spans += ValueOf(line);
     } else if (line.starts_with("llm_exporter_series{family=\"cost\"}")) {
       s.cost_series = ValueOf(line);
     } else if (IsSample(line, "llm_exporter_last_scrape_duration_seconds")) {

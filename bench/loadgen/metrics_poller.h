@@ -1,6 +1,6 @@
 // Scrapes the agent's /metrics and sums what the load generator needs to know that its events
-// arrived: llm_requests_total (one per LLM call), llm_quality_score_count (one per quality score)
-// and the agent's own accepted/rejected counters.
+// arrived: llm_requests_total (one per LLM call), llm_quality_score_count (one per quality score),
+// the agent's own accepted/rejected event counters and its OTLP span counters.
 #pragma once
 
 #include <chrono>
@@ -19,6 +19,8 @@ struct MetricsSnapshot {
   double quality_scores = 0;    // sum of llm_quality_score_count
   double accepted = 0;          // sum of llm_exporter_events_accepted_total
   double rejected = 0;          // sum of llm_exporter_events_rejected_total
+  double llm_spans = 0;         // llm_exporter_otlp_spans_received_total{kind="llm_call"}, summed
+  double rejected_spans = 0;    // sum of llm_exporter_otlp_spans_rejected_total
   double cost_series = 0;       // llm_exporter_series{family="cost"}
   double last_scrape_seconds = 0;  // llm_exporter_last_scrape_duration_seconds (the one before)
   std::size_t bytes = 0;        // size of this response

@@ -1,7 +1,8 @@
 """Correctness smoke test of the load generator (bench/loadgen), not a speed test: runs the real
-llm_exporter_loadgen with small counts against the real agent, once per transport the agent has,
-and checks that its "all N events visible" verdict is true: every total on /metrics must equal
-what the events it sent (written out with --dump-events) imply under the default price table.
+llm_exporter_loadgen with small counts against the real agent, once per transport the agent has
+(OTLP/HTTP and OTLP/gRPC spans among them), and checks that its "all N events visible" verdict is
+true: every total on /metrics must equal what the events it sent (written out with
+--dump-events) imply under the default price table.
 
     LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_loadgen.py
 
@@ -44,6 +45,8 @@ HAS_UNIX = re.search(r"--ingest\.listen-unix(?![a-z-])", HELP) is not None
 HAS_UNIXGRAM = re.search(r"--ingest\.listen-unixgram(?![a-z-])", HELP) is not None
 needs_unix = unittest.skipUnless(HAS_UNIX, "the agent has no --ingest.listen-unix yet")
 needs_unixgram = unittest.skipUnless(HAS_UNIXGRAM, "the agent has no --ingest.listen-unixgram yet")
+HAS_OTLP_GRPC = "--otlp.grpc-listen-address" in HELP
+needs_otlp = unittest.skipUnless(HAS_OTLP_GRPC, "the agent has no OTLP transports yet")
 
 PICO = 10**12
 # The default price table, in pico-dollars per 1,000 tokens: (input, output).
@@ -119,6 +122,13 @@ class LoadgenTest(unittest.TestCase):
 
     def assertTotals(self, metrics, expected, transport):
         """Every LLM family's exact totals, and the agent's own event counters."""
+        self.assertLlmTotals(metrics, expected)
+        self.assertEqual(metrics.value("llm_exporter_events_accepted_total", transport=transport),
+                         float(expected.events))
+        self.assertEqual(metrics.sum("llm_exporter_events_rejected_total"), 0.0)
+
+    def assertLlmTotals(self, metrics, expected):
+        """Every LLM family's exact totals."""
         def by(name, *label_names):
             out = {}
             for labels in metrics.series(name):
@@ -144,9 +154,6 @@ class LoadgenTest(unittest.TestCase):
                          {m: float(expected.misses[m]) for m in expected.cache_models})
         self.assertEqual(by("llm_exporter_fallback_priced_events_total", "model"),
                          {k: float(v) for k, v in expected.fallback.items()})
-        self.assertEqual(metrics.value("llm_exporter_events_accepted_total", transport=transport),
-                         float(expected.events))
-        self.assertEqual(metrics.sum("llm_exporter_events_rejected_total"), 0.0)
 
     def run_mode(self, transport, events, loadgen_args, agent_args=(), socket_flag=None):
         """One fresh agent, one loadgen run of `events` events, every total checked."""
@@ -190,6 +197,54 @@ class LoadgenTest(unittest.TestCase):
     def test_unixgram_ndjson_batch_per_datagram(self):
         self.run_mode("unixgram", 1000, ["--mode=unixgram", "--batch=20", *self.COMMON],
                       socket_flag="ingest.listen-unixgram")
+
+    def run_otlp_mode(self, mode, spans, loadgen_args, agent_args=()):
+        """One fresh agent counting spans at once (--otlp.span-hold=0), one loadgen run of
+        `spans` spans; every LLM total and span counter checked."""
+        agent_args = ["--otlp.span-hold=0", *agent_args]
+        extra = []
+        if mode == "otlp-grpc":
+            grpc_port = harness.free_port()
+            agent_args.append(f"--otlp.grpc-listen-address=127.0.0.1:{grpc_port}")
+            extra.append(f"--grpc-address=127.0.0.1:{grpc_port}")
+        with Agent(agent_args) as agent:
+            done, sent = self.run_loadgen(agent, f"--mode={mode}", f"--events={spans}",
+                                          *loadgen_args, *extra)
+            self.assertEqual(len(sent), spans)
+            self.assertIn(f"all {spans} spans visible in /metrics", done.stdout)
+            metrics = agent.scrape()
+            transport = "grpc" if mode == "otlp-grpc" else "http"
+            self.assertEqual(metrics.value("llm_exporter_otlp_spans_received_total",
+                                           transport=transport, kind="llm_call"), float(spans))
+            self.assertEqual(metrics.sum("llm_exporter_otlp_spans_received_total"), float(spans))
+            self.assertEqual(metrics.sum("llm_exporter_otlp_spans_rejected_total"), 0.0)
+            self.assertEqual(metrics.sum("llm_exporter_otlp_nested_calls_total"), 0.0)
+            self.assertEqual(metrics.sum("llm_exporter_events_rejected_total"), 0.0)
+            # Spans carry every field of a call but its cache outcome, and no quality scores.
+            self.assertFalse([e for e in sent if e.get("type") == "quality"])
+            for e in sent:
+                e.pop("cache", None)
+            self.assertLlmTotals(metrics, Expected(sent))
+
+    @needs_otlp
+    def test_otlp_http_protobuf_with_a_partial_last_batch(self):
+        self.run_otlp_mode("otlp-http", 2100, ["--connections=2", *self.COMMON])
+
+    @needs_otlp
+    def test_otlp_grpc(self):
+        self.run_otlp_mode("otlp-grpc", 2048, ["--batch=256", "--connections=2", *self.COMMON])
+
+    @needs_otlp
+    def test_reports_failure_when_the_agent_refuses_spans(self):
+        # Labels longer than 5 bytes are refused span by span: the export answer's partial_success
+        # says so, and the load generator must stop and fail.
+        with Agent(["--otlp.span-hold=0", "--ingest.max-label-bytes=5"]) as agent:
+            done, _ = self.run_loadgen(agent, "--mode=otlp-http", "--events=1024", *self.COMMON,
+                                       expect_ok=False)
+            self.assertNotEqual(done.returncode, 0, done.stdout)
+            self.assertNotIn("spans visible in /metrics", done.stdout)
+            self.assertIn("POST /v1/traces answered 200 with partial_success: 512 spans rejected",
+                          done.stderr)
 
     def test_reports_failure_when_the_agent_refuses_events_over_http(self):
         # Labels longer than 5 bytes are refused: the HTTP answer says so, and the load
