@@ -246,7 +246,7 @@ class OtelJsClientsTest(unittest.TestCase):
 
     def check_metrics(self, agent, transport):
         wait_until(lambda: agent.scrape().value("llm_exporter_otlp_held_calls") == 0,
-                   what="the hold to empty")
+                   timeout=30, what="the hold to empty")
         m = agent.scrape()
         for (model, endpoint, status), n in REQUESTS.items():
             self.assertEqual(m.value("llm_requests_total", model=model, endpoint=endpoint,
@@ -291,8 +291,10 @@ class OtelJsClientsTest(unittest.TestCase):
 
     def run_all(self, protocol, transport, extra=()):
         grpc_port = free_port()
-        with Agent(["--otlp.span-hold=2s", f"--otlp.grpc-listen-address=127.0.0.1:{grpc_port}"]
-                   ) as agent:
+        # The default hold (5 s): exports of one span each (--processor simple) are sent
+        # concurrently and may reach the agent outer span first, the inner one a moment later,
+        # and much later under the sanitizers.
+        with Agent([f"--otlp.grpc-listen-address=127.0.0.1:{grpc_port}"]) as agent:
             endpoint = (f"http://127.0.0.1:{grpc_port}" if protocol == "grpc"
                         else f"{agent.url}/v1/traces")
             for scenario in SCENARIOS:
