@@ -97,8 +97,10 @@ void TraceHold::Add(std::span<const SpanLink> links,
   if (calls.empty() && links.empty()) return;
   const int64_t now = Now();
   const int64_t due = now + options_.hold.count();
-  // Which links' traces hold a call of this request: only those traces are remembered from
-  // spans of this request (a trace with no LLM call needs no shape), plus traces already held.
+  // Which links' traces hold a call of this request. A trace new to the hold is remembered
+  // from a span of this request if the trace has a call here, or if the span has a parent: a
+  // span between two calls (a LangChain chain between its LLM span and the OpenAI span) may
+  // arrive before either when exports race. Only a root span that is no call needs no shape.
   std::vector<bool> is_call(links.size(), false);
   for (const auto& [index, call] : calls) {
     if (index < links.size()) is_call[index] = true;
@@ -132,9 +134,9 @@ void TraceHold::Add(std::span<const SpanLink> links,
       const SpanLink& link = links[i];
       auto it = shard.traces.find(link.trace_id);
       if (it == shard.traces.end()) {
-        if (!is_call[i] &&
+        if (!is_call[i] && SpanKey(link.parent_span_id) == 0 &&
             !std::binary_search(with_call.begin(), with_call.end(), link.trace_id)) {
-          continue;  // a trace with no LLM call needs no shape
+          continue;  // a root span that is no call, of a trace with no call here
         }
         it = shard.traces.try_emplace(link.trace_id).first;
         shard.lru.push_back(link.trace_id);

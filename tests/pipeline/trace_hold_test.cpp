@@ -172,6 +172,17 @@ TEST_CASE("TraceHold: spans that are no calls link a call to the call above it")
   g.clock.Advance(5s);
   g.Release();
   CHECK(g.emitted.models == std::vector<std::string>{"gpt-4o"});
+
+  // The span between them arriving first of all, in a request of its own, as one-span exports
+  // sent concurrently may: it is remembered though its trace has no call yet.
+  HoldFixture h;
+  h.Add(1, {{2, 1, ""}});
+  h.Add(1, {{3, 2, "gpt-4o"}});
+  h.Add(1, {{1, 0, "outer"}});
+  h.clock.Advance(5s);
+  h.Release();
+  CHECK(h.emitted.models == std::vector<std::string>{"gpt-4o"});
+  CHECK(h.hold->nested_total() == 1);
 }
 
 TEST_CASE("TraceHold: sibling calls and calls of other traces are all counted") {
@@ -197,15 +208,18 @@ TEST_CASE("TraceHold: a call without a trace or span id is counted at once") {
   CHECK(f.hold->held_calls() == 0);
 }
 
-TEST_CASE("TraceHold: traces without calls are not remembered; quiet traces are forgotten") {
+TEST_CASE("TraceHold: root spans of traces without calls are not remembered; quiet traces are "
+          "forgotten") {
   HoldFixture f(1s);
-  f.Add(1, {{1, 0, ""}, {2, 1, ""}});
+  f.Add(1, {{1, 0, ""}});
   CHECK(f.hold->remembered_spans() == 0);
   f.Add(2, {{2, 1, "gpt-4o"}, {1, 0, ""}});
   CHECK(f.hold->remembered_spans() == 2);
+  f.Add(3, {{5, 4, ""}});  // a span with a parent may link two calls: remembered
+  CHECK(f.hold->remembered_spans() == 3);
   f.clock.Advance(29s);
   f.Release();
-  CHECK(f.hold->remembered_spans() == 2);
+  CHECK(f.hold->remembered_spans() == 3);
   f.clock.Advance(1s);
   f.Release();
   CHECK(f.hold->remembered_spans() == 0);
