@@ -55,7 +55,7 @@ void BM_Render(benchmark::State& state) {
   expose::MetricsRenderer renderer(*filled.store, agent_metrics, clock);
   std::size_t bytes = 0;
   for (auto _ : state) {
-    const std::string text = renderer.Render();
+    const std::string text = renderer.Render(ExpositionFormat::kText);
     bytes = text.size();
     benchmark::DoNotOptimize(text.data());
   }

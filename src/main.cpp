@@ -133,9 +133,9 @@ class ExpiringMetrics final : public MetricsSource {
  public:
   ExpiringMetrics(aggregate::SeriesStore& store, MetricsSource& renderer)
       : store_(store), renderer_(renderer) {}
-  std::string Render() override {
+  std::string Render(ExpositionFormat format) override {
     store_.Expire();
-    return renderer_.Render();
+    return renderer_.Render(format);
   }
 
  private:

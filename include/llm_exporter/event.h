@@ -18,7 +18,10 @@ struct LlmCall {
   std::string_view status = "success";
   std::string_view user_id;
   std::string_view team_id;
+  // The trace and span behind the call, for exemplars (any strings; aggregate/exemplar.h says
+  // which become exemplars).
   std::string_view trace_id;
+  std::string_view span_id;
   uint64_t input_tokens = 0;
   uint64_t output_tokens = 0;
   uint64_t cached_input_tokens = 0;  // Part of input_tokens, priced at the cached rate if known.

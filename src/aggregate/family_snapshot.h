@@ -10,9 +10,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "aggregate/exemplar.h"
 #include "aggregate/histogram.h"
 #include "aggregate/series_labels.h"
 #include "llm_exporter/money.h"
@@ -36,6 +38,13 @@ struct ModelValue {
   uint64_t cache_misses = 0;
   uint64_t fallback_priced = 0;
   HistogramValue ttft;
+};
+
+// What a snapshot keeps of a series beside its value: when it was created (Unix seconds) and its
+// exemplars (none, one for a counter, one per bucket for a histogram; empty slots included).
+struct SeriesExtras {
+  double created = 0;
+  std::span<const ExemplarSlot> exemplars;
 };
 
 class SeriesStore;
@@ -139,7 +148,8 @@ class FamilySnapshot {
  public:
   using LabelsType = Labels;
 
-  // Calls fn(const Labels&, const Value&) for every series, in the store's order.
+  // Calls fn(const Labels&, const Value&) for every series, in the store's order; or
+  // fn(const Labels&, const Value&, const SeriesExtras&) if fn takes that.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     const char* bytes = key_bytes_.data();
@@ -151,7 +161,16 @@ class FamilySnapshot {
         labels.*field() = std::string_view(bytes + span->offset, span->size);
         ++span;
       });
-      fn(std::as_const(labels), values_.At(i));
+      if constexpr (std::is_invocable_v<Fn&, const Labels&, decltype(values_.At(i)),
+                                        const SeriesExtras&>) {
+        const Extra& extra = extras_[i];
+        fn(std::as_const(labels), values_.At(i),
+           SeriesExtras{extra.created, std::span<const ExemplarSlot>(
+                                           exemplars_.data() + extra.exemplars_at,
+                                           extra.exemplar_count)});
+      } else {
+        fn(std::as_const(labels), values_.At(i));
+      }
     }
   }
 
@@ -167,6 +186,13 @@ class FamilySnapshot {
     uint64_t size : 16;  // label values are at most 65535 bytes (kMaxLabelValueBytes)
   };
 
+  // Where a series' extras lie.
+  struct Extra {
+    double created;
+    uint32_t exemplars_at;    // index into exemplars_
+    uint32_t exemplar_count;  // 0 for a series never sent a usable trace id
+  };
+
   // Empties the snapshot but keeps its buffers, sized for about `series` series.
   void Clear(std::size_t series) {
     key_bytes_.clear();
@@ -174,6 +200,15 @@ class FamilySnapshot {
     label_spans_.reserve(series * Labels::kKeyOrder.size());
     values_.Clear();
     values_.Reserve(series);
+    extras_.clear();
+    extras_.reserve(series);
+    exemplars_.clear();
+  }
+  // The extras of the series appended last.
+  void AppendExtras(double created, std::span<const ExemplarSlot> exemplars) {
+    extras_.push_back(Extra{created, static_cast<uint32_t>(exemplars_.size()),
+                            static_cast<uint32_t>(exemplars.size())});
+    exemplars_.insert(exemplars_.end(), exemplars.begin(), exemplars.end());
   }
   // Copies a series' key (one copy, whatever the number of labels) and returns the copy, for
   // the store to decode into the views AppendLabels() takes.
@@ -197,6 +232,8 @@ class FamilySnapshot {
   std::string key_bytes_;               // every series' key, back to back
   std::vector<LabelSpan> label_spans_;  // kKeyOrder.size() per series: its label values
   Column values_;                       // one value per series, in the same order
+  std::vector<Extra> extras_;           // one per series, in the same order
+  std::vector<ExemplarSlot> exemplars_;  // the exemplars of all series, back to back
 };
 
 // What SeriesStore::Snapshot*ByShard() calls with each shard's series.

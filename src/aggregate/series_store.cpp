@@ -52,6 +52,22 @@ SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
       agents_(options_.max_series_per_family),
       tools_(options_.max_series_per_family) {}
 
+CountCell SeriesStore::MakeCount() const {
+  CountCell cell;
+  cell.created = WallSeconds();
+  return cell;
+}
+
+HistogramSeries SeriesStore::MakeHistogram(const BucketLayout& layout) const {
+  HistogramSeries cell(layout);
+  cell.created = WallSeconds();
+  return cell;
+}
+
+double SeriesStore::WallSeconds() const {
+  return std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+}
+
 Touched SeriesStore::Now() const {
   if (options_.ttl.count() == 0) return 0;
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -62,19 +78,33 @@ Touched SeriesStore::Now() const {
 void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced) {
   const Touched now = Now();
   constexpr std::string_view kOver = kOverflowLabelValue;
+  // An event with a usable trace id leaves its ids as the exemplar of the series and buckets
+  // it lands in; one without costs this one test.
+  const bool traced = UsableExemplarId(call.trace_id, kMaxExemplarTraceId);
+  const double wall = traced ? WallSeconds() : 0;
 
   // The model family admits models; a model it has no room for is recorded as __overflow__
   // in every family, which bounds the overflow series of the others by the model limit (times
   // three in requests, whose overflow series keep the status as success, error or other).
   std::string_view model = call.model;
-  const auto make_model = [&] { return ModelCell(ttft_layout_); };
+  const auto make_model = [&] {
+    ModelCell cell(ttft_layout_);
+    cell.created = WallSeconds();
+    return cell;
+  };
   const auto apply_model = [&](ModelCell& cell) {
     AddSaturating(&cell.input_tokens, call.input_tokens);
     AddSaturating(&cell.output_tokens, call.output_tokens);
     if (call.cache == CacheOutcome::kHit) ++cell.cache_hits;
     if (call.cache == CacheOutcome::kMiss) ++cell.cache_misses;
     if (fallback_priced) ++cell.fallback_priced;
-    if (call.ttft_seconds) cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
+    if (call.ttft_seconds) {
+      cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
+      if (traced) {
+        cell.exemplars.Set(cell.ttft.counts.size(), ttft_layout_.BucketFor(*call.ttft_seconds),
+                           call.trace_id, call.span_id, *call.ttft_seconds, wall);
+      }
+    }
     cell.touched = now;
   };
   if (UpdateOrOverflow(models_, ModelLabels{.model = model}, ModelLabels{.model = kOver},
@@ -87,10 +117,11 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
           requests_,
           RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
           RequestLabels{.model = model, .endpoint = kOver, .status = OverflowStatus(call.status)},
-          [] { return CountCell{}; },
+          [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
+            if (traced) cell.exemplars.Set(1, 0, call.trace_id, call.span_id, 1, wall);
           })) {
     CountOverflow(Family::kRequests);
   }
@@ -98,10 +129,15 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   if (UpdateOrOverflow(
           durations_, DurationLabels{.model = model, .endpoint = call.endpoint},
           DurationLabels{.model = model, .endpoint = kOver},
-          [&] { return HistogramSeries(duration_layout_); },
+          [&] { return MakeHistogram(duration_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(duration_layout_, call.latency_seconds);
             cell.touched = now;
+            if (traced) {
+              cell.exemplars.Set(cell.histogram.counts.size(),
+                                 duration_layout_.BucketFor(call.latency_seconds), call.trace_id,
+                                 call.span_id, call.latency_seconds, wall);
+            }
           })) {
     CountOverflow(Family::kDuration);
   }
@@ -109,10 +145,18 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   if (UpdateOrOverflow(
           costs_, CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id},
           CostLabels{.model = model, .user_id = kOver, .team_id = kOver},
-          [] { return CostCell{}; },
+          [&] {
+            CostCell cell;
+            cell.created = WallSeconds();
+            return cell;
+          },
           [&](CostCell& cell) {
             cell.cost += cost;
             cell.touched = now;
+            if (traced) {
+              cell.exemplars.Set(1, 0, call.trace_id, call.span_id, PicoToUsd(PicoUsdTotal{cost}),
+                                 wall);
+            }
           })) {
     CountOverflow(Family::kCost);
   }
@@ -123,7 +167,7 @@ void SeriesStore::RecordQuality(const QualityScore& score) {
   if (UpdateOrOverflow(
           qualities_, QualityLabels{.model = score.model, .evaluator = score.evaluator},
           QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue},
-          [&] { return HistogramSeries(quality_layout_); },
+          [&] { return MakeHistogram(quality_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(quality_layout_, score.score);
             cell.touched = now;
@@ -138,7 +182,7 @@ void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view sta
   if (UpdateOrOverflow(
           workflows_, WorkflowLabels{.workflow = workflow, .status = status},
           WorkflowLabels{.workflow = kOverflowLabelValue, .status = OverflowStatus(status)},
-          [&] { return HistogramSeries(workflow_layout_); },
+          [&] { return MakeHistogram(workflow_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(workflow_layout_, duration_seconds);
             cell.touched = now;
@@ -152,7 +196,7 @@ void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view
   if (UpdateOrOverflow(
           agents_, AgentLabels{.agent = agent, .status = status},
           AgentLabels{.agent = kOverflowLabelValue, .status = OverflowStatus(status)},
-          [] { return CountCell{}; },
+          [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
@@ -166,7 +210,7 @@ void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status)
   if (UpdateOrOverflow(
           tools_, ToolLabels{.tool = tool, .status = status},
           ToolLabels{.tool = kOverflowLabelValue, .status = OverflowStatus(status)},
-          [] { return CountCell{}; },
+          [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
@@ -199,6 +243,7 @@ void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard
   map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
     into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
     copy(cell, &into->values_);
+    into->AppendExtras(cell.created, cell.exemplars.slots());
   });
 }
 

@@ -11,6 +11,7 @@
 #include <limits>
 #include <string_view>
 
+#include "aggregate/exemplar.h"
 #include "aggregate/family_snapshot.h"
 #include "aggregate/histogram.h"
 #include "aggregate/series_labels.h"
@@ -62,15 +63,22 @@ struct StoreOptions {
 // Steady-clock nanoseconds of a series' last update, for the TTL.
 using Touched = int64_t;
 
+// Every cell also keeps `created`, the Unix time in seconds its series was created (OpenMetrics'
+// _created samples), and its exemplars (exemplar.h): one for a counter, one per bucket of a
+// histogram, where the family keeps them.
 struct CountCell {
   uint64_t count = 0;
   Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;  // llm_requests_total only
 };
 
 struct HistogramSeries {
   explicit HistogramSeries(const BucketLayout& layout) : histogram(layout) {}
   HistogramCell histogram;
   Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;  // llm_request_duration_seconds only
 };
 
 // Everything kept per model: llm_tokens_total, llm_ttft_seconds, llm_cache_{hits,misses}_total
@@ -84,11 +92,15 @@ struct ModelCell {
   uint64_t fallback_priced = 0;
   HistogramCell ttft;
   Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;  // of ttft's buckets
 };
 
 struct CostCell {
   PicoUsdTotal cost = 0;
   Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;
 };
 
 // Thread-safe: Record*() from any number of threads, concurrently with the readers and Expire().
@@ -156,6 +168,10 @@ class SeriesStore {
 
  private:
   Touched Now() const;
+  double WallSeconds() const;
+  // A new series' cell, its creation time set.
+  CountCell MakeCount() const;
+  HistogramSeries MakeHistogram(const BucketLayout& layout) const;
   // Copies the series of one shard of `map` into `into`, appending; copy(cell, &into->values_)
   // appends one series' value.
   template <typename Snapshot, typename Cell, typename Copy>

@@ -18,7 +18,7 @@ namespace llm_exporter::decode {
 
 struct DecodeLimits {
   std::size_t max_label_bytes = 128;     // model, endpoint, status, user_id, team_id, evaluator
-  std::size_t max_trace_id_bytes = 128;
+  std::size_t max_trace_id_bytes = 128;  // trace_id and span_id each
   std::size_t max_reported_errors = 100;  // errors listed in a result; all are counted
 };
 

@@ -24,13 +24,13 @@ constexpr uint64_t kMaxCount = uint64_t{1} << 53;
 constexpr double kMaxMagnitude = 9007199254740992.0;  // 2^53
 
 enum class Field : uint8_t {
-  kType, kModel, kEndpoint, kStatus, kUserId, kTeamId, kTraceId, kInputTokens, kOutputTokens,
-  kCachedInputTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
+  kType, kModel, kEndpoint, kStatus, kUserId, kTeamId, kTraceId, kSpanId, kInputTokens,
+  kOutputTokens, kCachedInputTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
 };
 
 // The OpenAI names prompt_tokens/completion_tokens are aliases of input/output_tokens.
 // Called for every key of every event: dispatch on the length first, so that most keys are
-// compared with one or two names instead of all eighteen.
+// compared with one or two names instead of all nineteen.
 std::optional<Field> LookUpField(std::string_view key) {
   const auto is = [&](std::string_view name, Field field) -> std::optional<Field> {
     if (key == name) return field;
@@ -46,6 +46,7 @@ std::optional<Field> LookUpField(std::string_view key) {
     case 7:
       if (key == "latency") return Field::kLatency;
       if (key == "user_id") return Field::kUserId;
+      if (key == "span_id") return Field::kSpanId;
       return is("team_id", Field::kTeamId);
     case 8:
       if (key == "endpoint") return Field::kEndpoint;
@@ -119,7 +120,7 @@ class ObjectValidator {
       if (!Label(Field::kModel, "model", /*required=*/true, &score.model) ||
           !Label(Field::kEvaluator, "evaluator", /*required=*/true, &score.evaluator) ||
           !Number(Field::kScore, "score", /*required=*/true, /*min=*/-INFINITY, &score.score) ||
-          !TraceId(&score.trace_id)) {
+          !Id(Field::kTraceId, "trace_id", &score.trace_id)) {
         return false;
       }
       *event = score;
@@ -133,7 +134,8 @@ class ObjectValidator {
         !Label(Field::kStatus, "status", false, &call.status) ||
         !Label(Field::kUserId, "user_id", false, &call.user_id) ||
         !Label(Field::kTeamId, "team_id", false, &call.team_id) ||
-        !TraceId(&call.trace_id) ||
+        !Id(Field::kTraceId, "trace_id", &call.trace_id) ||
+        !Id(Field::kSpanId, "span_id", &call.span_id) ||
         !Count(Field::kInputTokens, "input_tokens", true, &call.input_tokens) ||
         !Count(Field::kOutputTokens, "output_tokens", true, &call.output_tokens) ||
         !Count(Field::kCachedInputTokens, "cached_input_tokens", false,
@@ -212,12 +214,13 @@ class ObjectValidator {
     return true;
   }
 
-  bool TraceId(std::string_view* out) {
-    if (!Has(Field::kTraceId) || IsNull(Field::kTraceId)) return true;
-    if (!String(Field::kTraceId, out)) return false;
+  // trace_id or span_id: an optional string within the id length limit.
+  bool Id(Field f, std::string_view name, std::string_view* out) {
+    if (!Has(f) || IsNull(f)) return true;
+    if (!String(f, out)) return false;
     if (out->size() > context_.limits->max_trace_id_bytes) {
-      return Fail("trace_id", RejectReason::kInvalidValue,
-                  fmt::format("trace_id is {} bytes long, the limit is {}", out->size(),
+      return Fail(name, RejectReason::kInvalidValue,
+                  fmt::format("{} is {} bytes long, the limit is {}", name, out->size(),
                               context_.limits->max_trace_id_bytes));
     }
     return true;

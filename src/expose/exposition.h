@@ -11,16 +11,11 @@
 #include <vector>
 
 #include "aggregate/native_histogram.h"
+#include "llm_exporter/metrics_source.h"
 
 namespace llm_exporter::expose {
 
-// The exposition formats /metrics negotiates by the scraper's Accept header.
-enum class ExpositionFormat : uint8_t {
-  kText,         // text/plain; version=0.0.4
-  kOpenMetrics,  // application/openmetrics-text; version=1.0.0
-  kProtobuf,     // application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
-                 // encoding=delimited
-};
+using llm_exporter::ExpositionFormat;  // llm_exporter/metrics_source.h
 
 struct Label {
   std::string_view name;
@@ -28,9 +23,17 @@ struct Label {
 };
 
 // A series' labels: a braced list at the call ({{"model", m}, {"endpoint", e}}) or a span.
+// A view, used only as a parameter: a braced list's array lives until the call returns.
 class LabelList {
  public:
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"
+#endif
   LabelList(std::initializer_list<Label> labels) : data_(labels.begin()), size_(labels.size()) {}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
   LabelList(std::span<const Label> labels) : data_(labels.data()), size_(labels.size()) {}
   const Label* begin() const { return data_; }
   const Label* end() const { return data_ + size_; }
@@ -76,7 +79,9 @@ struct HistogramSample {
 };
 
 // Each writer appends to a string it does not own, is made once per render and is not
-// thread-safe. Its methods, duck-typed so the renderer's calls compile to direct ones:
+// thread-safe. Its members, duck-typed so the renderer's calls compile to direct ones:
+//   static constexpr bool kWritesExtras;  // false: the renderer skips exemplars, created times
+//                                         // and native histograms
 //   void Family(std::string_view name, MetricType type, std::string_view help,
 //               std::string_view unit = {});
 //       `name` as text 0.0.4 names the family: counters keep their _total suffix. `unit`

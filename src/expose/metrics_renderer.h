@@ -1,6 +1,7 @@
-// Builds the /metrics response: the LLM families (calls, and the workflow, agent and tool spans)
-// from the series store, written directly, then the agent's own metrics and the process metrics
-// as telemetry::AgentMetrics writes them.
+// Builds the /metrics response in the format the scraper asked for: the LLM families (calls, and
+// the workflow, agent and tool spans) from the series store, then the agent's own metrics and
+// the process metrics. One walk of the store per scrape, through one writer
+// (text_writer.h, openmetrics_writer.h, protobuf_writer.h).
 #pragma once
 
 #include <atomic>
@@ -22,13 +23,17 @@ class MetricsRenderer final : public MetricsSource {
   MetricsRenderer(aggregate::SeriesStore& store, telemetry::AgentMetrics& agent_metrics,
                   const Clock& clock);
 
-  // Renders everything in text format 0.0.4. Only reads the store: dropping stale series is
+  // Renders everything in `format`. Only reads the store: dropping stale series is
   // SeriesStore::Expire(), which the caller runs before a scrape if it wants it.
-  std::string Render() override;
+  std::string Render(ExpositionFormat format) override;
 
  private:
-  void WriteLlmFamilies(std::string* out) const;
-  void WriteStoreHealth(std::string* out) const;
+  template <typename Writer>
+  void WriteLlmFamilies(Writer& w) const;
+  template <typename Writer>
+  void WriteStoreHealth(Writer& w) const;
+  template <typename Writer>
+  void WriteAgentMetrics(Writer& w) const;
 
   aggregate::SeriesStore& store_;
   telemetry::AgentMetrics& agent_metrics_;

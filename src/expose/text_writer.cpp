@@ -7,21 +7,6 @@
 namespace llm_exporter::expose {
 namespace {
 
-// Copies runs of plain characters in one append; only \\, \n (and " in label values) are escaped.
-// The characters are tested one by one here: string_view::find_first_of calls memchr once per
-// character of the text, and memchr was a third of perf's samples of a 100,000-series render.
-void AppendEscaped(std::string* out, std::string_view text, bool escape_quotes) {
-  std::size_t run = 0;  // start of the run of plain characters not yet appended
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c != '\\' && c != '\n' && (c != '"' || !escape_quotes)) continue;
-    out->append(text.data() + run, i - run);
-    out->append(c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"");
-    run = i + 1;
-  }
-  out->append(text.data() + run, text.size() - run);
-}
-
 // The shortest text that reads back as `value`, in fixed notation for exponents -4 to 15 and
 // scientific beyond, as Python's repr() (and so prometheus_client) writes numbers: 0.0003, not
 // 3e-04.
@@ -44,15 +29,40 @@ void AppendShortest(std::string* out, double value) {
 
 }  // namespace
 
-void TextWriter::Family(std::string_view name, std::string_view type, std::string_view help) {
-  out_->append("# HELP ").append(name).push_back(' ');
-  AppendEscaped(out_, help, /*escape_quotes=*/false);
-  out_->append("\n# TYPE ").append(name).push_back(' ');
-  out_->append(type).push_back('\n');
+std::string_view TextWriter::TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
+  }
+  return "untyped";
 }
 
-void TextWriter::Name(std::string_view name, std::initializer_list<Label> labels,
-                      const Label* extra) {
+// Copies runs of plain characters in one append; only \\, \n (and " in label values) are escaped.
+// The characters are tested one by one here: string_view::find_first_of calls memchr once per
+// character of the text, and memchr was a third of perf's samples of a 100,000-series render.
+void TextWriter::AppendEscaped(std::string_view text, bool escape_quotes) {
+  std::string* out = out_;
+  std::size_t run = 0;  // start of the run of plain characters not yet appended
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '\\' && c != '\n' && (c != '"' || !escape_quotes)) continue;
+    out->append(text.data() + run, i - run);
+    out->append(c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"");
+    run = i + 1;
+  }
+  out->append(text.data() + run, text.size() - run);
+}
+
+void TextWriter::Family(std::string_view name, MetricType type, std::string_view help,
+                        std::string_view /*unit*/) {
+  out_->append("# HELP ").append(name).push_back(' ');
+  AppendEscaped(help, /*escape_quotes=*/false);
+  out_->append("\n# TYPE ").append(name).push_back(' ');
+  out_->append(TypeName(type)).push_back('\n');
+}
+
+void TextWriter::Name(std::string_view name, LabelList labels, const Label* extra) {
   out_->append(name);
   if (labels.size() == 0 && extra == nullptr) return;
   out_->push_back('{');
@@ -61,7 +71,7 @@ void TextWriter::Name(std::string_view name, std::initializer_list<Label> labels
     if (!first) out_->push_back(',');
     first = false;
     out_->append(label.name).append("=\"");
-    AppendEscaped(out_, label.value, /*escape_quotes=*/true);
+    AppendEscaped(label.value, /*escape_quotes=*/true);
     out_->push_back('"');
   };
   for (const Label& label : labels) append(label);
@@ -69,7 +79,7 @@ void TextWriter::Name(std::string_view name, std::initializer_list<Label> labels
   out_->push_back('}');
 }
 
-void TextWriter::Value(double value) {
+void TextWriter::Number(double value) {
   out_->push_back(' ');
   if (std::isnan(value)) {
     out_->append("NaN");
@@ -78,44 +88,41 @@ void TextWriter::Value(double value) {
   } else {
     AppendShortest(out_, value);
   }
-  out_->push_back('\n');
 }
 
-void TextWriter::Value(uint64_t value) {
+void TextWriter::Number(uint64_t value) {
   std::array<char, 24> buffer;
   const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
   out_->push_back(' ');
   out_->append(buffer.data(), result.ptr);
-  out_->push_back('\n');
 }
 
-void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
-                        uint64_t value) {
+void TextWriter::Sample(std::string_view name, LabelList labels, uint64_t value,
+                        const SampleExtras& /*extras*/) {
   Name(name, labels, nullptr);
   Value(value);
 }
 
-void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
-                        double value) {
+void TextWriter::Sample(std::string_view name, LabelList labels, double value,
+                        const SampleExtras& /*extras*/) {
   Name(name, labels, nullptr);
   Value(value);
 }
 
-void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
-                           const std::vector<std::string>& les,
-                           std::span<const uint64_t> counts, double sum) {
+void TextWriter::Histogram(std::string_view name, LabelList labels, const BucketBounds& buckets,
+                           const HistogramSample& sample) {
   thread_local std::string metric;
   metric.assign(name).append("_bucket");
   uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    cumulative += counts[i];
-    const Label le_label{"le", les[i]};
+  for (std::size_t i = 0; i < sample.counts.size(); ++i) {
+    cumulative += sample.counts[i];
+    const Label le_label{"le", buckets.les[i]};
     Name(metric, labels, &le_label);
     Value(cumulative);
   }
   metric.assign(name).append("_sum");
   Name(metric, labels, nullptr);
-  Value(sum);
+  Value(sample.sum);
   metric.assign(name).append("_count");
   Name(metric, labels, nullptr);
   Value(cumulative);

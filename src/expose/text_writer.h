@@ -1,46 +1,62 @@
 // Writes the Prometheus text exposition format (version 0.0.4) into a string: family headers,
-// samples with escaped label values, and histograms with cumulative buckets.
+// samples with escaped label values, and histograms with cumulative buckets. Exemplars, created
+// times and native histograms have no place in this format and are left out.
 #pragma once
 
 #include <cstdint>
-#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "expose/exposition.h"
+
 namespace llm_exporter::expose {
 
-struct Label {
-  std::string_view name;
-  std::string_view value;
-};
-
 // Appends to a string it does not own. Not thread-safe; cheap to make, one per render.
+// The methods are those exposition.h lists for every writer.
 class TextWriter {
  public:
   explicit TextWriter(std::string* out) : out_(out) {}
+  // Whether the renderer should hand over exemplars and created times (this format has neither).
+  static constexpr bool kWritesExtras = false;
 
-  // "# HELP" and "# TYPE" lines; `type` is counter, gauge or histogram.
-  void Family(std::string_view name, std::string_view type, std::string_view help);
-  void Sample(std::string_view name, std::initializer_list<Label> labels, uint64_t value);
-  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
-  // _bucket (cumulative, with le), _sum and _count lines. `counts` holds one count per bucket,
-  // not cumulative; `les` the matching le values (FormatBounds), the last being "+Inf".
-  void Histogram(std::string_view name, std::initializer_list<Label> labels,
-                 const std::vector<std::string>& les, std::span<const uint64_t> counts,
-                 double sum);
+  // "# HELP" and "# TYPE" lines.
+  void Family(std::string_view name, MetricType type, std::string_view help,
+              std::string_view unit = {});
+  void Sample(std::string_view name, LabelList labels, uint64_t value,
+              const SampleExtras& extras = {});
+  void Sample(std::string_view name, LabelList labels, double value,
+              const SampleExtras& extras = {});
+  // _bucket (cumulative, with le), _sum and _count lines.
+  void Histogram(std::string_view name, LabelList labels, const BucketBounds& buckets,
+                 const HistogramSample& sample);
+  void Finish() {}
+  // The string written to.
+  std::string* out() const { return out_; }
 
   // How a bucket bound is written in `le`: like prometheus_client ("0.1", "1.0", "+Inf"), so
-  // queries written against the Python client keep matching.
+  // queries written against the Python client keep matching. OpenMetrics writes them the same.
   static std::string FormatBound(double bound);
   // Every bound formatted, then "+Inf".
   static std::vector<std::string> FormatBounds(const std::vector<double>& bounds);
 
- private:
-  void Name(std::string_view name, std::initializer_list<Label> labels, const Label* extra);
-  void Value(double value);
-  void Value(uint64_t value);
+ protected:
+  static std::string_view TypeName(MetricType type);
+  void AppendEscaped(std::string_view text, bool escape_quotes);
+  // name{labels[,extra]}
+  void Name(std::string_view name, LabelList labels, const Label* extra);
+  // " value" without the newline.
+  void Number(double value);
+  void Number(uint64_t value);
+  void Value(double value) {
+    Number(value);
+    out_->push_back('\n');
+  }
+  void Value(uint64_t value) {
+    Number(value);
+    out_->push_back('\n');
+  }
 
   std::string* out_;
 };

@@ -457,17 +457,26 @@ ReadSpan SpanReader::Read(const Span& span) const {
   return out;
 }
 
-std::string TraceIdHex(const TraceId& id) {
+namespace {
+
+// Lower-case hex digits of an id; empty for an all-zero id.
+template <std::size_t N>
+std::string IdHex(const std::array<uint8_t, N>& id) {
   static constexpr char kHex[] = "0123456789abcdef";
   bool zero = true;
   for (const uint8_t b : id) zero = zero && b == 0;
   if (zero) return {};
-  std::string s(32, '0');
-  for (std::size_t i = 0; i < id.size(); ++i) {
+  std::string s(2 * N, '0');
+  for (std::size_t i = 0; i < N; ++i) {
     s[2 * i] = kHex[id[i] >> 4];
     s[2 * i + 1] = kHex[id[i] & 0xf];
   }
   return s;
 }
+
+}  // namespace
+
+std::string TraceIdHex(const TraceId& id) { return IdHex(id); }
+std::string SpanIdHex(const SpanId& id) { return IdHex(id); }
 
 }  // namespace llm_exporter::otlp

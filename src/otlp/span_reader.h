@@ -86,5 +86,7 @@ class SpanReader {
 
 // 32 lower-case hex digits of a trace id; empty for an all-zero id.
 std::string TraceIdHex(const TraceId& id);
+// 16 lower-case hex digits of a span id; empty for an all-zero id.
+std::string SpanIdHex(const SpanId& id);
 
 }  // namespace llm_exporter::otlp

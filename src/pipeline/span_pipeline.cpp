@@ -69,6 +69,7 @@ SpanIngestResult SpanPipeline::IngestSpans(SpanTransport transport, SpanEncoding
   links.reserve(decoded.spans.size());
   std::vector<std::pair<std::size_t, HeldCall>> calls;
   std::string trace_hex;
+  std::string span_hex;
   for (const otlp::Span& span : decoded.spans) {
     otlp::ReadSpan read = reader_.Read(span);
     if (read.error) {
@@ -86,7 +87,9 @@ SpanIngestResult SpanPipeline::IngestSpans(SpanTransport transport, SpanEncoding
       case SpanKind::kLlmCall: {
         LlmCall call = m.call;
         trace_hex = otlp::TraceIdHex(span.trace_id);
+        span_hex = otlp::SpanIdHex(span.span_id);
         call.trace_id = trace_hex;
+        call.span_id = span_hex;
         calls.emplace_back(links.size() - 1, HeldCall(call));
         break;
       }

@@ -20,8 +20,9 @@ bool IsZero(const otlp::TraceId& id) {
 }  // namespace
 
 HeldCall::HeldCall(const LlmCall& call) : numbers_(call) {
-  const std::array<std::string_view, 6> views = {call.model,   call.endpoint, call.status,
-                                                 call.user_id, call.team_id,  call.trace_id};
+  const std::array<std::string_view, 7> views = {call.model,   call.endpoint, call.status,
+                                                 call.user_id, call.team_id,  call.trace_id,
+                                                 call.span_id};
   std::size_t total = 0;
   for (std::string_view v : views) total += v.size();
   strings_.reserve(total);
@@ -30,13 +31,14 @@ HeldCall::HeldCall(const LlmCall& call) : numbers_(call) {
     lengths_[i] = static_cast<uint32_t>(views[i].size());
   }
   numbers_.model = numbers_.endpoint = numbers_.status = {};
-  numbers_.user_id = numbers_.team_id = numbers_.trace_id = {};
+  numbers_.user_id = numbers_.team_id = numbers_.trace_id = numbers_.span_id = {};
 }
 
 LlmCall HeldCall::view() const {
   LlmCall call = numbers_;
-  std::array<std::string_view*, 6> fields = {&call.model,   &call.endpoint, &call.status,
-                                             &call.user_id, &call.team_id,  &call.trace_id};
+  std::array<std::string_view*, 7> fields = {&call.model,   &call.endpoint, &call.status,
+                                             &call.user_id, &call.team_id,  &call.trace_id,
+                                             &call.span_id};
   std::size_t at = 0;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     *fields[i] = std::string_view(strings_).substr(at, lengths_[i]);

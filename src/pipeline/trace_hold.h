@@ -57,7 +57,7 @@ class HeldCall {
  private:
   LlmCall numbers_;  // the call with its views cleared
   std::string strings_;
-  std::array<uint32_t, 6> lengths_{};
+  std::array<uint32_t, 7> lengths_{};
 };
 
 // Thread-safe: Add() and Release() from any number of threads. Traces are spread over shards by

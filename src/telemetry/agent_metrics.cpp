@@ -218,6 +218,33 @@ void AgentMetrics::AppendText(std::string* out) const {
   out->append(text.str());
 }
 
+std::vector<AgentMetrics::OwnFamily> AgentMetrics::CollectFamilies() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : ProcessMetrics().Collect()) families.push_back(std::move(family));
+  std::vector<OwnFamily> out;
+  out.reserve(families.size());
+  for (prometheus::MetricFamily& family : families) {
+    OwnFamily own;
+    own.name = std::move(family.name);
+    own.help = std::move(family.help);
+    own.counter = family.type == prometheus::MetricType::Counter;
+    for (prometheus::ClientMetric& metric : family.metric) {
+      OwnSample sample;
+      for (prometheus::ClientMetric::Label& label : metric.label) {
+        sample.labels.emplace_back(std::move(label.name), std::move(label.value));
+      }
+      switch (family.type) {
+        case prometheus::MetricType::Counter: sample.value = metric.counter.value; break;
+        case prometheus::MetricType::Gauge: sample.value = metric.gauge.value; break;
+        default: sample.value = metric.untyped.value; break;
+      }
+      own.samples.push_back(std::move(sample));
+    }
+    out.push_back(std::move(own));
+  }
+  return out;
+}
+
 double AgentMetrics::events_received(Transport transport) const {
   return received_[static_cast<std::size_t>(transport)]->Value();
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "llm_exporter/transport.h"
@@ -91,6 +92,20 @@ class AgentMetrics {
   // Appends every series of the registry (these metrics and ListenerMetrics'), then the process_*
   // metrics, in the Prometheus text format 0.0.4: the self-metrics part of /metrics.
   void AppendText(std::string* out) const;
+
+  // The same series as plain values, for the OpenMetrics and protobuf writers. The agent's own
+  // metrics are counters and gauges only.
+  struct OwnSample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  struct OwnFamily {
+    std::string name;
+    std::string help;
+    bool counter = false;  // else a gauge
+    std::vector<OwnSample> samples;
+  };
+  std::vector<OwnFamily> CollectFamilies() const;
 
   // Current values of the event counters, as /metrics would show them.
   double events_received(Transport transport) const;

@@ -29,7 +29,7 @@ TEST_CASE("EventDecoder: one object with every field of an LLM call") {
   const Decoded d = Decode(R"({"type":"llm_call","model":"gpt-4o","endpoint":"/chat",
       "status":"error","input_tokens":1000,"output_tokens":500,"cached_input_tokens":200,
       "latency":0.8,"ttft":0.25,"user_id":"u1","team_id":"t1","cache":"hit","cost_usd":0.5,
-      "trace_id":"abc","extra":{"ignored":[1,2]}})");
+      "trace_id":"abc","span_id":"def","extra":{"ignored":[1,2]}})");
   REQUIRE(d.result.ok());
   CHECK(d.result.accepted == 1);
   REQUIRE(d.sink.calls.size() == 1);
@@ -47,6 +47,15 @@ TEST_CASE("EventDecoder: one object with every field of an LLM call") {
   CHECK(c.cache == CacheOutcome::kHit);
   CHECK(c.cost_pico == 500'000'000'000);
   CHECK(c.trace_id == "abc");
+  CHECK(c.span_id == "def");
+}
+
+TEST_CASE("EventDecoder: span_id is held to the trace_id's limit") {
+  const EventError e = OnlyError(R"({"model":"m","input_tokens":1,"output_tokens":1,"latency":1,
+      "span_id":")" + std::string(129, 's') + R"("})");
+  CHECK(e.field == "span_id");
+  CHECK(e.reason == RejectReason::kInvalidValue);
+  CHECK(e.message.find("span_id is 129 bytes long, the limit is 128") != std::string::npos);
 }
 
 TEST_CASE("EventDecoder: defaults, OpenAI token names and null optionals") {

@@ -45,7 +45,7 @@ TEST_CASE("MetricsRenderer: the seed's families, the agent's own and the process
   score.score = 4;
   store.RecordQuality(score);
 
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(text, "llm_requests_total{model=\"gpt-4o\",endpoint=\"/chat\",status=\"success\"} 1"));
   CHECK(Contains(text, "llm_tokens_total{model=\"gpt-4o\",direction=\"input\"} 1000"));
   CHECK(Contains(text, "llm_tokens_total{model=\"gpt-4o\",direction=\"output\"} 500"));
@@ -76,7 +76,7 @@ TEST_CASE("MetricsRenderer: no ttft and no cache outcome means no such series") 
   LlmCall call;
   call.model = "m";
   store.RecordCall(call, 0, true);
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(text.find("llm_ttft_seconds_bucket{") == std::string::npos);
   CHECK(text.find("llm_cache_hits_total{") == std::string::npos);
   CHECK(Contains(text, "llm_exporter_fallback_priced_events_total{model=\"m\"} 1"));
@@ -87,8 +87,8 @@ TEST_CASE("MetricsRenderer: the previous render's duration and size are reported
   aggregate::SeriesStore store({}, clock);
   telemetry::AgentMetrics agent_metrics;
   MetricsRenderer renderer(store, agent_metrics, clock);
-  const std::string first = renderer.Render();
-  const std::string second = renderer.Render();
+  const std::string first = renderer.Render(ExpositionFormat::kText);
+  const std::string second = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(second, "llm_exporter_last_scrape_size_bytes " + std::to_string(first.size())));
   CHECK(Contains(second, "llm_exporter_last_scrape_duration_seconds 0"));  // the fake clock stands still
 }
@@ -106,15 +106,15 @@ TEST_CASE("MetricsRenderer: rendering does not expire series; SeriesStore::Expir
   store.RecordCall(call, 1, false);
   clock.Advance(std::chrono::minutes(11));  // past the TTL
 
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(text, "llm_requests_total{model=\"old\",endpoint=\"/chat\",status=\"success\"} 1"));
   CHECK(Contains(text, "llm_exporter_series_expired_total{family=\"requests\"} 0"));
-  CHECK(Contains(renderer.Render(),  // still there at the next scrape
+  CHECK(Contains(renderer.Render(ExpositionFormat::kText),  // still there at the next scrape
                  "llm_requests_total{model=\"old\",endpoint=\"/chat\",status=\"success\"} 1"));
   CHECK(store.SeriesCount(aggregate::Family::kCost) == 1);
 
   CHECK(store.Expire() == 4);
-  const std::string after = renderer.Render();
+  const std::string after = renderer.Render(ExpositionFormat::kText);
   CHECK(after.find("llm_requests_total{") == std::string::npos);
   CHECK(Contains(after, "llm_exporter_series{family=\"requests\"} 0"));
   CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"requests\"} 1"));
@@ -135,7 +135,7 @@ TEST_CASE("MetricsRenderer: workflow, agent and tool spans, with their HELP and 
   store.RecordToolCall("web_search", "error");
   store.RecordToolCall("calculator", "success");
 
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(text,
                  "# HELP llm_workflow_duration_seconds Duration of workflow spans (OpenLLMetry "
                  "@workflow/@task, LangGraph graphs) in seconds.\n"
@@ -187,7 +187,7 @@ TEST_CASE("MetricsRenderer: before any span the three families are announced, wi
   aggregate::SeriesStore store(options, clock);
   telemetry::AgentMetrics agent_metrics;
   MetricsRenderer renderer(store, agent_metrics, clock);
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(text, "# TYPE llm_workflow_duration_seconds histogram"));
   CHECK(Contains(text, "# TYPE llm_agent_invocations_total counter"));
   CHECK(Contains(text, "# TYPE llm_tool_calls_total counter"));
@@ -223,7 +223,7 @@ TEST_CASE("MetricsRenderer: workflow, agent and tool spans past the series limit
   store.RecordToolCall("t3", "error");
   store.RecordToolCall("t4", "unknown");
 
-  const std::string text = renderer.Render();
+  const std::string text = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(text, "llm_workflow_duration_seconds_count{workflow=\"w1\",status=\"success\"} 1"));
   CHECK(Contains(text, "llm_workflow_duration_seconds_count{workflow=\"__overflow__\","
                        "status=\"error\"} 1"));
@@ -266,13 +266,13 @@ TEST_CASE("MetricsRenderer: idle workflow, agent and tool series go at SeriesSto
   store.RecordToolCall("new", "success");
   clock.Advance(std::chrono::minutes(5));  // "old" is past the TTL, "new" is not
 
-  const std::string before = renderer.Render();
+  const std::string before = renderer.Render(ExpositionFormat::kText);
   CHECK(Contains(before, "llm_workflow_duration_seconds_count{workflow=\"old\",status=\"success\"} 1"));
   CHECK(Contains(before, "llm_agent_invocations_total{agent=\"old\",status=\"success\"} 1"));
   CHECK(Contains(before, "llm_tool_calls_total{tool=\"old\",status=\"error\"} 1"));
 
   CHECK(store.Expire() == 3);
-  const std::string after = renderer.Render();
+  const std::string after = renderer.Render(ExpositionFormat::kText);
   CHECK(after.find("llm_workflow_duration_seconds_bucket{") == std::string::npos);
   CHECK(after.find("llm_agent_invocations_total{") == std::string::npos);
   CHECK(after.find("tool=\"old\"") == std::string::npos);
@@ -306,7 +306,7 @@ TEST_CASE("MetricsRenderer: the model family's metrics in one scrape agree") {
   while (!started.load()) std::this_thread::yield();
   int disagreements = 0;
   for (int i = 0; i < 300; ++i) {
-    const std::string text = renderer.Render();
+    const std::string text = renderer.Render(ExpositionFormat::kText);
     const long long tokens = ValueOf(text, "llm_tokens_total{model=\"m\",direction=\"input\"}");
     if (tokens < 1 || ValueOf(text, "llm_cache_hits_total{model=\"m\"}") != tokens ||
         ValueOf(text, "llm_exporter_fallback_priced_events_total{model=\"m\"}") != tokens ||
@@ -317,6 +317,89 @@ TEST_CASE("MetricsRenderer: the model family's metrics in one scrape agree") {
   stop = true;
   writer.join();
   CHECK(disagreements == 0);
+}
+
+}  // namespace
+}  // namespace llm_exporter::expose
+
+namespace llm_exporter::expose {
+namespace {
+
+TEST_CASE("MetricsRenderer: OpenMetrics carries the calls' trace ids as exemplars, and _created") {
+  testing::FakeClock clock;  // wall time 1,800,000,000 s
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+
+  LlmCall call;
+  call.model = "gpt-4o";
+  call.endpoint = "chat";
+  call.user_id = "alice";
+  call.input_tokens = 1000;
+  call.latency_seconds = 0.8;
+  call.ttft_seconds = 0.2;
+  call.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  call.span_id = "00f067aa0ba902b7";
+  store.RecordCall(call, 7'500'000'000, false);
+  clock.Advance(std::chrono::milliseconds(1500));
+  // The most recent exemplar of each series and bucket is kept; a call without a trace id,
+  // or with an unusable one, leaves the last one in place.
+  call.trace_id = "0af7651916cd43dd8448eb211c80319c";
+  call.span_id = "span id with spaces";  // not usable: the exemplar goes without it
+  call.latency_seconds = 0.7;
+  store.RecordCall(call, 2'500'000'000, false);
+  clock.Advance(std::chrono::seconds(1));
+  call.trace_id = "";
+  store.RecordCall(call, 0, false);
+  call.trace_id = std::string_view("a\"b");  // a quote: no exemplar
+  store.RecordCall(call, 0, false);
+
+  const std::string om = renderer.Render(ExpositionFormat::kOpenMetrics);
+  CHECK(Contains(om, "llm_requests_total{model=\"gpt-4o\",endpoint=\"chat\",status=\"success\"} 4 "
+                     "# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 1 1800000001.5"));
+  CHECK(Contains(om, "llm_requests_created{model=\"gpt-4o\",endpoint=\"chat\",status=\"success\"} "
+                     "1800000000"));
+  CHECK(Contains(om, "llm_cost_usd_total{model=\"gpt-4o\",user_id=\"alice\",team_id=\"\"} 0.01 "
+                     "# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.0025 1800000001.5"));
+  CHECK(Contains(om, "llm_request_duration_seconds_bucket{model=\"gpt-4o\",endpoint=\"chat\","
+                     "le=\"1.0\"} 4 # {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.7 "
+                     "1800000001.5"));
+  CHECK(Contains(om, "llm_request_duration_seconds_bucket{model=\"gpt-4o\",endpoint=\"chat\","
+                     "le=\"0.5\"} 0"));
+  CHECK(Contains(om, "llm_ttft_seconds_bucket{model=\"gpt-4o\",le=\"0.25\"} 4 "
+                     "# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.2 1800000001.5"));
+  CHECK(Contains(om, "llm_ttft_seconds_created{model=\"gpt-4o\"} 1800000000"));
+  CHECK(Contains(om, "llm_tokens_created{model=\"gpt-4o\",direction=\"input\"} 1800000000"));
+  CHECK(Contains(om, "# UNIT llm_request_duration_seconds seconds"));
+  CHECK(om.find("# TYPE llm_exporter_events_received counter") != std::string::npos);
+  CHECK(om.size() > 6);
+  CHECK(om.substr(om.size() - 6) == "# EOF\n");
+  CHECK(om.find("a\\\"b") == std::string::npos);
+
+  // The text format has none of it, and is as before.
+  const std::string text = renderer.Render(ExpositionFormat::kText);
+  CHECK(text.find("trace_id") == std::string::npos);
+  CHECK(text.find("_created") == std::string::npos);
+  CHECK(Contains(text, "llm_request_duration_seconds_bucket{model=\"gpt-4o\",endpoint=\"chat\","
+                       "le=\"1.0\"} 4"));
+}
+
+TEST_CASE("MetricsRenderer: series never sent a trace id keep no exemplar memory") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  LlmCall call;
+  call.model = "m";
+  call.latency_seconds = 1;
+  store.RecordCall(call, 0, false);
+  const aggregate::DurationSnapshot durations = store.SnapshotDurations();
+  durations.ForEach([](const aggregate::DurationLabels&, const aggregate::HistogramValue&,
+                       const aggregate::SeriesExtras& extras) {
+    CHECK(extras.exemplars.empty());
+    CHECK(extras.created == 1800000000);
+  });
+  CHECK(renderer.Render(ExpositionFormat::kOpenMetrics).find(" # {") == std::string::npos);
 }
 
 }  // namespace

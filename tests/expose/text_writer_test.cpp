@@ -11,7 +11,7 @@ namespace {
 TEST_CASE("TextWriter: family header, labels and values") {
   std::string out;
   TextWriter w(&out);
-  w.Family("llm_requests_total", "counter", "Total LLM requests");
+  w.Family("llm_requests_total", MetricType::kCounter, "Total LLM requests");
   w.Sample("llm_requests_total", {{"model", "gpt-4o"}, {"status", "success"}}, uint64_t{18446744073709551615u});
   w.Sample("up", {}, 1.0);
   w.Sample("cost", {}, 0.0075);
@@ -34,7 +34,7 @@ TEST_CASE("TextWriter: family header, labels and values") {
 TEST_CASE("TextWriter: label values escape backslash, quote and newline; HELP escapes two") {
   std::string out;
   TextWriter w(&out);
-  w.Family("m", "gauge", "a \"quoted\" \\ help\nline");
+  w.Family("m", MetricType::kGauge, "a \"quoted\" \\ help\nline");
   w.Sample("m", {{"l", "a\"b\\c\nd"}}, 1.0);
   CHECK(out ==
         "# HELP m a \"quoted\" \\\\ help\\nline\n"
@@ -58,8 +58,13 @@ TEST_CASE("TextWriter: histogram buckets are cumulative and le reads like promet
   CHECK(TextWriter::FormatBound(1e-05) == "1e-05");
   std::string out;
   TextWriter w(&out);
-  w.Histogram("h", {{"model", "m"}}, TextWriter::FormatBounds({0.5, 1}),
-              std::vector<uint64_t>{1, 0, 2}, 4.5);
+  const std::vector<double> bounds = {0.5, 1};
+  const std::vector<std::string> les = TextWriter::FormatBounds(bounds);
+  const std::vector<uint64_t> counts = {1, 0, 2};
+  HistogramSample sample;
+  sample.counts = counts;
+  sample.sum = 4.5;
+  w.Histogram("h", {{"model", "m"}}, BucketBounds{bounds, les}, sample);
   CHECK(out ==
         "h_bucket{model=\"m\",le=\"0.5\"} 1\n"
         "h_bucket{model=\"m\",le=\"1.0\"} 1\n"

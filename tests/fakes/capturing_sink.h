@@ -10,7 +10,7 @@
 namespace llm_exporter::testing {
 
 struct CapturedCall {
-  std::string model, endpoint, status, user_id, team_id, trace_id;
+  std::string model, endpoint, status, user_id, team_id, trace_id, span_id;
   uint64_t input_tokens, output_tokens, cached_input_tokens;
   double latency;
   std::optional<double> ttft;
@@ -29,7 +29,7 @@ class CapturingSink final : public EventSink {
   void OnLlmCall(const LlmCall& c) override {
     calls.push_back({std::string(c.model), std::string(c.endpoint), std::string(c.status),
                      std::string(c.user_id), std::string(c.team_id), std::string(c.trace_id),
-                     c.input_tokens, c.output_tokens, c.cached_input_tokens, c.latency_seconds,
+                     std::string(c.span_id), c.input_tokens, c.output_tokens, c.cached_input_tokens, c.latency_seconds,
                      c.ttft_seconds, c.caller_cost_pico, c.cache});
   }
   void OnQualityScore(const QualityScore& s) override {

@@ -82,6 +82,7 @@ TEST_CASE("TraceHold: HeldCall keeps every string and number of the call") {
   c.user_id = "alice";
   c.team_id = "search";
   c.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  c.span_id = "00f067aa0ba902b7";
   c.input_tokens = 11;
   c.output_tokens = 22;
   c.cached_input_tokens = 3;
@@ -96,6 +97,7 @@ TEST_CASE("TraceHold: HeldCall keeps every string and number of the call") {
   CHECK(v.user_id == "alice");
   CHECK(v.team_id == "search");
   CHECK(v.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(v.span_id == "00f067aa0ba902b7");
   CHECK(v.input_tokens == 11);
   CHECK(v.output_tokens == 22);
   CHECK(v.cached_input_tokens == 3);

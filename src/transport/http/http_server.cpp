@@ -14,6 +14,7 @@
 
 #include "otlp/export_response.h"
 #include "transport/common/listen_address.h"
+#include "transport/http/exposition_negotiation.h"
 #include "transport/http/gzip_body.h"
 #include "transport/http/civetweb_openssl3.h"
 #include "transport/http/http_request.h"
@@ -27,7 +28,9 @@ using telemetry::Handler;
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kJson = "application/json";
-constexpr std::string_view kExposition = "text/plain; version=0.0.4; charset=utf-8";
+// The zlib level of a gzip-compressed scrape: bench/README.md ("gzip") has the measurements
+// behind it.
+constexpr int kScrapeGzipLevel = 1;
 constexpr std::string_view kProtobufMedia = "application/x-protobuf";
 // google.rpc.Code values that OTLP/HTTP error bodies carry.
 constexpr int kGrpcInvalidArgument = 3;
@@ -622,9 +625,22 @@ int HttpServer::HandleTraces(mg_connection* conn) {
 }
 
 int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {
-  const std::string text = metrics_.Render();
+  const char* accept = mg_get_header(conn, "Accept");
+  const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
+  const ExpositionFormat format = NegotiateExposition(accept != nullptr ? accept : "");
+  const std::string body = metrics_.Render(format);
   agent_metrics_.CountHttpRequest(Handler::kMetrics, 200);
-  Respond(conn, 200, kExposition, text, {}, head_only);
+  // The answer varies with both headers, so a cache in between must not mix them up.
+  Headers headers = {{"Vary", "Accept, Accept-Encoding"}};
+  if (accept_encoding != nullptr && AcceptsGzip(accept_encoding)) {
+    thread_local std::string compressed;
+    if (Gzip(body, kScrapeGzipLevel, &compressed)) {
+      headers.emplace_back("Content-Encoding", "gzip");
+      Respond(conn, 200, ContentTypeOf(format), compressed, headers, head_only);
+      return 200;
+    }
+  }
+  Respond(conn, 200, ContentTypeOf(format), body, headers, head_only);
   return 200;
 }
 
