@@ -55,3 +55,4 @@ TEST_CASE("Exemplars: allocated at the first one, one slot per bucket, copies ar
 
 }  // namespace
 }  // namespace llm_exporter::aggregate
+static_assert(sizeof(llm_exporter::aggregate::ExemplarSlot) == 120, "docs/metrics.md gives this size");
