@@ -24,6 +24,8 @@ agent_packages=(
 test_packages=(
   # tests and benchmarks
   doctest-dev libbenchmark-dev python3 python3-jsonschema python3-yaml curl prometheus
+  # the strict OpenMetrics parser of tests/integration/test_exposition.py
+  python3-prometheus-client
   # TLS tests make their CA with the openssl CLI; civetweb loads libssl.so at run time (libssl-dev)
   openssl
   # fuzzing and sanitizers; the AddressSanitizer+UBSan stage of scripts/test.sh builds with clang

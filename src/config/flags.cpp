@@ -325,6 +325,15 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                   &config->quality_buckets);
   AddBucketOption(app, "--metrics.buckets.workflow-duration", "llm_workflow_duration_seconds",
                   &config->workflow_buckets);
+  app.add_flag("--metrics.native-histograms", config->native_histograms,
+               "Also keep llm_request_duration_seconds and llm_ttft_seconds as native "
+               "histograms, served to protobuf scrapes (Prometheus with "
+               "--enable-feature=native-histograms) beside the classic buckets");
+  app.add_option("--metrics.native-histograms.max-buckets", config->native_histogram_max_buckets,
+                 "Most populated buckets a native histogram keeps; past it, its resolution is "
+                 "halved (as client_golang's NativeHistogramMaxBucketNumber)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
   app.add_option("--otlp.grpc-listen-address", config->otlp_grpc_listen_address,
                  "host:port for OTLP/gRPC trace export (TraceService/Export), e.g. "
                  "127.0.0.1:4317 (docs/otlp.md); off by default. OTLP/HTTP is POST /v1/traces "

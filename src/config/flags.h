@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct AgentConfig {
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
   std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
+  // Native histograms of latency and TTFT beside the classic buckets (docs/metrics.md).
+  bool native_histograms = false;
+  uint32_t native_histogram_max_buckets = 160;
   // Socket transports (docs/ingest.md); an empty path or address turns one off.
   std::string unix_listen_path = kDefaultUnixSocketPath;
   bool unix_listen_path_given = false;  // on the command line: failing to listen is fatal

@@ -227,12 +227,13 @@ def _die_with_parent():
 class Prometheus:
     """Debian's prometheus on a free loopback port, temp data dir, scraping one target."""
 
-    def __init__(self, target):
+    def __init__(self, target, flags=(), rule_files=RULE_FILES):
+        self.flags = list(flags)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp = tempfile.TemporaryDirectory(prefix="llmx-prom-")
         self.config = os.path.join(self.tmp.name, "prometheus.yml")
-        rules = "\n".join(f"  - {json.dumps(path)}" for path in RULE_FILES)
+        rules = "\n".join(f"  - {json.dumps(path)}" for path in rule_files) or "  []"
         with open(self.config, "w", encoding="utf-8") as f:
             f.write(f"""global:
   scrape_interval: 1s
@@ -253,7 +254,7 @@ scrape_configs:
         self.proc = subprocess.Popen(
             [PROMETHEUS, f"--config.file={self.config}",
              f"--storage.tsdb.path={os.path.join(self.tmp.name, 'data')}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn", *self.flags],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp.name,
             preexec_fn=_die_with_parent)
         try:
