@@ -206,6 +206,11 @@ int Run(const config::AgentConfig& cfg) {
   store_options.ttft_buckets = cfg.ttft_buckets;
   store_options.quality_buckets = cfg.quality_buckets;
   store_options.workflow_buckets = cfg.workflow_buckets;
+  if (cfg.native_histograms) {
+    aggregate::NativeHistogramOptions native;
+    native.max_buckets = cfg.native_histogram_max_buckets;
+    store_options.native = native;
+  }
   aggregate::SeriesStore store(store_options, clock);
 
   decode::DecodeLimits limits;

@@ -16,6 +16,7 @@
 
 #include "aggregate/exemplar.h"
 #include "aggregate/histogram.h"
+#include "aggregate/native_histogram.h"
 #include "aggregate/series_labels.h"
 #include "llm_exporter/money.h"
 
@@ -25,6 +26,8 @@ namespace llm_exporter::aggregate {
 struct HistogramValue {
   std::span<const uint64_t> counts;  // per bucket, not cumulative; the last is (largest, +Inf)
   double sum = 0;
+  // The same observations as a native histogram, where --metrics.native-histograms keeps one.
+  const NativeHistogramValue* native = nullptr;
 
   uint64_t Count() const { return std::accumulate(counts.begin(), counts.end(), uint64_t{0}); }
 };
@@ -71,23 +74,37 @@ class HistogramColumn {
   void Clear() {
     counts_.clear();
     sums_.clear();
+    native_at_.clear();
+    natives_used_ = 0;  // natives_ keeps its values, and their buffers, for the next fill
   }
   void Reserve(std::size_t series) { sums_.reserve(series); }
   // Every cell of one snapshot has the same layout (its family's).
-  void Append(const HistogramCell& cell) {
+  void Append(const HistogramCell& cell, const NativeHistogram* native) {
     buckets_ = cell.counts.size();
     counts_.insert(counts_.end(), cell.counts.begin(), cell.counts.end());
     sums_.push_back(cell.sum);
+    if (native == nullptr) {
+      native_at_.push_back(kNoNative);
+      return;
+    }
+    if (natives_used_ == natives_.size()) natives_.emplace_back();
+    native->CopyTo(&natives_[natives_used_]);
+    native_at_.push_back(static_cast<uint32_t>(natives_used_++));
   }
   std::size_t size() const { return sums_.size(); }
   HistogramValue At(std::size_t i) const {
-    return {std::span<const uint64_t>(counts_.data() + i * buckets_, buckets_), sums_[i]};
+    return {std::span<const uint64_t>(counts_.data() + i * buckets_, buckets_), sums_[i],
+            native_at_[i] == kNoNative ? nullptr : &natives_[native_at_[i]]};
   }
 
  private:
+  static constexpr uint32_t kNoNative = UINT32_MAX;
   std::size_t buckets_ = 0;
   std::vector<uint64_t> counts_;  // buckets_ per series, back to back
   std::vector<double> sums_;
+  std::vector<uint32_t> native_at_;  // per series: its entry of natives_, or kNoNative
+  std::vector<NativeHistogramValue> natives_;
+  std::size_t natives_used_ = 0;
 };
 
 class ModelColumn {
@@ -108,9 +125,10 @@ class ModelColumn {
     counters_.reserve(series);
     ttft_.Reserve(series);
   }
-  void Append(const Counters& counters, const HistogramCell& ttft) {
+  void Append(const Counters& counters, const HistogramCell& ttft,
+              const NativeHistogram* ttft_native) {
     counters_.push_back(counters);
-    ttft_.Append(ttft);
+    ttft_.Append(ttft, ttft_native);
   }
   std::size_t size() const { return counters_.size(); }
   ModelValue At(std::size_t i) const {

@@ -90,6 +90,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   const auto make_model = [&] {
     ModelCell cell(ttft_layout_);
     cell.created = WallSeconds();
+    if (options_.native) cell.ttft_native = std::make_unique<NativeHistogram>(*options_.native);
     return cell;
   };
   const auto apply_model = [&](ModelCell& cell) {
@@ -100,6 +101,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     if (fallback_priced) ++cell.fallback_priced;
     if (call.ttft_seconds) {
       cell.ttft.Observe(ttft_layout_, *call.ttft_seconds);
+      if (cell.ttft_native) cell.ttft_native->Observe(*call.ttft_seconds);
       if (traced) {
         cell.exemplars.Set(cell.ttft.counts.size(), ttft_layout_.BucketFor(*call.ttft_seconds),
                            call.trace_id, call.span_id, *call.ttft_seconds, wall);
@@ -129,9 +131,14 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   if (UpdateOrOverflow(
           durations_, DurationLabels{.model = model, .endpoint = call.endpoint},
           DurationLabels{.model = model, .endpoint = kOver},
-          [&] { return MakeHistogram(duration_layout_); },
+          [&] {
+            HistogramSeries cell = MakeHistogram(duration_layout_);
+            if (options_.native) cell.native = std::make_unique<NativeHistogram>(*options_.native);
+            return cell;
+          },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(duration_layout_, call.latency_seconds);
+            if (cell.native) cell.native->Observe(call.latency_seconds);
             cell.touched = now;
             if (traced) {
               cell.exemplars.Set(cell.histogram.counts.size(),
@@ -276,7 +283,7 @@ namespace {
 // How each family's cell is copied into its snapshot's values.
 constexpr auto kCopyCount = [](const CountCell& cell, auto* values) { values->Append(cell.count); };
 constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values) {
-  values->Append(cell.histogram);
+  values->Append(cell.histogram, cell.native.get());
 };
 constexpr auto kCopyModel = [](const ModelCell& cell, auto* values) {
   values->Append({.input_tokens = cell.input_tokens,
@@ -284,7 +291,7 @@ constexpr auto kCopyModel = [](const ModelCell& cell, auto* values) {
                   .cache_hits = cell.cache_hits,
                   .cache_misses = cell.cache_misses,
                   .fallback_priced = cell.fallback_priced},
-                 cell.ttft);
+                 cell.ttft, cell.ttft_native.get());
 };
 constexpr auto kCopyCost = [](const CostCell& cell, auto* values) { values->Append(cell.cost); };
 

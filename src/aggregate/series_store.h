@@ -9,11 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "aggregate/exemplar.h"
 #include "aggregate/family_snapshot.h"
 #include "aggregate/histogram.h"
+#include "aggregate/native_histogram.h"
 #include "aggregate/series_labels.h"
 #include "aggregate/sharded_series_map.h"
 #include "llm_exporter/clock.h"
@@ -58,6 +61,8 @@ struct StoreOptions {
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
   // A workflow runs several calls (and tools), so its buckets reach further than a call's.
   std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
+  // Set: llm_request_duration_seconds and llm_ttft_seconds are also kept as native histograms.
+  std::optional<NativeHistogramOptions> native;
 };
 
 // Steady-clock nanoseconds of a series' last update, for the TTL.
@@ -79,6 +84,7 @@ struct HistogramSeries {
   Touched touched = 0;
   double created = 0;
   Exemplars exemplars;  // llm_request_duration_seconds only
+  std::unique_ptr<NativeHistogram> native;  // llm_request_duration_seconds, when kept
 };
 
 // Everything kept per model: llm_tokens_total, llm_ttft_seconds, llm_cache_{hits,misses}_total
@@ -94,6 +100,7 @@ struct ModelCell {
   Touched touched = 0;
   double created = 0;
   Exemplars exemplars;  // of ttft's buckets
+  std::unique_ptr<NativeHistogram> ttft_native;  // when native histograms are kept
 };
 
 struct CostCell {

@@ -124,6 +124,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
     if constexpr (kExtras) {
       sample.exemplars = exemplars.PerBucket(extras);
       sample.created = extras.created;
+      sample.native = v.native;
     }
     return sample;
   };
