@@ -333,7 +333,7 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "Most populated buckets a native histogram keeps; past it, its resolution is "
                  "halved (as client_golang's NativeHistogramMaxBucketNumber)")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 10000u));
+      ->check(CLI::Range(1u, 1000u));
   app.add_option("--otlp.grpc-listen-address", config->otlp_grpc_listen_address,
                  "host:port for OTLP/gRPC trace export (TraceService/Export), e.g. "
                  "127.0.0.1:4317 (docs/otlp.md); off by default. OTLP/HTTP is POST /v1/traces "

@@ -715,3 +715,48 @@ TEST_CASE("SeriesStore: a model snapshot shows tokens, cache, fallback and ttft 
 
 }  // namespace
 }  // namespace llm_exporter::aggregate
+
+namespace llm_exporter::aggregate {
+namespace {
+
+TEST_CASE("SeriesStore: native histograms of latency and TTFT only when asked for") {
+  FakeClock clock;
+  SeriesStore plain({}, clock);
+  LlmCall call = Call("gpt-4o");
+  call.ttft_seconds = 0.5;
+  plain.RecordCall(call, 0, false);
+  plain.SnapshotDurations().ForEach([](const DurationLabels&, const HistogramValue& v) {
+    CHECK(v.native == nullptr);
+  });
+
+  StoreOptions options;
+  options.native = NativeHistogramOptions{};
+  SeriesStore store(options, clock);
+  for (double latency : {0.75, 0.75, 1.0, 4.0}) {
+    call.latency_seconds = latency;
+    store.RecordCall(call, 0, false);
+  }
+  int seen = 0;
+  store.SnapshotDurations().ForEach([&](const DurationLabels&, const HistogramValue& v) {
+    ++seen;
+    REQUIRE(v.native != nullptr);
+    CHECK(v.native->schema == 3);
+    CHECK(v.native->zero_count == 0);
+    // 0.75 is in bucket -3 at schema 3 ((2^(-4/8), 2^(-3/8)]), 1.0 in bucket 0, 4.0 in 16.
+    REQUIRE(v.native->positive_spans.size() == 2);
+    CHECK(v.native->positive_spans[0].offset == -3);
+    CHECK(v.native->positive_spans[0].length == 4);  // -3..0, the gap of 2 bridged
+    CHECK(v.native->positive_spans[1].offset == 15);
+    CHECK(v.native->positive_spans[1].length == 1);
+    CHECK(v.native->positive_deltas == std::vector<int64_t>{2, -2, 0, 1, 0});
+  });
+  CHECK(seen == 1);
+  store.SnapshotModels().ForEach([&](const ModelLabels&, const ModelValue& v) {
+    REQUIRE(v.ttft.native != nullptr);
+    CHECK(v.ttft.native->positive_spans.size() == 1);
+    CHECK(v.ttft.native->positive_deltas == std::vector<int64_t>{4});
+  });
+}
+
+}  // namespace
+}  // namespace llm_exporter::aggregate
