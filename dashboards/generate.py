@@ -43,7 +43,7 @@ def increase(metric, *filters, extra=None, window="$__range"):
 
 
 # --------------------------------------------------------------------------- panel builders
-def target(expr, legend="__auto", instant=False, fmt=None, ref="A"):
+def target(expr, legend="__auto", instant=False, fmt=None, ref="A", exemplar=False):
     t = {
         "datasource": DS,
         "editorMode": "code",
@@ -55,7 +55,22 @@ def target(expr, legend="__auto", instant=False, fmt=None, ref="A"):
     }
     if fmt:
         t["format"] = fmt
+    if exemplar:
+        # Grafana asks Prometheus for the exemplars of the series the query reads (the calls'
+        # trace ids: docs/metrics.md "Exemplars") and links each to its trace.
+        t["exemplar"] = True
     return t
+
+
+def quantile(q, by, metric, *filters):
+    """The q-quantile of a latency histogram by `by`: from its native histogram where
+    Prometheus has one (--metrics.native-histograms, scraped as protobuf), else from the classic
+    buckets; `or` keeps each label set from the first side that has it."""
+    native_by = f" by ({by})" if by else ""
+    classic_by = f"{by}, le" if by else "le"
+    return (f"histogram_quantile({q}, sum{native_by} ({rate(metric, *filters)}))\n"
+            f"or\nhistogram_quantile({q}, sum by ({classic_by}) "
+            f"({rate(metric + '_bucket', *filters)}))")
 
 
 def thresholds(*steps):
@@ -239,6 +254,22 @@ VAR_TEAM = query_variable(
     "Team(s) paying (llm_cost_usd_total). Applies to panels of metrics that carry team_id.")
 
 
+# Where an exemplar's trace opens. Grafana links exemplars through the data source's
+# exemplarTraceIdDestinations; the provisioned data source
+# (examples/grafana/provisioning/datasources/) builds that link from this variable.
+TRACE_URL_DEFAULT = "http://localhost:16686/trace/"
+VAR_TRACE_URL = {
+    "type": "textbox", "name": "trace_url", "label": "Trace view URL",
+    "description": "Where an exemplar's trace opens, the trace id appended: a Jaeger UI "
+                   "(http://jaeger:16686/trace/), Langfuse (https://cloud.langfuse.com/trace/) "
+                   "or any trace view that takes the id at the end. Used by the exemplar link "
+                   "of the provisioned data source (docs/dashboards.md, Exemplars).",
+    "query": TRACE_URL_DEFAULT, "hide": 0, "skipUrlSync": False,
+    "current": {"selected": False, "text": TRACE_URL_DEFAULT, "value": TRACE_URL_DEFAULT},
+    "options": [{"selected": True, "text": TRACE_URL_DEFAULT, "value": TRACE_URL_DEFAULT}],
+}
+
+
 def dashboard(uid, title, description, time_from, variables, items):
     return {
         "id": None,
@@ -309,17 +340,17 @@ def overview():
              [target(f"(sum({err}) or vector(0))\n/\nsum({req})", "errors")],
              "percentunit", steps=[(0.05, "red")], decimals=2),
         stat("p99 latency",
-             "99th percentile of call latency from the llm_request_duration_seconds histogram "
+             "99th percentile of call latency from the llm_request_duration_seconds histogram: "
+             "its native histogram where Prometheus stores one, else its classic buckets "
              "(llm_request_duration_seconds_bucket). Red from 10s, the LLMHighLatencyP99 "
              "threshold.",
-             [target("histogram_quantile(0.99, sum by (le) ("
-                     f"{rate('llm_request_duration_seconds_bucket', *M)}))", "p99")],
+             [target(quantile(0.99, "", "llm_request_duration_seconds", *M), "p99")],
              "s", steps=[(10, "red")]),
         stat("p95 TTFT",
-             "95th percentile of time to first token from the llm_ttft_seconds histogram "
+             "95th percentile of time to first token from the llm_ttft_seconds histogram: its "
+             "native histogram where Prometheus stores one, else its classic buckets "
              "(llm_ttft_seconds_bucket). Red from 2s, the LLMHighTTFTP95 threshold.",
-             [target("histogram_quantile(0.95, sum by (le) ("
-                     f"{rate('llm_ttft_seconds_bucket', *M)}))", "p95")],
+             [target(quantile(0.95, "", "llm_ttft_seconds", *M), "p95")],
              "s", steps=[(2, "red")]),
         stat("Average quality score",
              "Mean evaluator score: rate of llm_quality_score_sum over the rate of "
@@ -362,9 +393,11 @@ def overview():
                            f"{sel('model:llm_request_duration_seconds_bucket:rate5m', *M)}))",
                            "{{model}}")], "s"),
         timeseries("p95 TTFT by model",
-                   "95th percentile of time to first token by model: llm_ttft_seconds_bucket.",
-                   [target("histogram_quantile(0.95, sum by (model, le) ("
-                           f"{rate('llm_ttft_seconds_bucket', *M)}))", "{{model}}")], "s"),
+                   "95th percentile of time to first token by model: llm_ttft_seconds (native "
+                   "where stored, else llm_ttft_seconds_bucket). The dots are exemplars: click "
+                   "one for the trace of a call.",
+                   [target(quantile(0.95, "model", "llm_ttft_seconds", *M), "{{model}}",
+                           exemplar=True)], "s"),
         timeseries("Tokens per minute by model and direction",
                    "Input and output tokens per minute by model: rate of llm_tokens_total "
                    "times 60.",
@@ -402,11 +435,11 @@ def overview():
                    [target(ratio_by("endpoint", err, req), "{{endpoint}}")], "percentunit",
                    w=8),
         timeseries("p99 latency by endpoint",
-                   "99th percentile of call latency by endpoint: "
-                   "llm_request_duration_seconds_bucket.",
-                   [target("histogram_quantile(0.99, sum by (endpoint, le) ("
-                           f"{rate('llm_request_duration_seconds_bucket', *M)}))",
-                           "{{endpoint}}")], "s", w=8),
+                   "99th percentile of call latency by endpoint: llm_request_duration_seconds "
+                   "(native where stored, else llm_request_duration_seconds_bucket). The dots "
+                   "are exemplars: click one for the trace of a call.",
+                   [target(quantile(0.99, "endpoint", "llm_request_duration_seconds", *M),
+                           "{{endpoint}}", exemplar=True)], "s", w=8),
 
         row("Distributions"),
         heatmap("Latency heatmap",
@@ -414,13 +447,13 @@ def overview():
                 "llm_request_duration_seconds_bucket.",
                 [target("sum by (le) ("
                         f"{rate('llm_request_duration_seconds_bucket', *M)})",
-                        "{{le}}", fmt="heatmap")], "s", "reqps"),
+                        "{{le}}", fmt="heatmap", exemplar=True)], "s", "reqps"),
         heatmap("TTFT heatmap",
                 "First tokens per second in each time-to-first-token bucket (0.1s to 5s) over "
                 "time: rate of llm_ttft_seconds_bucket.",
                 [target("sum by (le) ("
                         f"{rate('llm_ttft_seconds_bucket', *M)})",
-                        "{{le}}", fmt="heatmap")], "s", "reqps"),
+                        "{{le}}", fmt="heatmap", exemplar=True)], "s", "reqps"),
 
         # From OTLP trace spans. These metrics carry neither model nor team_id, so the panels
         # take only the job and instance filters.
@@ -459,7 +492,7 @@ def overview():
         "llm-overview", "LLM overview",
         "Traffic, errors, latency, quality, tokens, cache and cost of the LLM calls that "
         "llm_exporter agents measure, and the workflows, agents and tools around them.",
-        "now-6h", [VAR_JOB, VAR_INSTANCE, VAR_MODEL, VAR_TEAM], items)
+        "now-6h", [VAR_JOB, VAR_INSTANCE, VAR_MODEL, VAR_TEAM, VAR_TRACE_URL], items)
 
 
 # --------------------------------------------------------------------------- llm-cost

@@ -73,6 +73,8 @@ def load_metric_catalogue():
             for name in names:
                 k = kind or ("counter" if name.endswith("_total") else "gauge")
                 if k == "histogram":
+                    # The bare name is the native histogram (--metrics.native-histograms).
+                    catalogue[name] = ("counter", labels)
                     catalogue[name + "_bucket"] = ("counter", labels | {"le"})
                     catalogue[name + "_sum"] = ("counter", labels)
                     catalogue[name + "_count"] = ("counter", labels)
@@ -312,7 +314,17 @@ class DashboardTest(DashboardsFixture, unittest.TestCase):
                 self.assertEqual((ds["type"], ds["query"]), ("datasource", "prometheus"))
                 self.assertLessEqual({"job", "instance"}, set(variables))
                 used = json.dumps(d["panels"])
-                for var in set(variables) - {"datasource"}:
+                if "trace_url" in variables:
+                    # Not a query: a URL the provisioned data source's exemplar link appends
+                    # the trace id to. Only dashboards that show exemplars have it.
+                    v = variables["trace_url"]
+                    self.assertEqual(v["type"], "textbox")
+                    self.assertIn('"exemplar": true', used)
+                    with open(os.path.join(ROOT, "examples", "grafana", "provisioning",
+                                           "datasources", "llm-exporter.yml"),
+                              encoding="utf-8") as f:
+                        self.assertIn("url: '$${trace_url}$${__value.raw}'", f.read())
+                for var in set(variables) - {"datasource", "trace_url"}:
                     v = variables[var]
                     self.assertIn(var, LLM_VARIABLES)
                     self.assertEqual(v["type"], "query")
