@@ -30,7 +30,12 @@ struct Label {
 // A series' labels: a braced list at the call ({{"model", m}, {"endpoint", e}}) or a span.
 class LabelList {
  public:
-  LabelList(std::initializer_list<Label> labels) : data_(labels.begin()), size_(labels.size()) {}
+  // Assigned in the body: gcc's -Winit-list-lifetime warns on a member initialized from a list's
+  // begin(), yet the list here lives until the end of the call it is written in, as intended.
+  LabelList(std::initializer_list<Label> labels) {
+    data_ = labels.begin();
+    size_ = labels.size();
+  }
   LabelList(std::span<const Label> labels) : data_(labels.data()), size_(labels.size()) {}
   const Label* begin() const { return data_; }
   const Label* end() const { return data_ + size_; }
