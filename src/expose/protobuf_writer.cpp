@@ -79,20 +79,23 @@ void ProtobufWriter::Family(std::string_view name, MetricType type, std::string_
   // Before the metrics, not after as the field numbers go: parsers take fields in any order, and
   // `unit` need not outlive this call.
   if (!unit.empty()) wire_.Bytes(family_field::kUnit, unit);
-  header_end_ = out_->size();
+  header_end_ = wire_.size();
 }
 
 void ProtobufWriter::CloseFamily() {
   if (family_start_ == kNoFamily) return;
-  if (out_->size() == header_end_) {
-    out_->resize(family_start_);  // no samples: client_golang leaves the family out
+  if (wire_.size() == header_end_) {
+    wire_.Truncate(family_start_);  // no samples: client_golang leaves the family out
   } else {
     wire_.Close(family_start_);
   }
   family_start_ = kNoFamily;
 }
 
-void ProtobufWriter::Finish() { CloseFamily(); }
+void ProtobufWriter::Finish() {
+  CloseFamily();
+  wire_.Flush();
+}
 
 void ProtobufWriter::Labels(uint32_t field, LabelList labels) {
   for (const Label& label : labels) {

@@ -16,19 +16,20 @@ namespace llm_exporter::expose {
 // Appends to a string it does not own, with the calls every exposition writer takes
 // (exposition.h). A family is encoded straight into the output as its samples arrive; its
 // length prefix is put in when the next Family() or Finish() closes it, and a family that got
-// no samples is taken out again, as client_golang leaves empty families out of a scrape. Not
-// thread-safe; one per render.
+// no samples is taken out again, as client_golang leaves empty families out of a scrape. The
+// string is grown ahead of the writing (see WireWriter): it holds just what was written once
+// Finish() has run, and nothing else may change it before then. Not thread-safe; one per render.
 //
 // As client_golang writes them: counters keep their _total suffix in the family name; a counter
 // sample's value is a double, with its exemplar (labels trace_id and span_id) and created time;
-// a gauge drops an exemplar. A histogram has one bucket per finite bound and no +Inf bucket,
-// unless the (largest bound, +Inf] bucket has an exemplar: then that exemplar comes in an
-// explicit +Inf bucket counting every observation. Native buckets are written only when the
-// sample has them; a native histogram with nothing in it gets the no-op span (offset 0, length 0)
-// that tells it from a classic one.
+// a gauge has neither, and drops both. A histogram has one bucket per finite bound and no +Inf
+// bucket, unless the (largest bound, +Inf] bucket has an exemplar: then that exemplar comes in
+// an explicit +Inf bucket counting every observation. Native buckets are written only when the
+// sample has them; a native histogram with nothing in it gets the no-op span (offset 0, length
+// 0) that tells it from a classic one.
 class ProtobufWriter {
  public:
-  explicit ProtobufWriter(std::string* out) : out_(out), wire_(out) {}
+  explicit ProtobufWriter(std::string* out) : wire_(out) {}
 
   // Closes the previous family and starts `name`. `unit` is written only when not empty.
   void Family(std::string_view name, MetricType type, std::string_view help,
@@ -41,7 +42,7 @@ class ProtobufWriter {
               const SampleExtras& extras = {});
   void Histogram(std::string_view name, LabelList labels, const BucketBounds& buckets,
                  const HistogramSample& sample);
-  // Closes the last family.
+  // Closes the last family and trims the string to what was written.
   void Finish();
 
  private:
@@ -53,7 +54,6 @@ class ProtobufWriter {
   // A google.protobuf.Timestamp from Unix time in seconds.
   void Timestamp(uint32_t field, double seconds);
 
-  std::string* out_;
   WireWriter wire_;
   MetricType type_ = MetricType::kGauge;
   std::size_t family_start_ = kNoFamily;  // where the open family's length prefix is

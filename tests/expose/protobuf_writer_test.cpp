@@ -73,6 +73,19 @@ TEST_CASE("ProtobufWriter: the smallest family, byte for byte") {
                            21));
 }
 
+TEST_CASE("ProtobufWriter: appends after what the string held; Finish() leaves nothing more") {
+  std::string out = "before";
+  ProtobufWriter w(&out);
+  w.Family("g", MetricType::kGauge, "");
+  w.Sample("g", {}, 1.0);
+  w.Finish();
+  REQUIRE(out.size() == 6 + 21);
+  CHECK(out.substr(0, 6) == "before");
+  const std::vector<pb::MetricFamily> families = Parse(out.substr(6));
+  REQUIRE(families.size() == 1);
+  CHECK(families[0].metric(0).gauge().value() == 1);
+}
+
 TEST_CASE("ProtobufWriter: counters with labels, exemplars and created times") {
   std::string out;
   ProtobufWriter w(&out);
@@ -242,8 +255,8 @@ TEST_CASE("ProtobufWriter: a classic histogram: cumulative finite buckets, no na
   // writer puts ahead of the metrics).
   pb::MetricFamily without_unit = f;
   without_unit.clear_unit();
-  ProtobufWriter again_writer(&out);
-  out.clear();
+  std::string again;
+  ProtobufWriter again_writer(&again);
   again_writer.Family("llm_request_duration_seconds", MetricType::kHistogram, "Latency");
   again_writer.Histogram("llm_request_duration_seconds", {{"model", "gpt-4o"}}, buckets,
                          {.counts = counts, .sum = 41.5, .exemplars = exemplars,
@@ -251,7 +264,7 @@ TEST_CASE("ProtobufWriter: a classic histogram: cumulative finite buckets, no na
   again_writer.Histogram("llm_request_duration_seconds", {{"model", "empty"}}, buckets,
                          {.counts = std::vector<uint64_t>(4, 0), .exemplars = {}});
   again_writer.Finish();
-  CHECK(out == Serialize({without_unit}));
+  CHECK(again == Serialize({without_unit}));
 }
 
 TEST_CASE("ProtobufWriter: an exemplar in the +Inf bucket comes in an explicit +Inf bucket") {
