@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,43 @@ inline const EventMix& DefaultMix() {
     return options;
   }());
   return mix;
+}
+
+// The series the exposition writer benchmarks write, alike for every writer: 100,000 cost
+// counters labelled by user, model and provider, and 10,000 latency histograms of 12 buckets
+// labelled by model and endpoint. Built once.
+struct WriterSeries {
+  static constexpr std::size_t kCounters = 100'000;
+  static constexpr std::size_t kHistograms = 10'000;
+  std::vector<std::string> users;      // one a counter
+  std::vector<std::string> models;     // 40, cycled
+  std::vector<std::string> endpoints;  // 250, cycled through the histograms
+  std::vector<double> costs;           // one a counter
+  std::vector<double> bounds{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60};
+  std::vector<std::vector<uint64_t>> counts;  // one a histogram: 11 bounds, then +Inf
+  std::vector<double> sums;
+};
+
+inline const WriterSeries& SharedWriterSeries() {
+  static const WriterSeries series = [] {
+    WriterSeries s;
+    for (std::size_t i = 0; i < 40; ++i) s.models.push_back("model-" + std::to_string(i));
+    for (std::size_t i = 0; i < 250; ++i) {
+      s.endpoints.push_back("/v1/endpoint/" + std::to_string(i));
+    }
+    for (std::size_t i = 0; i < WriterSeries::kCounters; ++i) {
+      s.users.push_back("user-" + std::to_string(i));
+      s.costs.push_back(static_cast<double>(i % 9973) * 0.000125);
+    }
+    for (std::size_t i = 0; i < WriterSeries::kHistograms; ++i) {
+      std::vector<uint64_t> counts;
+      for (std::size_t b = 0; b <= s.bounds.size(); ++b) counts.push_back((i * 7 + b * 13) % 500);
+      s.counts.push_back(std::move(counts));
+      s.sums.push_back(static_cast<double>(i) * 1.5);
+    }
+    return s;
+  }();
+  return series;
 }
 
 // Reports the time per event as "per_event" (e.g. 251.3ns): the benchmark's time (real time

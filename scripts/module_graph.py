@@ -20,9 +20,10 @@ import tempfile
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(SOURCE_DIR, "docs", "architecture.md")
 BEGIN, END = "<!-- module-graph:begin -->", "<!-- module-graph:end -->"
-# Targets that are plumbing, not modules: the shared headers, the generated version header and
-# the generated OTLP protobuf headers.
-PLUMBING = {"llm_exporter_headers", "llm_exporter_version", "llm_exporter_otlp_proto"}
+# Targets that are plumbing, not modules: the shared headers, the generated version header, the
+# generated OTLP protobuf headers and the exposition protobuf classes the expose tests parse with.
+PLUMBING = {"llm_exporter_headers", "llm_exporter_version", "llm_exporter_otlp_proto",
+            "llm_exporter_expose_proto"}
 EDGE = re.compile(r'^\s*"\w+" -> "\w+"\s*(?:\[ style = (\w+) \])?\s*// (\S+) -> (\S+)$')
 
 

@@ -26,22 +26,20 @@ struct Label {
 // A view, used only as a parameter: a braced list's array lives until the call returns.
 class LabelList {
  public:
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winit-list-lifetime"
-#endif
-  LabelList(std::initializer_list<Label> labels) : data_(labels.begin()), size_(labels.size()) {}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+  // Assigned in the body: gcc's -Winit-list-lifetime warns on a member initialized from a list's
+  // begin(), yet the list here lives until the end of the call it is written in, as intended.
+  LabelList(std::initializer_list<Label> labels) {
+    data_ = labels.begin();
+    size_ = labels.size();
+  }
   LabelList(std::span<const Label> labels) : data_(labels.data()), size_(labels.size()) {}
   const Label* begin() const { return data_; }
   const Label* end() const { return data_ + size_; }
   std::size_t size() const { return size_; }
 
  private:
-  const Label* data_;
-  std::size_t size_;
+  const Label* data_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 enum class MetricType : uint8_t { kCounter, kGauge, kHistogram };

@@ -6,6 +6,7 @@
 
 #include "expose/exposition.h"
 #include "expose/openmetrics_writer.h"
+#include "expose/protobuf_writer.h"
 #include "expose/text_writer.h"
 
 namespace llm_exporter::expose {
@@ -73,7 +74,11 @@ std::string MetricsRenderer::Render(ExpositionFormat format) {
       write(writer);
       break;
     }
-    case ExpositionFormat::kProtobuf:
+    case ExpositionFormat::kProtobuf: {
+      ProtobufWriter writer(&out);
+      write(writer);
+      break;
+    }
     case ExpositionFormat::kText: {
       TextWriter writer(&out);
       write(writer);

@@ -71,4 +71,42 @@ Gunzipped Gunzip(std::string_view in, std::size_t limit, std::string* out, std::
   return result;
 }
 
+bool Gzip(std::string_view in, int level, std::string* out) {
+  out->clear();
+  z_stream z{};
+  // 16 + MAX_WBITS: a gzip header and trailer; 8: zlib's default memory level.
+  if (deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  // deflateBound() is the most the whole input can take, so one deflate() call normally does it
+  // all; the loop is for inputs past zlib's 32-bit counts.
+  out->resize(deflateBound(&z, in.size()));
+  const char* next = in.data();
+  std::size_t left = in.size();
+  std::size_t produced = 0;
+  bool ok = false;
+  for (;;) {
+    if (produced == out->size()) out->resize(out->size() * 2);
+    const auto in_now = static_cast<uInt>(std::min<std::size_t>(left, UINT32_MAX));
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(next));
+    z.avail_in = in_now;
+    z.next_out = reinterpret_cast<Bytef*>(out->data() + produced);
+    z.avail_out = static_cast<uInt>(std::min<std::size_t>(out->size() - produced, UINT32_MAX));
+    const uInt out_before = z.avail_out;
+    const int rc = deflate(&z, left == in_now ? Z_FINISH : Z_NO_FLUSH);
+    next += in_now - z.avail_in;
+    left -= in_now - z.avail_in;
+    produced += out_before - z.avail_out;
+    if (rc == Z_STREAM_END) {
+      ok = true;
+      break;
+    }
+    // Z_BUF_ERROR with the output full: the output grows at the top of the loop.
+    if (rc != Z_OK && (rc != Z_BUF_ERROR || z.avail_out != 0)) break;
+  }
+  deflateEnd(&z);
+  out->resize(ok ? produced : 0);
+  return ok;
+}
+
 }  // namespace llm_exporter::transport
