@@ -1,11 +1,21 @@
-// The in-process scrape benchmark: a SeriesStore holding N distinct llm_cost_usd_total series,
-// rendered by MetricsRenderer::Render() as /metrics does. Reports the time per scrape, the bytes,
-// the time per series (flat across N means linear growth) and the heap bytes each series holds.
-// Target: <= 40 ms per scrape at N = 100,000. BM_WriteText times the text writer alone.
+// The in-process scrape benchmarks:
+// - BM_Render: a SeriesStore holding N distinct llm_cost_usd_total series (every call carrying a
+//   trace and span id, so every series has its exemplars), rendered by MetricsRenderer::Render()
+//   as /metrics does, in each format (second argument: 0 text, 1 OpenMetrics, 2 protobuf).
+//   Reports the time per scrape, the bytes, the time per series (flat across N means linear
+//   growth) and the heap bytes each series holds. Targets: <= 40 ms per text scrape at
+//   N = 100,000; OpenMetrics with exemplars at most 1.2x the text render.
+// - BM_Gzip: the 100,000-series OpenMetrics scrape compressed at each zlib level.
+// - BM_RecordCall: SeriesStore::RecordCall per event, with or without a trace id (the exemplar's
+//   cost) and with or without native histograms.
+// - BM_WriteText times the text writer alone (against BM_WriteProtobuf).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "aggregate/series_store.h"
 #include "bench_fixtures.h"
@@ -14,6 +24,7 @@
 #include "llm_exporter/clock.h"
 #include "pricing/price_table.h"
 #include "telemetry/agent_metrics.h"
+#include "transport/http/gzip_body.h"
 
 namespace llm_exporter::bench {
 namespace {
@@ -22,7 +33,7 @@ namespace {
 std::size_t HeapInUse() { return mallinfo2().uordblks; }
 
 struct FilledStore {
-  explicit FilledStore(std::size_t series) {
+  explicit FilledStore(std::size_t series, bool native = false) {
     EventMixOptions options;
     options.pool_size = series;
     options.users = series;
@@ -31,9 +42,12 @@ struct FilledStore {
     const EventMix mix(options);
     const pricing::PriceTable table = pricing::PriceTable::Default();
     const std::size_t heap_before = HeapInUse();
-    store = std::make_unique<aggregate::SeriesStore>(aggregate::StoreOptions{}, clock);
+    aggregate::StoreOptions store_options;
+    if (native) store_options.native = aggregate::NativeHistogramOptions{};
+    store = std::make_unique<aggregate::SeriesStore>(store_options, clock);
     for (std::size_t i = 0; i < mix.size(); ++i) {
-      const LlmCall call = mix.at(i).AsLlmCall();
+      LlmCall call = mix.at(i).AsLlmCall();
+      call.span_id = call.trace_id.substr(0, 16);
       const pricing::PricedCall priced = table.Price(call);
       store->RecordCall(call, priced.cost, priced.fallback);
     }
@@ -43,6 +57,9 @@ struct FilledStore {
   std::unique_ptr<aggregate::SeriesStore> store;
   std::size_t heap_bytes = 0;
 };
+
+constexpr ExpositionFormat kFormats[] = {ExpositionFormat::kText, ExpositionFormat::kOpenMetrics,
+                                         ExpositionFormat::kProtobuf};
 
 void BM_Render(benchmark::State& state) {
   const auto series = static_cast<std::size_t>(state.range(0));
@@ -56,7 +73,7 @@ void BM_Render(benchmark::State& state) {
   expose::MetricsRenderer renderer(*filled.store, agent_metrics, clock);
   std::size_t bytes = 0;
   for (auto _ : state) {
-    const std::string text = renderer.Render(ExpositionFormat::kText);
+    const std::string text = renderer.Render(kFormats[state.range(1)]);
     bytes = text.size();
     benchmark::DoNotOptimize(text.data());
   }
@@ -70,8 +87,69 @@ void BM_Render(benchmark::State& state) {
   state.counters["heap_bytes_per_series"] =
       static_cast<double>(filled.heap_bytes) / static_cast<double>(series);
 }
-BENCHMARK(BM_Render)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_Render)
+    ->ArgsProduct({{1000, 10000, 100000}, {0, 1, 2}})
+    ->ArgNames({"series", "format"})
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// The 100,000-series OpenMetrics scrape gzip-compressed at zlib level N: time (CPU, one thread)
+// and the compressed size beside the plain one.
+void BM_Gzip(benchmark::State& state) {
+  static const std::string* const scrape = [] {
+    const FilledStore filled(100'000);
+    telemetry::AgentMetrics agent_metrics;
+    SystemClock clock;
+    expose::MetricsRenderer renderer(*filled.store, agent_metrics, clock);
+    return new std::string(renderer.Render(ExpositionFormat::kOpenMetrics));
+  }();
+  std::string out;
+  for (auto _ : state) {
+    if (!transport::Gzip(*scrape, static_cast<int>(state.range(0)), &out)) {
+      state.SkipWithError("gzip failed");
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["plain_bytes"] = static_cast<double>(scrape->size());
+  state.counters["gzip_bytes"] = static_cast<double>(out.size());
+  state.counters["ratio"] = static_cast<double>(out.size()) / static_cast<double>(scrape->size());
+}
+BENCHMARK(BM_Gzip)->DenseRange(1, 9, 1)->ArgName("level")->Unit(benchmark::kMillisecond);
+
+// One LlmCall recorded in a store that already holds its series: the per-event cost of the
+// exemplar (traced = 1: the call has a trace and span id) and of native histograms (native = 1).
+void BM_RecordCall(benchmark::State& state) {
+  const bool traced = state.range(0) != 0;
+  const bool native = state.range(1) != 0;
+  EventMixOptions options;
+  options.pool_size = 4096;
+  options.users = 1000;
+  options.quality_every = 0;
+  const EventMix mix(options);
+  std::vector<LlmCall> calls;
+  for (std::size_t i = 0; i < mix.size(); ++i) {
+    LlmCall call = mix.at(i).AsLlmCall();
+    if (traced) {
+      call.span_id = call.trace_id.substr(0, 16);
+    } else {
+      call.trace_id = {};
+    }
+    calls.push_back(call);
+  }
+  SystemClock clock;
+  aggregate::StoreOptions store_options;
+  if (native) store_options.native = aggregate::NativeHistogramOptions{};
+  aggregate::SeriesStore store(store_options, clock);
+  for (const LlmCall& call : calls) store.RecordCall(call, 1000, false);  // every series made
+  std::size_t i = 0;
+  for (auto _ : state) {
+    store.RecordCall(calls[i], 1000, false);
+    if (++i == calls.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_RecordCall)->ArgsProduct({{0, 1}, {0, 1}})->ArgNames({"traced", "native"});
 
 // The text writer alone on WriterSeries, to set against BM_WriteProtobuf
 // (protobuf_writer_bench.cpp), which writes the same series: 110,000 series an iteration.
@@ -82,7 +160,7 @@ void BM_WriteText(benchmark::State& state) {
   for (auto _ : state) {
     out.clear();  // keeps its capacity, as MetricsRenderer sizes its buffer from the last scrape
     expose::TextWriter w(&out);
-    w.Family("llm_cost_usd_total", "counter", "Total cost in USD");
+    w.Family("llm_cost_usd_total", expose::MetricType::kCounter, "Total cost in USD", "usd");
     for (std::size_t i = 0; i < WriterSeries::kCounters; ++i) {
       w.Sample("llm_cost_usd_total",
                {{"user", series.users[i]},
@@ -90,12 +168,14 @@ void BM_WriteText(benchmark::State& state) {
                 {"provider", "openai"}},
                series.costs[i]);
     }
-    w.Family("llm_request_duration_seconds", "histogram", "LLM request latency");
+    w.Family("llm_request_duration_seconds", expose::MetricType::kHistogram,
+             "LLM request latency", "seconds");
     for (std::size_t i = 0; i < WriterSeries::kHistograms; ++i) {
       w.Histogram("llm_request_duration_seconds",
                   {{"model", series.models[i % series.models.size()]},
                    {"endpoint", series.endpoints[i % series.endpoints.size()]}},
-                  les, series.counts[i], series.sums[i]);
+                  expose::BucketBounds{series.bounds, les},
+                  {.counts = series.counts[i], .sum = series.sums[i], .exemplars = {}});
     }
     benchmark::DoNotOptimize(out.data());
   }

@@ -127,6 +127,18 @@ AgentMetrics::AgentMetrics() : registry_(std::make_unique<prometheus::Registry>(
                             .Help("Size of the previous /metrics response body.")
                             .Register(*registry_)
                             .Add({});
+  auto& scrapes = BuildCounter()
+                      .Name("llm_exporter_scrapes_total")
+                      .Help("/metrics answers, by the format the scraper's Accept header chose "
+                            "(text, openmetrics, protobuf) and the encoding (identity, gzip).")
+                      .Register(*registry_);
+  constexpr std::array<std::string_view, 3> kFormatNames = {"text", "openmetrics", "protobuf"};
+  for (std::size_t f = 0; f < kFormatNames.size(); ++f) {
+    for (std::size_t gz = 0; gz < 2; ++gz) {
+      scrapes_[f][gz] = &scrapes.Add({{"format", std::string(kFormatNames[f])},
+                                      {"encoding", gz ? "gzip" : "identity"}});
+    }
+  }
   budgets_ = &BuildGauge()
                   .Name("llm_team_budget_usd")
                   .Help("Spend budget per team and period (daily, or monthly as a rolling 30 "
@@ -203,6 +215,10 @@ void AgentMetrics::SetBudgets(std::span<const BudgetGauge> budgets) {
     gauge.Set(budget.usd);
     budget_gauges_.push_back(&gauge);
   }
+}
+
+void AgentMetrics::CountScrape(ExpositionFormat format, bool gzip) {
+  scrapes_[static_cast<std::size_t>(format)][gzip ? 1 : 0]->Increment();
 }
 
 void AgentMetrics::SetLastScrape(double seconds, std::size_t bytes) {

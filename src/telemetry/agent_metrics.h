@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "llm_exporter/metrics_source.h"
 #include "llm_exporter/transport.h"
 
 namespace prometheus {
@@ -88,6 +89,8 @@ class AgentMetrics {
   // Replaces every llm_team_budget_usd series with one per entry.
   void SetBudgets(std::span<const BudgetGauge> budgets);
   void SetLastScrape(double seconds, std::size_t bytes);
+  // One /metrics answer, by the format negotiated and whether it went gzip-compressed.
+  void CountScrape(ExpositionFormat format, bool gzip);
 
   // Appends every series of the registry (these metrics and ListenerMetrics'), then the process_*
   // metrics, in the Prometheus text format 0.0.4: the self-metrics part of /metrics.
@@ -139,6 +142,7 @@ class AgentMetrics {
   prometheus::Gauge* pricing_models_;
   prometheus::Gauge* last_scrape_seconds_;
   prometheus::Gauge* last_scrape_bytes_;
+  std::array<std::array<prometheus::Counter*, 2>, 3> scrapes_{};  // [format][gzip]
 
   prometheus::Family<prometheus::Gauge>* budgets_;
   std::vector<prometheus::Gauge*> budget_gauges_;

@@ -60,6 +60,7 @@ const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
     {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
     {"--metrics.buckets.workflow-duration", "give comma-separated upper bounds like 1,10,60"},
+    {"--metrics.native-histograms.max-buckets", "give a whole number"},
     {"--otlp.span-hold", "give a duration like 5s, or 0"},
     {"--otlp.max-remembered-spans", "give a whole number"},
     {"--otlp.user-attributes", "give comma-separated attribute names"},
@@ -229,7 +230,7 @@ TEST_CASE("ParseFlags: the lists above name every flag that --help shows") {
     std::smatch match;
     if (std::regex_search(line, match, flag_pattern)) shown.insert(match[1]);
   }
-  std::set<std::string> listed = {"--help", "--version"};
+  std::set<std::string> listed = {"--help", "--version", "--metrics.native-histograms"};
   listed.insert(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end());
   for (const auto& flag_and_takes : kEmptyIsAnError) listed.insert(flag_and_takes.first);
   CHECK(shown == listed);
@@ -256,6 +257,26 @@ TEST_CASE("ParseFlags: the OTLP flags") {
   CHECK(ErrorLine({"--otlp.team-attributes=a,,b"}) ==
         "llm_exporter: error: --otlp.team-attributes: \"a,,b\" has an empty attribute name "
         "(see --help)\n");
+}
+
+}  // namespace
+}  // namespace llm_exporter::config
+
+namespace llm_exporter::config {
+namespace {
+
+TEST_CASE("ParseFlags: --metrics.native-histograms is off unless given; its bucket limit") {
+  AgentConfig config;
+  REQUIRE_FALSE(Parse({}, &config).has_value());
+  CHECK_FALSE(config.native_histograms);
+  CHECK(config.native_histogram_max_buckets == 160);
+  AgentConfig on;
+  REQUIRE_FALSE(Parse({"--metrics.native-histograms", "--metrics.native-histograms.max-buckets=40"},
+                      &on).has_value());
+  CHECK(on.native_histograms);
+  CHECK(on.native_histogram_max_buckets == 40);
+  CHECK(ErrorLine({"--metrics.native-histograms.max-buckets=0"}).find(
+            "--metrics.native-histograms.max-buckets") != std::string::npos);
 }
 
 }  // namespace

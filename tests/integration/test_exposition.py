@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from harness import Agent, parse_metrics, wait_until  # noqa: E402
-from test_prometheus_e2e import PROMETHEUS, Prometheus  # noqa: E402
+from test_prometheus_e2e import PROMETHEUS, Prometheus, dashboard_targets, substitute  # noqa: E402
 
 try:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -72,7 +72,16 @@ def without_scrape_stats(text):
     """A render minus the lines that describe the previous scrape itself."""
     return "\n".join(line for line in text.splitlines()
                      if "llm_exporter_last_scrape" not in line and "process_" not in line
-                     and "llm_exporter_http_requests_total" not in line)
+                     and "llm_exporter_http_requests_total" not in line
+                     and "llm_exporter_scrapes_total" not in line)
+
+
+def panel_expr(dashboard, title):
+    """The expression of the one target of a dashboard's panel."""
+    exprs = [t["expr"] for name, p, t in dashboard_targets()
+             if name == dashboard and p["title"] == title]
+    assert len(exprs) == 1, (dashboard, title, exprs)
+    return exprs[0]
 
 
 def om_families(body):
@@ -289,9 +298,62 @@ class PrometheusTest(unittest.TestCase):
                                                   if k not in ("instance", "job")))
                             rows[(q, labels)] = s["value"][1]
                     results.append(rows)
+                    # Which format this Prometheus asked for, as the agent counted it.
+                    format_ = "protobuf" if flags else "openmetrics"
+                    self.assertGreater(agent.scrape().value(
+                        "llm_exporter_scrapes_total", format=format_, encoding="gzip"), 0)
             self.assertEqual(results[0], results[1])
             self.assertEqual(len([k for k in results[0] if k[0] == "llm_request_duration_seconds_bucket"]),
                              2 * (len(LATENCY_BUCKETS) + 1))
+
+    def test_native_histograms_give_quantiles_within_the_schema_error(self):
+        with Agent(["--metrics.native-histograms"]) as agent:
+            rng = random.Random(11)
+            latencies = [round(math.exp(rng.uniform(math.log(0.05), math.log(30))), 4)
+                         for _ in range(500)]
+            events = [call(i + 1, latency, ttft=0.3) for i, latency in enumerate(latencies)]
+            self.assertEqual(agent.post_events(json.dumps(events).encode()).status, 200)
+            with Prometheus(agent.url.split("//")[1], ["--enable-feature=native-histograms"],
+                            rule_files=[]) as prom:
+                native = self.wait_for(prom, 'llm_request_duration_seconds{model="gpt-4o"}',
+                                       "the native histogram")
+                self.assertEqual(len(native), 1)
+                histogram = native[0]["histogram"][1]
+                self.assertEqual(int(histogram["count"]), len(latencies))
+                self.assertAlmostEqual(float(histogram["sum"]), sum(latencies), places=6)
+                # Schema 3: each bucket's upper bound is 2^(1/8) times its lower one.
+                growth = 2 ** (2 ** -3)
+                for _, lower, upper, _ in histogram["buckets"]:
+                    self.assertAlmostEqual(float(upper) / float(lower), growth, places=9)
+                ordered = sorted(latencies)
+                for q in (0.5, 0.9, 0.99):
+                    r = prom.api("query", query="histogram_quantile(%s, "
+                                 'llm_request_duration_seconds{model="gpt-4o"})' % q)
+                    estimate = float(r["data"]["result"][0]["value"][1])
+                    true = ordered[math.ceil(q * len(ordered)) - 1]
+                    self.assertLessEqual(abs(estimate - true) / true, growth - 1, (q, estimate, true))
+                ttft = prom.api("query", query='llm_ttft_seconds{model="gpt-4o"}')["data"]["result"]
+                self.assertEqual(int(ttft[0]["histogram"][1]["count"]), len(latencies))
+                # The dashboards' p99 latency panel takes the native side of its `or`: post a
+                # second batch, and its p99 over a window holding both scrapes is the batch's.
+                batch = [round(math.exp(rng.uniform(math.log(0.05), math.log(30))), 4)
+                         for _ in range(400)]
+                before = time.time()
+                events = [call(1000 + i, latency) for i, latency in enumerate(batch)]
+                self.assertEqual(agent.post_events(json.dumps(events).encode()).status, 200)
+                self.wait_for(prom, 'histogram_count(llm_request_duration_seconds{model="gpt-4o"})'
+                              " > 500", "the second batch")
+                expr = panel_expr("llm-overview.json", "p99 latency")
+                r = prom.api("query", query=substitute(expr, "30s"))
+                self.assertEqual(r["status"], "success", r)
+                estimate = float(r["data"]["result"][0]["value"][1])
+                true = sorted(batch)[math.ceil(0.99 * len(batch)) - 1]
+                self.assertLessEqual(abs(estimate - true) / true, growth - 1, (estimate, true))
+                self.assertLess(time.time() - before, 30)
+                # Prometheus 2.42 stores a histogram that has native buckets only as a native one:
+                # the classic series are not stored (docs/dashboards.md, "Native histograms").
+                classic = prom.api("query", query="llm_request_duration_seconds_bucket")
+                self.assertEqual(classic["data"]["result"], [])
 
 
 if __name__ == "__main__":

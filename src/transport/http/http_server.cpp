@@ -635,11 +635,13 @@ int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {
   if (accept_encoding != nullptr && AcceptsGzip(accept_encoding)) {
     thread_local std::string compressed;
     if (Gzip(body, kScrapeGzipLevel, &compressed)) {
+      agent_metrics_.CountScrape(format, /*gzip=*/true);
       headers.emplace_back("Content-Encoding", "gzip");
       Respond(conn, 200, ContentTypeOf(format), compressed, headers, head_only);
       return 200;
     }
   }
+  agent_metrics_.CountScrape(format, /*gzip=*/false);
   Respond(conn, 200, ContentTypeOf(format), body, headers, head_only);
   return 200;
 }
