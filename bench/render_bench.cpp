@@ -1,7 +1,8 @@
 // The in-process scrape benchmarks:
 // - BM_Render: a SeriesStore holding N distinct llm_cost_usd_total series (every call carrying a
 //   trace and span id, so every series has its exemplars), rendered by MetricsRenderer::Render()
-//   as /metrics does, in each format (second argument: 0 text, 1 OpenMetrics, 2 protobuf).
+//   as /metrics does, in each format (second argument: 0 text, 1 OpenMetrics, 2 protobuf);
+//   traced:0 runs the same calls without trace ids, so no series has an exemplar.
 //   Reports the time per scrape, the bytes, the time per series (flat across N means linear
 //   growth) and the heap bytes each series holds. Targets: <= 40 ms per text scrape at
 //   N = 100,000; OpenMetrics with exemplars at most 1.2x the text render.
@@ -33,7 +34,7 @@ namespace {
 std::size_t HeapInUse() { return mallinfo2().uordblks; }
 
 struct FilledStore {
-  explicit FilledStore(std::size_t series, bool native = false) {
+  explicit FilledStore(std::size_t series, bool native = false, bool traced = true) {
     EventMixOptions options;
     options.pool_size = series;
     options.users = series;
@@ -48,6 +49,7 @@ struct FilledStore {
     for (std::size_t i = 0; i < mix.size(); ++i) {
       LlmCall call = mix.at(i).AsLlmCall();
       call.span_id = call.trace_id.substr(0, 16);
+      if (!traced) call.trace_id = call.span_id = {};
       const pricing::PricedCall priced = table.Price(call);
       store->RecordCall(call, priced.cost, priced.fallback);
     }
@@ -63,7 +65,7 @@ constexpr ExpositionFormat kFormats[] = {ExpositionFormat::kText, ExpositionForm
 
 void BM_Render(benchmark::State& state) {
   const auto series = static_cast<std::size_t>(state.range(0));
-  const FilledStore filled(series);
+  const FilledStore filled(series, /*native=*/false, /*traced=*/state.range(2) != 0);
   if (filled.store->SeriesCount(aggregate::Family::kCost) != series) {
     state.SkipWithError("the store does not hold one cost series per user");
     return;
@@ -88,8 +90,10 @@ void BM_Render(benchmark::State& state) {
       static_cast<double>(filled.heap_bytes) / static_cast<double>(series);
 }
 BENCHMARK(BM_Render)
-    ->ArgsProduct({{1000, 10000, 100000}, {0, 1, 2}})
-    ->ArgNames({"series", "format"})
+    ->ArgsProduct({{1000, 10000, 100000}, {0, 1, 2}, {1}})
+    ->Args({100000, 1, 0})
+    ->Args({100000, 2, 0})
+    ->ArgNames({"series", "format", "traced"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

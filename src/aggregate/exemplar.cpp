@@ -5,16 +5,32 @@
 
 namespace llm_exporter::aggregate {
 
+namespace {
+
+// The characters an exemplar id may hold: printable ASCII but space, '"' and '\'.
+constexpr std::array<bool, 256> kIdChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '!'; c <= '~'; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return table;
+}();
+
+}  // namespace
+
 bool UsableExemplarId(std::string_view id, std::size_t max_size) {
   if (id.empty() || id.size() > max_size) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return c > ' ' && c <= '~' && c != '"' && c != '\\';
-  });
+  bool usable = true;  // no early exit: ids are short, and a branch per character costs more
+  for (const char c : id) usable &= kIdChars[static_cast<unsigned char>(c)];
+  return usable;
+}
+
+ExemplarIds::ExemplarIds(std::string_view trace, std::string_view span) {
+  if (!UsableExemplarId(trace, kMaxExemplarTraceId)) return;
+  trace_id = trace;
+  if (UsableExemplarId(span, kMaxExemplarSpanId)) span_id = span;
 }
 
 void ExemplarSlot::Set(std::string_view trace_id, std::string_view span_id, double value,
                        double timestamp) {
-  if (!UsableExemplarId(span_id, kMaxExemplarSpanId)) span_id = {};
   value_ = value;
   timestamp_ = timestamp;
   trace_size_ = static_cast<uint8_t>(trace_id.size());

@@ -23,6 +23,15 @@ inline constexpr std::size_t kMaxExemplarTraceId = 64;
 inline constexpr std::size_t kMaxExemplarSpanId = 32;
 bool UsableExemplarId(std::string_view id, std::size_t max_size);
 
+// A call's ids as its exemplars take them, checked once per call: `trace_id` empty if the call
+// gets no exemplar, `span_id` empty if it is left out.
+struct ExemplarIds {
+  explicit ExemplarIds(std::string_view trace, std::string_view span);
+  bool usable() const { return !trace_id.empty(); }
+  std::string_view trace_id;
+  std::string_view span_id;
+};
+
 // One exemplar, its ids stored inline (no allocation when it is replaced). Not thread-safe:
 // the series' lock guards it.
 class ExemplarSlot {
@@ -33,8 +42,8 @@ class ExemplarSlot {
   double value() const { return value_; }
   double timestamp() const { return timestamp_; }  // Unix time in seconds
 
-  // Replaces the exemplar. The caller has checked trace_id with UsableExemplarId; span_id is
-  // dropped here if it is not usable.
+  // Replaces the exemplar. The caller has checked both ids with UsableExemplarId (an unusable
+  // span id is passed empty).
   void Set(std::string_view trace_id, std::string_view span_id, double value, double timestamp);
 
  private:

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <numeric>
 #include <span>
@@ -226,7 +227,11 @@ class FamilySnapshot {
   void AppendExtras(double created, std::span<const ExemplarSlot> exemplars) {
     extras_.push_back(Extra{created, static_cast<uint32_t>(exemplars_.size()),
                             static_cast<uint32_t>(exemplars.size())});
-    exemplars_.insert(exemplars_.end(), exemplars.begin(), exemplars.end());
+    if (exemplars.empty()) return;
+    const std::size_t at = exemplars_.size();
+    exemplars_.resize(at + exemplars.size());
+    std::memcpy(static_cast<void*>(exemplars_.data() + at), exemplars.data(),
+                exemplars.size_bytes());
   }
   // Copies a series' key (one copy, whatever the number of labels) and returns the copy, for
   // the store to decode into the views AppendLabels() takes.

@@ -80,7 +80,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   constexpr std::string_view kOver = kOverflowLabelValue;
   // An event with a usable trace id leaves its ids as the exemplar of the series and buckets
   // it lands in; one without costs this one test.
-  const bool traced = UsableExemplarId(call.trace_id, kMaxExemplarTraceId);
+  const ExemplarIds ids(call.trace_id, call.span_id);
+  const bool traced = ids.usable();
   const double wall = traced ? WallSeconds() : 0;
 
   // The model family admits models; a model it has no room for is recorded as __overflow__
@@ -104,7 +105,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
       if (cell.ttft_native) cell.ttft_native->Observe(*call.ttft_seconds);
       if (traced) {
         cell.exemplars.Set(cell.ttft.counts.size(), ttft_layout_.BucketFor(*call.ttft_seconds),
-                           call.trace_id, call.span_id, *call.ttft_seconds, wall);
+                           ids.trace_id, ids.span_id, *call.ttft_seconds, wall);
       }
     }
     cell.touched = now;
@@ -123,7 +124,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
           [&](CountCell& cell) {
             ++cell.count;
             cell.touched = now;
-            if (traced) cell.exemplars.Set(1, 0, call.trace_id, call.span_id, 1, wall);
+            if (traced) cell.exemplars.Set(1, 0, ids.trace_id, ids.span_id, 1, wall);
           })) {
     CountOverflow(Family::kRequests);
   }
@@ -142,8 +143,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
             cell.touched = now;
             if (traced) {
               cell.exemplars.Set(cell.histogram.counts.size(),
-                                 duration_layout_.BucketFor(call.latency_seconds), call.trace_id,
-                                 call.span_id, call.latency_seconds, wall);
+                                 duration_layout_.BucketFor(call.latency_seconds), ids.trace_id,
+                                 ids.span_id, call.latency_seconds, wall);
             }
           })) {
     CountOverflow(Family::kDuration);
@@ -161,7 +162,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
             cell.cost += cost;
             cell.touched = now;
             if (traced) {
-              cell.exemplars.Set(1, 0, call.trace_id, call.span_id, PicoToUsd(PicoUsdTotal{cost}),
+              cell.exemplars.Set(1, 0, ids.trace_id, ids.span_id, PicoToUsd(PicoUsdTotal{cost}),
                                  wall);
             }
           })) {
@@ -244,100 +245,114 @@ std::size_t SeriesStore::Expire() {
 
 template <typename Snapshot, typename Cell, typename Copy>
 void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
-                            const Copy& copy) {
+                            const Copy& copy, bool extras) {
   // Under the shard's lock: copying only, no formatting.
   using Labels = typename Snapshot::LabelsType;
+  if (extras) {
+    // Each series' exemplars are a heap block of their own: ask for them all first, so that
+    // their cache misses overlap instead of coming one after another in the copy below.
+    map.ForEachIn(shard, [](std::string_view, const Cell& cell) {
+      const std::span<const ExemplarSlot> slots = cell.exemplars.slots();
+      if (!slots.empty()) __builtin_prefetch(slots.data());
+    });
+  }
   map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
     into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
-    copy(cell, &into->values_);
-    into->AppendExtras(cell.created, cell.exemplars.slots());
+    copy(cell, &into->values_, extras);
+    into->AppendExtras(cell.created,
+                       extras ? cell.exemplars.slots() : std::span<const ExemplarSlot>());
   });
 }
 
 template <typename Snapshot, typename Cell, typename Copy>
-Snapshot SeriesStore::Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy) {
+Snapshot SeriesStore::Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy, bool extras) {
   Snapshot snapshot;
   // Sized before any lock is taken, so that copying under the locks rarely allocates; if series
   // are added meanwhile, the buffers grow.
   snapshot.Clear(map.size());
   for (std::size_t shard = 0; shard < ShardedSeriesMap<Cell>::kShards; ++shard) {
-    CopyShard(map, shard, &snapshot, copy);
+    CopyShard(map, shard, &snapshot, copy, extras);
   }
   return snapshot;
 }
 
 template <typename Snapshot, typename Cell, typename Copy>
 void SeriesStore::ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
-                          const ShardReader<Snapshot>& read) {
+                          const ShardReader<Snapshot>& read, bool extras) {
   Snapshot snapshot;
   constexpr std::size_t kShards = ShardedSeriesMap<Cell>::kShards;
   for (std::size_t shard = 0; shard < kShards; ++shard) {
     snapshot.Clear(map.size() / kShards);  // keeps the buffers of the previous shard
-    CopyShard(map, shard, &snapshot, copy);
+    CopyShard(map, shard, &snapshot, copy, extras);
     read(snapshot);
   }
 }
 
 namespace {
 
-// How each family's cell is copied into its snapshot's values.
-constexpr auto kCopyCount = [](const CountCell& cell, auto* values) { values->Append(cell.count); };
-constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values) {
-  values->Append(cell.histogram, cell.native.get());
+// How each family's cell is copied into its snapshot's values; `extras` asks for native
+// histograms too.
+constexpr auto kCopyCount = [](const CountCell& cell, auto* values, bool) {
+  values->Append(cell.count);
 };
-constexpr auto kCopyModel = [](const ModelCell& cell, auto* values) {
+constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values, bool extras) {
+  values->Append(cell.histogram, extras ? cell.native.get() : nullptr);
+};
+constexpr auto kCopyModel = [](const ModelCell& cell, auto* values, bool extras) {
   values->Append({.input_tokens = cell.input_tokens,
                   .output_tokens = cell.output_tokens,
                   .cache_hits = cell.cache_hits,
                   .cache_misses = cell.cache_misses,
                   .fallback_priced = cell.fallback_priced},
-                 cell.ttft, cell.ttft_native.get());
+                 cell.ttft, extras ? cell.ttft_native.get() : nullptr);
 };
-constexpr auto kCopyCost = [](const CostCell& cell, auto* values) { values->Append(cell.cost); };
+constexpr auto kCopyCost = [](const CostCell& cell, auto* values, bool) {
+  values->Append(cell.cost);
+};
 
 }  // namespace
 
 RequestsSnapshot SeriesStore::SnapshotRequests() const {
-  return Whole<RequestsSnapshot>(requests_, kCopyCount);
+  return Whole<RequestsSnapshot>(requests_, kCopyCount, true);
 }
 DurationSnapshot SeriesStore::SnapshotDurations() const {
-  return Whole<DurationSnapshot>(durations_, kCopyHistogram);
+  return Whole<DurationSnapshot>(durations_, kCopyHistogram, true);
 }
-ModelSnapshot SeriesStore::SnapshotModels() const {
-  return Whole<ModelSnapshot>(models_, kCopyModel);
+ModelSnapshot SeriesStore::SnapshotModels(bool extras) const {
+  return Whole<ModelSnapshot>(models_, kCopyModel, extras);
 }
-CostSnapshot SeriesStore::SnapshotCosts() const { return Whole<CostSnapshot>(costs_, kCopyCost); }
+CostSnapshot SeriesStore::SnapshotCosts() const { return Whole<CostSnapshot>(costs_, kCopyCost, true); }
 QualitySnapshot SeriesStore::SnapshotQualities() const {
-  return Whole<QualitySnapshot>(qualities_, kCopyHistogram);
+  return Whole<QualitySnapshot>(qualities_, kCopyHistogram, true);
 }
 WorkflowSnapshot SeriesStore::SnapshotWorkflows() const {
-  return Whole<WorkflowSnapshot>(workflows_, kCopyHistogram);
+  return Whole<WorkflowSnapshot>(workflows_, kCopyHistogram, true);
 }
 AgentSnapshot SeriesStore::SnapshotAgents() const {
-  return Whole<AgentSnapshot>(agents_, kCopyCount);
+  return Whole<AgentSnapshot>(agents_, kCopyCount, true);
 }
-ToolSnapshot SeriesStore::SnapshotTools() const { return Whole<ToolSnapshot>(tools_, kCopyCount); }
+ToolSnapshot SeriesStore::SnapshotTools() const { return Whole<ToolSnapshot>(tools_, kCopyCount, true); }
 
-void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const {
-  ByShard(requests_, kCopyCount, read);
+void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool extras) const {
+  ByShard(requests_, kCopyCount, read, extras);
 }
-void SeriesStore::SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const {
-  ByShard(durations_, kCopyHistogram, read);
+void SeriesStore::SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read, bool extras) const {
+  ByShard(durations_, kCopyHistogram, read, extras);
 }
-void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const {
-  ByShard(costs_, kCopyCost, read);
+void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read, bool extras) const {
+  ByShard(costs_, kCopyCost, read, extras);
 }
-void SeriesStore::SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const {
-  ByShard(qualities_, kCopyHistogram, read);
+void SeriesStore::SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read, bool extras) const {
+  ByShard(qualities_, kCopyHistogram, read, extras);
 }
-void SeriesStore::SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read) const {
-  ByShard(workflows_, kCopyHistogram, read);
+void SeriesStore::SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read, bool extras) const {
+  ByShard(workflows_, kCopyHistogram, read, extras);
 }
-void SeriesStore::SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read) const {
-  ByShard(agents_, kCopyCount, read);
+void SeriesStore::SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read, bool extras) const {
+  ByShard(agents_, kCopyCount, read, extras);
 }
-void SeriesStore::SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read) const {
-  ByShard(tools_, kCopyCount, read);
+void SeriesStore::SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read, bool extras) const {
+  ByShard(tools_, kCopyCount, read, extras);
 }
 
 std::size_t SeriesStore::SeriesCount(Family family) const {

@@ -138,24 +138,29 @@ class SeriesStore {
   // workflow, agent and tool: (__overflow__, OverflowStatus(status)).
   RequestsSnapshot SnapshotRequests() const;
   DurationSnapshot SnapshotDurations() const;
-  ModelSnapshot SnapshotModels() const;
+  ModelSnapshot SnapshotModels(bool extras = true) const;
   CostSnapshot SnapshotCosts() const;
   QualitySnapshot SnapshotQualities() const;
   WorkflowSnapshot SnapshotWorkflows() const;
   AgentSnapshot SnapshotAgents() const;
   ToolSnapshot SnapshotTools() const;
 
+  // `extras` = false leaves out what only some exposition formats write: the series'
+  // exemplars and native histograms (their creation times are kept).
+  //
   // The same copy handed over one shard at a time, for a reader that formats as it goes: `read`
   // gets each shard's series in turn, after that shard's lock is released, in one buffer reused
   // from shard to shard. The reader holds about 1/32 of the family at once instead of all of it.
   // (The model family has no such form: its metrics are meant to be read from one copy.)
-  void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read) const;
-  void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read) const;
-  void SnapshotCostsByShard(const ShardReader<CostSnapshot>& read) const;
-  void SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read) const;
-  void SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read) const;
-  void SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read) const;
-  void SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read) const;
+  void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool extras = true) const;
+  void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read,
+                                bool extras = true) const;
+  void SnapshotCostsByShard(const ShardReader<CostSnapshot>& read, bool extras = true) const;
+  void SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read, bool extras = true) const;
+  void SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read,
+                                bool extras = true) const;
+  void SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read, bool extras = true) const;
+  void SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read, bool extras = true) const;
 
   // The families' bucket bounds, for the `le` labels of the histograms' snapshots.
   const BucketLayout& duration_layout() const { return duration_layout_; }
@@ -183,13 +188,13 @@ class SeriesStore {
   // appends one series' value.
   template <typename Snapshot, typename Cell, typename Copy>
   static void CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
-                        const Copy& copy);
+                        const Copy& copy, bool extras);
   // The whole family, or shard by shard (the two forms of the Snapshot* methods).
   template <typename Snapshot, typename Cell, typename Copy>
-  static Snapshot Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy);
+  static Snapshot Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy, bool extras);
   template <typename Snapshot, typename Cell, typename Copy>
   static void ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
-                      const ShardReader<Snapshot>& read);
+                      const ShardReader<Snapshot>& read, bool extras);
   void CountOverflow(Family family) {
     overflowed_[static_cast<std::size_t>(family)].fetch_add(1, std::memory_order_relaxed);
   }

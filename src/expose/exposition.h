@@ -44,7 +44,8 @@ class LabelList {
 
 enum class MetricType : uint8_t { kCounter, kGauge, kHistogram };
 
-// The trace behind one observation. Both ids are valid UTF-8 and fit OpenMetrics' 128-character
+// The trace behind one observation. Both ids are printable ASCII without space, '"' or '\'
+// (aggregate/exemplar.h), so writers copy them unescaped, and fit OpenMetrics' 128-character
 // limit on exemplar labels together ("trace_id" and "span_id" included); span_id may be empty,
 // and then the exemplar has the trace_id label only.
 struct Exemplar {

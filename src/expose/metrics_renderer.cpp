@@ -152,11 +152,11 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
                {{"model", l.model}, {"endpoint", l.endpoint}, {"status", l.status}}, count,
                counter(x));
     });
-  });
+  }, kExtras);
 
   // One copy of the model family serves its five metrics, so that tokens, ttft, cache hits and
   // misses and fallback pricing all show the same moment.
-  const aggregate::ModelSnapshot models = store_.SnapshotModels();
+  const aggregate::ModelSnapshot models = store_.SnapshotModels(kExtras);
   // The model family's counters: created with the model's series, no exemplars.
   const auto model_counter = [&](const SeriesExtras& x) {
     SampleExtras out;
@@ -180,7 +180,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
                {{"model", l.model}, {"user_id", l.user_id}, {"team_id", l.team_id}},
                PicoToUsd(cost), counter(x));
     });
-  });
+  }, kExtras);
 
   w.Family("llm_request_duration_seconds", MetricType::kHistogram, "Request latency", "seconds");
   store_.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
@@ -189,7 +189,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
       w.Histogram("llm_request_duration_seconds", {{"model", l.model}, {"endpoint", l.endpoint}},
                   duration_buckets, histogram(v, x));
     });
-  });
+  }, kExtras);
 
   w.Family("llm_ttft_seconds", MetricType::kHistogram, "Time to first token", "seconds");
   models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
@@ -205,7 +205,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
       w.Histogram("llm_quality_score", {{"model", l.model}, {"evaluator", l.evaluator}},
                   quality_buckets, histogram(v, x));
     });
-  });
+  }, kExtras);
 
   // Hits and misses appear together once a model has reported either, so that the hit-rate
   // query divides by a real zero instead of finding no series.
@@ -244,7 +244,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
                   {{"workflow", l.workflow}, {"status", l.status}}, workflow_buckets,
                   histogram(v, x));
     });
-  });
+  }, kExtras);
 
   w.Family("llm_agent_invocations_total", MetricType::kCounter,
            "Agent invocations (OpenLLMetry @agent, gen_ai invoke_agent spans).");
@@ -253,7 +253,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
       w.Sample("llm_agent_invocations_total", {{"agent", l.agent}, {"status", l.status}}, count,
                counter(x));
     });
-  });
+  }, kExtras);
 
   w.Family("llm_tool_calls_total", MetricType::kCounter,
            "Tool calls (OpenLLMetry @tool, gen_ai execute_tool spans).");
@@ -262,7 +262,7 @@ void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
       w.Sample("llm_tool_calls_total", {{"tool", l.tool}, {"status", l.status}}, count,
                counter(x));
     });
-  });
+  }, kExtras);
 }
 
 template <typename Writer>

@@ -1,5 +1,10 @@
 #include "expose/openmetrics_writer.h"
 
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
 namespace llm_exporter::expose {
 namespace {
 
@@ -28,33 +33,53 @@ void OpenMetricsWriter::Family(std::string_view name, MetricType type, std::stri
   }
 }
 
-void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
-  out_->append(" # {trace_id=\"");
-  AppendEscaped(exemplar.trace_id, /*escape_quotes=*/true);
-  if (!exemplar.span_id.empty()) {
-    out_->append("\",span_id=\"");
-    AppendEscaped(exemplar.span_id, /*escape_quotes=*/true);
+void OpenMetricsWriter::Timestamp(double seconds) {
+  const auto ms = static_cast<int64_t>(std::llround(seconds * 1000));
+  if (!std::isfinite(seconds) || ms < 0) {
+    Number(seconds);  // not a time the agent makes; written as any other number
+    return;
   }
-  out_->append("\"}");
-  Number(exemplar.value);
-  Number(exemplar.timestamp);
+  std::array<char, 32> buffer;
+  char* end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), ms / 1000).ptr;
+  if (const int64_t fraction = ms % 1000; fraction != 0) {
+    *end++ = '.';
+    *end++ = static_cast<char>('0' + fraction / 100);
+    *end++ = static_cast<char>('0' + fraction / 10 % 10);
+    *end++ = static_cast<char>('0' + fraction % 10);
+    while (end[-1] == '0') --end;
+  }
+  out_->push_back(' ');
+  out_->append(buffer.data(), end);
 }
 
-void OpenMetricsWriter::Created(LabelList labels, double created) {
+void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
+  // The ids need no escaping: the store keeps only ids without '"', '\\' or control characters
+  // (aggregate/exemplar.h).
+  out_->append(" # {trace_id=\"").append(exemplar.trace_id);
+  if (!exemplar.span_id.empty()) out_->append("\",span_id=\"").append(exemplar.span_id);
+  out_->append("\"}");
+  Number(exemplar.value);
+  Timestamp(exemplar.timestamp);
+}
+
+void OpenMetricsWriter::Created(std::size_t labels_at, std::size_t labels_end, double created) {
   if (created == 0) return;
-  metric_.assign(family_).append("_created");
-  Name(metric_, labels, nullptr);
-  Value(created);
+  out_->append(family_).append("_created");
+  out_->append(*out_, labels_at, labels_end - labels_at);
+  Timestamp(created);
+  out_->push_back('\n');
 }
 
 template <typename T>
 void OpenMetricsWriter::CounterOrGauge(std::string_view name, LabelList labels, T value,
                                        const SampleExtras& extras) {
+  const std::size_t labels_at = out_->size() + name.size();
   Name(name, labels, nullptr);
+  const std::size_t labels_end = out_->size();
   Number(value);
   if (counter_ && extras.exemplar != nullptr) AppendExemplar(*extras.exemplar);
   out_->push_back('\n');
-  if (counter_) Created(labels, extras.created);
+  if (counter_) Created(labels_at, labels_end, extras.created);
 }
 
 void OpenMetricsWriter::Sample(std::string_view name, LabelList labels, uint64_t value,
@@ -82,12 +107,15 @@ void OpenMetricsWriter::Histogram(std::string_view name, LabelList labels,
     out_->push_back('\n');
   }
   metric_.assign(name).append("_count");
+  const std::size_t labels_at = out_->size() + metric_.size();
   Name(metric_, labels, nullptr);
+  const std::size_t labels_end = out_->size();
   Value(cumulative);
   metric_.assign(name).append("_sum");
-  Name(metric_, labels, nullptr);
+  out_->append(metric_);
+  out_->append(*out_, labels_at, labels_end - labels_at);
   Value(sample.sum);
-  Created(labels, sample.created);
+  Created(labels_at, labels_end, sample.created);
 }
 
 void OpenMetricsWriter::Finish() { out_->append("# EOF\n"); }

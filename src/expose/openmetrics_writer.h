@@ -4,6 +4,7 @@
 // written exactly as TextWriter writes them, so queries give the same answer in either format.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -33,8 +34,13 @@ class OpenMetricsWriter : private TextWriter {
  private:
   // " # {trace_id="...",span_id="..."} value timestamp", for a sample line not yet ended.
   void AppendExemplar(const Exemplar& exemplar);
-  // family_created{labels} created, if created is known.
-  void Created(LabelList labels, double created);
+  // family_created{labels} created, if created is known. `labels_at` is where the labels of
+  // the sample line just written start in the output (its "{...}" or its end), so that they are
+  // copied rather than escaped again.
+  void Created(std::size_t labels_at, std::size_t labels_end, double created);
+  // " 1800000000.123": Unix seconds to the millisecond, formatted as integers (a timestamp's
+  // shortest double form costs several times more, and milliseconds are all Prometheus keeps).
+  void Timestamp(double seconds);
   template <typename T>
   void CounterOrGauge(std::string_view name, LabelList labels, T value,
                       const SampleExtras& extras);

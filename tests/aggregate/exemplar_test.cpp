@@ -33,11 +33,26 @@ TEST_CASE("ExemplarSlot: replaced in place; an unusable span id is left out") {
   CHECK(slot.span_id() == "span-1");
   CHECK(slot.value() == 0.5);
   CHECK(slot.timestamp() == 100);
-  slot.Set(std::string(64, 't'), std::string(33, 's'), 2, 101);
-  CHECK(slot.trace_id() == std::string(64, 't'));
-  CHECK(slot.span_id().empty());
   slot.Set(std::string(64, 't'), std::string(32, 's'), 2, 101);
+  CHECK(slot.trace_id() == std::string(64, 't'));
   CHECK(slot.span_id() == std::string(32, 's'));
+  slot.Set("t", "", 3, 102);
+  CHECK(slot.trace_id() == "t");
+  CHECK(slot.span_id().empty());
+}
+
+TEST_CASE("ExemplarIds: checked once per call; an unusable span id is left out") {
+  const ExemplarIds both("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+  CHECK(both.usable());
+  CHECK(both.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(both.span_id == "00f067aa0ba902b7");
+  const ExemplarIds long_span("t", std::string(33, 's'));
+  CHECK(long_span.usable());
+  CHECK(long_span.span_id.empty());
+  const ExemplarIds bad_trace("a b", "s");
+  CHECK_FALSE(bad_trace.usable());
+  CHECK(bad_trace.span_id.empty());
+  CHECK_FALSE(ExemplarIds("", "s").usable());
 }
 
 TEST_CASE("Exemplars: allocated at the first one, one slot per bucket, copies are deep") {
