@@ -43,22 +43,55 @@ Exemplars::Exemplars(const Exemplars& other) { *this = other; }
 
 Exemplars& Exemplars::operator=(const Exemplars& other) {
   if (this == &other) return *this;
-  size_ = other.size_;
-  slots_.reset();
-  if (size_ != 0) {
-    slots_ = std::make_unique<ExemplarSlot[]>(size_);
-    std::copy(other.slots_.get(), other.slots_.get() + size_, slots_.get());
+  slots_ = other.slots_;
+  capacity_ = other.capacity_;
+  block_.reset();
+  if (slots_ != 0) {
+    block_ = std::make_unique<unsigned char[]>(MemoryBytes());
+    std::memcpy(block_.get(), other.block_.get(), MemoryBytes());
   }
   return *this;
 }
 
 void Exemplars::Set(std::size_t slots, std::size_t index, std::string_view trace_id,
                     std::string_view span_id, double value, double timestamp) {
-  if (!slots_) {
-    slots_ = std::make_unique<ExemplarSlot[]>(slots);
-    size_ = slots;
+  const std::size_t needed = trace_id.size() + span_id.size();
+  if (!block_ || needed > capacity_) {
+    // Room for these ids, the stride rounded up to 8 bytes; existing slots move across.
+    const std::size_t capacity = ((kHeader + needed + 7) / 8) * 8 - kHeader;
+    const std::size_t count = block_ ? slots_ : slots;
+    auto grown = std::make_unique<unsigned char[]>(count * (kHeader + capacity));  // zeroed
+    for (std::size_t i = 0; block_ && i < count; ++i) {
+      std::memcpy(grown.get() + i * (kHeader + capacity), block_.get() + i * Stride(),
+                  Stride());
+    }
+    block_ = std::move(grown);
+    slots_ = static_cast<uint16_t>(count);
+    capacity_ = static_cast<uint8_t>(capacity);
   }
-  if (index < size_) slots_[index].Set(trace_id, span_id, value, timestamp);
+  if (index >= slots_) return;
+  unsigned char* slot = block_.get() + index * Stride();
+  std::memcpy(slot, &value, 8);
+  std::memcpy(slot + 8, &timestamp, 8);
+  slot[16] = static_cast<unsigned char>(trace_id.size());
+  slot[17] = static_cast<unsigned char>(span_id.size());
+  std::memcpy(slot + kHeader, trace_id.data(), trace_id.size());
+  if (!span_id.empty()) std::memcpy(slot + kHeader + trace_id.size(), span_id.data(), span_id.size());
+}
+
+void Exemplars::AppendTo(std::vector<ExemplarSlot>* out) const {
+  for (std::size_t i = 0; i < slots_; ++i) {
+    const unsigned char* slot = block_.get() + i * Stride();
+    ExemplarSlot& copy = out->emplace_back();
+    const std::size_t trace_size = slot[16];
+    if (trace_size == 0) continue;  // never set
+    double value = 0, timestamp = 0;
+    std::memcpy(&value, slot, 8);
+    std::memcpy(&timestamp, slot + 8, 8);
+    const char* ids = reinterpret_cast<const char*>(slot + kHeader);
+    copy.Set(std::string_view(ids, trace_size), std::string_view(ids + trace_size, slot[17]),
+             value, timestamp);
+  }
 }
 
 }  // namespace llm_exporter::aggregate

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace llm_exporter::aggregate {
 
@@ -55,7 +56,10 @@ class ExemplarSlot {
 };
 
 // The exemplars of one series: one slot for a counter, one per bucket for a histogram;
-// allocated at the series' first usable trace id.
+// allocated at the series' first usable trace id. Kept compact, as a series keeps them for its
+// life: each slot holds its value, time and ids in one block sized for the longest ids seen so
+// far (72 bytes a slot for OpenTelemetry's 32- and 16-digit ids, against the 120 of an
+// ExemplarSlot), grown when a longer pair comes. Not thread-safe: the series' lock guards it.
 class Exemplars {
  public:
   Exemplars() = default;
@@ -64,15 +68,28 @@ class Exemplars {
   Exemplars(Exemplars&&) noexcept = default;
   Exemplars& operator=(Exemplars&&) noexcept = default;
 
-  // Sets slot `index` of `slots`, allocating them all at first use.
+  // Sets slot `index` of `slots`, allocating them all at first use. The ids are checked
+  // (ExemplarIds).
   void Set(std::size_t slots, std::size_t index, std::string_view trace_id,
            std::string_view span_id, double value, double timestamp);
-  // Every slot (empty ones included), or none if no exemplar was ever set.
-  std::span<const ExemplarSlot> slots() const { return {slots_.get(), size_}; }
+  // Slots held: 0 if no exemplar was ever set.
+  std::size_t size() const { return slots_; }
+  // Every slot (empty ones included) appended to `out`.
+  void AppendTo(std::vector<ExemplarSlot>* out) const;
+  // The block, for a reader to prefetch; null if none.
+  const void* data() const { return block_.get(); }
+  // Heap bytes held.
+  std::size_t MemoryBytes() const { return slots_ * Stride(); }
 
  private:
-  std::unique_ptr<ExemplarSlot[]> slots_;
-  std::size_t size_ = 0;
+  // A slot: value (8 bytes), timestamp (8), trace id size (1), span id size (1), then
+  // capacity_ bytes of ids.
+  static constexpr std::size_t kHeader = 18;
+  std::size_t Stride() const { return kHeader + capacity_; }
+
+  std::unique_ptr<unsigned char[]> block_;
+  uint16_t slots_ = 0;
+  uint8_t capacity_ = 0;
 };
 
 }  // namespace llm_exporter::aggregate

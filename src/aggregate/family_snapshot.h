@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <numeric>
 #include <span>
@@ -223,15 +222,12 @@ class FamilySnapshot {
     extras_.reserve(series);
     exemplars_.clear();
   }
-  // The extras of the series appended last.
-  void AppendExtras(double created, std::span<const ExemplarSlot> exemplars) {
-    extras_.push_back(Extra{created, static_cast<uint32_t>(exemplars_.size()),
-                            static_cast<uint32_t>(exemplars.size())});
-    if (exemplars.empty()) return;
+  // The extras of the series appended last; its exemplars only if `with_exemplars`.
+  void AppendExtras(double created, const Exemplars& exemplars, bool with_exemplars) {
     const std::size_t at = exemplars_.size();
-    exemplars_.resize(at + exemplars.size());
-    std::memcpy(static_cast<void*>(exemplars_.data() + at), exemplars.data(),
-                exemplars.size_bytes());
+    if (with_exemplars) exemplars.AppendTo(&exemplars_);
+    extras_.push_back(Extra{created, static_cast<uint32_t>(at),
+                            static_cast<uint32_t>(exemplars_.size() - at)});
   }
   // Copies a series' key (one copy, whatever the number of labels) and returns the copy, for
   // the store to decode into the views AppendLabels() takes.

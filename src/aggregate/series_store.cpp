@@ -252,15 +252,13 @@ void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard
     // Each series' exemplars are a heap block of their own: ask for them all first, so that
     // their cache misses overlap instead of coming one after another in the copy below.
     map.ForEachIn(shard, [](std::string_view, const Cell& cell) {
-      const std::span<const ExemplarSlot> slots = cell.exemplars.slots();
-      if (!slots.empty()) __builtin_prefetch(slots.data());
+      if (const void* block = cell.exemplars.data()) __builtin_prefetch(block);
     });
   }
   map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
     into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
     copy(cell, &into->values_, extras);
-    into->AppendExtras(cell.created,
-                       extras ? cell.exemplars.slots() : std::span<const ExemplarSlot>());
+    into->AppendExtras(cell.created, cell.exemplars, extras);
   });
 }
 

@@ -55,19 +55,56 @@ TEST_CASE("ExemplarIds: checked once per call; an unusable span id is left out")
   CHECK_FALSE(ExemplarIds("", "s").usable());
 }
 
+std::vector<ExemplarSlot> Expanded(const Exemplars& exemplars) {
+  std::vector<ExemplarSlot> out;
+  exemplars.AppendTo(&out);
+  return out;
+}
+
 TEST_CASE("Exemplars: allocated at the first one, one slot per bucket, copies are deep") {
   Exemplars exemplars;
-  CHECK(exemplars.slots().empty());
+  CHECK(exemplars.size() == 0);
+  CHECK(exemplars.MemoryBytes() == 0);
+  CHECK(Expanded(exemplars).empty());
   exemplars.Set(8, 3, "t", "s", 0.7, 5);
-  REQUIRE(exemplars.slots().size() == 8);
-  CHECK(exemplars.slots()[3].trace_id() == "t");
-  CHECK(exemplars.slots()[0].empty());
+  REQUIRE(exemplars.size() == 8);
+  std::vector<ExemplarSlot> slots = Expanded(exemplars);
+  REQUIRE(slots.size() == 8);
+  CHECK(slots[3].trace_id() == "t");
+  CHECK(slots[3].span_id() == "s");
+  CHECK(slots[3].value() == 0.7);
+  CHECK(slots[3].timestamp() == 5);
+  CHECK(slots[0].empty());
   Exemplars copy = exemplars;
   exemplars.Set(8, 3, "u", "", 0.8, 6);
-  CHECK(copy.slots()[3].trace_id() == "t");
-  CHECK(exemplars.slots()[3].trace_id() == "u");
+  CHECK(Expanded(copy)[3].trace_id() == "t");
+  CHECK(Expanded(exemplars)[3].trace_id() == "u");
+  CHECK(Expanded(exemplars)[3].span_id().empty());
+}
+
+TEST_CASE("Exemplars: sized for the ids seen, grown for longer ones without losing any") {
+  Exemplars exemplars;
+  const std::string trace(32, 'a'), span(16, 'b');
+  exemplars.Set(1, 0, trace, span, 1, 10);
+  CHECK(exemplars.MemoryBytes() == 72);  // 18 bytes of value, time and sizes, 48 of ids, 6 spare
+  Exemplars histogram;
+  histogram.Set(8, 2, trace, span, 0.3, 11);
+  CHECK(histogram.MemoryBytes() == 8 * 72);
+  const std::string longest(64, 'c'), long_span(32, 'd');
+  histogram.Set(8, 5, longest, long_span, 4, 12);
+  CHECK(histogram.MemoryBytes() == 8 * 120);  // 18 + 96, rounded up to 8
+  const std::vector<ExemplarSlot> slots = Expanded(histogram);
+  CHECK(slots[2].trace_id() == trace);
+  CHECK(slots[2].span_id() == span);
+  CHECK(slots[2].value() == 0.3);
+  CHECK(slots[5].trace_id() == longest);
+  CHECK(slots[5].span_id() == long_span);
+  CHECK(slots[5].timestamp() == 12);
+  histogram.Set(8, 2, "short", "", 0.2, 13);  // shorter ids reuse the room
+  CHECK(histogram.MemoryBytes() == 8 * 120);
+  CHECK(Expanded(histogram)[2].trace_id() == "short");
 }
 
 }  // namespace
 }  // namespace llm_exporter::aggregate
-static_assert(sizeof(llm_exporter::aggregate::ExemplarSlot) == 120, "docs/metrics.md gives this size");
+static_assert(sizeof(llm_exporter::aggregate::ExemplarSlot) == 120, "the snapshot's slot");
