@@ -9,7 +9,6 @@
 // - BM_Gzip: the 100,000-series OpenMetrics scrape compressed at each zlib level.
 // - BM_RecordCall: SeriesStore::RecordCall per event, with or without a trace id (the exemplar's
 //   cost) and with or without native histograms.
-// - BM_WriteText times the text writer alone (against BM_WriteProtobuf).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
@@ -21,7 +20,6 @@
 #include "aggregate/series_store.h"
 #include "bench_fixtures.h"
 #include "expose/metrics_renderer.h"
-#include "expose/text_writer.h"
 #include "llm_exporter/clock.h"
 #include "pricing/price_table.h"
 #include "telemetry/agent_metrics.h"
@@ -155,39 +153,6 @@ void BM_RecordCall(benchmark::State& state) {
 }
 BENCHMARK(BM_RecordCall)->ArgsProduct({{0, 1}, {0, 1}})->ArgNames({"traced", "native"});
 
-// The text writer alone on WriterSeries, to set against BM_WriteProtobuf
-// (protobuf_writer_bench.cpp), which writes the same series: 110,000 series an iteration.
-void BM_WriteText(benchmark::State& state) {
-  const WriterSeries& series = SharedWriterSeries();
-  const std::vector<std::string> les = expose::TextWriter::FormatBounds(series.bounds);
-  std::string out;
-  for (auto _ : state) {
-    out.clear();  // keeps its capacity, as MetricsRenderer sizes its buffer from the last scrape
-    expose::TextWriter w(&out);
-    w.Family("llm_cost_usd_total", expose::MetricType::kCounter, "Total cost in USD", "usd");
-    for (std::size_t i = 0; i < WriterSeries::kCounters; ++i) {
-      w.Sample("llm_cost_usd_total",
-               {{"user", series.users[i]},
-                {"model", series.models[i % series.models.size()]},
-                {"provider", "openai"}},
-               series.costs[i]);
-    }
-    w.Family("llm_request_duration_seconds", expose::MetricType::kHistogram,
-             "LLM request latency", "seconds");
-    for (std::size_t i = 0; i < WriterSeries::kHistograms; ++i) {
-      w.Histogram("llm_request_duration_seconds",
-                  {{"model", series.models[i % series.models.size()]},
-                   {"endpoint", series.endpoints[i % series.endpoints.size()]}},
-                  expose::BucketBounds{series.bounds, les},
-                  {.counts = series.counts[i], .sum = series.sums[i], .exemplars = {}});
-    }
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
-  state.counters["bytes"] = static_cast<double>(out.size());
-  SetTimePerEvent(state, WriterSeries::kCounters + WriterSeries::kHistograms);
-}
-BENCHMARK(BM_WriteText)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace llm_exporter::bench

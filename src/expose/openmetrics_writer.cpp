@@ -94,18 +94,12 @@ void OpenMetricsWriter::Sample(std::string_view name, LabelList labels, double v
 
 void OpenMetricsWriter::Histogram(std::string_view name, LabelList labels,
                                   const BucketBounds& buckets, const HistogramSample& sample) {
-  metric_.assign(name).append("_bucket");
-  uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < sample.counts.size(); ++i) {
-    cumulative += sample.counts[i];
-    const Label le_label{"le", buckets.les[i]};
-    Name(metric_, labels, &le_label);
-    Number(cumulative);
-    if (i < sample.exemplars.size() && sample.exemplars[i] != nullptr) {
-      AppendExemplar(*sample.exemplars[i]);
-    }
-    out_->push_back('\n');
-  }
+  const uint64_t cumulative =
+      Buckets(name, labels, buckets, sample.counts, &metric_, [&](std::size_t i) {
+        if (i < sample.exemplars.size() && sample.exemplars[i] != nullptr) {
+          AppendExemplar(*sample.exemplars[i]);
+        }
+      });
   metric_.assign(name).append("_count");
   const std::size_t labels_at = out_->size() + metric_.size();
   Name(metric_, labels, nullptr);

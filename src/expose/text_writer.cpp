@@ -112,14 +112,8 @@ void TextWriter::Sample(std::string_view name, LabelList labels, double value,
 void TextWriter::Histogram(std::string_view name, LabelList labels, const BucketBounds& buckets,
                            const HistogramSample& sample) {
   thread_local std::string metric;
-  metric.assign(name).append("_bucket");
-  uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < sample.counts.size(); ++i) {
-    cumulative += sample.counts[i];
-    const Label le_label{"le", buckets.les[i]};
-    Name(metric, labels, &le_label);
-    Value(cumulative);
-  }
+  const uint64_t cumulative =
+      Buckets(name, labels, buckets, sample.counts, &metric, [](std::size_t) {});
   metric.assign(name).append("_sum");
   Name(metric, labels, nullptr);
   Value(sample.sum);

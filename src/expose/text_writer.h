@@ -58,6 +58,24 @@ class TextWriter {
     out_->push_back('\n');
   }
 
+  // The _bucket lines (cumulative, with le) into `metric`'s buffer; `line_end(i)` may add to
+  // bucket i's line before its newline. Returns the count of all observations.
+  template <typename LineEnd>
+  uint64_t Buckets(std::string_view name, LabelList labels, const BucketBounds& buckets,
+                   std::span<const uint64_t> counts, std::string* metric, LineEnd&& line_end) {
+    metric->assign(name).append("_bucket");
+    uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      const Label le_label{"le", buckets.les[i]};
+      Name(*metric, labels, &le_label);
+      Number(cumulative);
+      line_end(i);
+      out_->push_back('\n');
+    }
+    return cumulative;
+  }
+
   std::string* out_;
 };
 
