@@ -1,6 +1,8 @@
 #include "aggregate/series_store.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "aggregate/series_key.h"
 
@@ -248,18 +250,32 @@ void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard
                             const Copy& copy, bool extras) {
   // Under the shard's lock: copying only, no formatting.
   using Labels = typename Snapshot::LabelsType;
-  if (extras) {
-    // Each series' exemplars are a heap block of their own: ask for them all first, so that
-    // their cache misses overlap instead of coming one after another in the copy below.
-    map.ForEachIn(shard, [](std::string_view, const Cell& cell) {
-      if (const void* block = cell.exemplars.data()) __builtin_prefetch(block);
-    });
-  }
-  map.ForEachIn(shard, [&](std::string_view key, const Cell& cell) {
+  const auto copy_one = [&](std::string_view key, const Cell& cell) {
     into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
     copy(cell, &into->values_, extras);
     into->AppendExtras(cell.created, cell.exemplars, extras);
+  };
+  if (!extras) {
+    map.ForEachIn(shard, copy_one);
+    return;
+  }
+  // Each series' exemplars are a heap block of their own, and waiting for each in turn was most
+  // of the time of a scrape with exemplars: the series are listed first, then copied while the
+  // blocks of the series a few places ahead are fetched.
+  thread_local std::vector<std::pair<std::string_view, const Cell*>> series;
+  series.clear();
+  map.ForEachIn(shard, [](std::string_view key, const Cell& cell) {
+    series.emplace_back(key, &cell);
   });
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (i + kAhead < series.size()) {
+      if (const void* block = series[i + kAhead].second->exemplars.data()) {
+        __builtin_prefetch(block);
+      }
+    }
+    copy_one(series[i].first, *series[i].second);
+  }
 }
 
 template <typename Snapshot, typename Cell, typename Copy>

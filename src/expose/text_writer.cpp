@@ -3,28 +3,22 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <iterator>
+
+#include <fmt/compile.h>
+#include <fmt/format.h>
 
 namespace llm_exporter::expose {
 namespace {
 
 // The shortest text that reads back as `value`, in fixed notation for exponents -4 to 15 and
 // scientific beyond, as Python's repr() (and so prometheus_client) writes numbers: 0.0003, not
-// 3e-04.
+// 3e-04. fmt's shortest form (Dragonbox) follows the same rule, and takes about half the time of
+// std::to_chars, which a scrape with exemplars calls three times a series.
 void AppendShortest(std::string* out, double value) {
-  std::array<char, 32> buffer;
-  char* end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
-  const std::string_view text(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
-  const std::size_t e = text.find('e');
-  if (e != std::string_view::npos) {
-    int exponent = 0;
-    std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(),
-                    exponent);
-    if (exponent >= -4 && exponent < 16) {
-      end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                          std::chars_format::fixed).ptr;
-    }
-  }
-  out->append(buffer.data(), end);
+  fmt::memory_buffer buffer;
+  fmt::format_to(std::back_inserter(buffer), FMT_COMPILE("{}"), value);
+  out->append(buffer.data(), buffer.size());
 }
 
 }  // namespace
