@@ -260,22 +260,14 @@ void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard
     return;
   }
   // Each series' exemplars are a heap block of their own, and waiting for each in turn was most
-  // of the time of a scrape with exemplars: the series are listed first, then copied while the
-  // blocks of the series a few places ahead are fetched.
-  thread_local std::vector<std::pair<std::string_view, const Cell*>> series;
-  series.clear();
-  map.ForEachIn(shard, [](std::string_view key, const Cell& cell) {
-    series.emplace_back(key, &cell);
-  });
-  constexpr std::size_t kAhead = 8;
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    if (i + kAhead < series.size()) {
-      if (const void* block = series[i + kAhead].second->exemplars.data()) {
-        __builtin_prefetch(block);
-      }
-    }
-    copy_one(series[i].first, *series[i].second);
-  }
+  // of the time of a scrape with exemplars: the blocks of the series a few places ahead are
+  // fetched while a series is copied.
+  map.ForEachInLookingAhead(
+      shard, 32,
+      [](const Cell& cell) {
+        if (const void* block = cell.exemplars.data()) __builtin_prefetch(block);
+      },
+      copy_one);
 }
 
 template <typename Snapshot, typename Cell, typename Copy>

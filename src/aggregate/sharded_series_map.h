@@ -92,6 +92,20 @@ class ShardedSeriesMap {
     for (const Entry& entry : s.entries) visit(s.KeyOf(entry), entry.cell);
   }
 
+  // ForEachIn that first calls ahead(cell) with the cell `distance` places further on, so that
+  // `ahead` can have fetched what `visit` will read of it by then (__builtin_prefetch).
+  template <typename Ahead, typename Visit>
+  void ForEachInLookingAhead(std::size_t shard, std::size_t distance, Ahead&& ahead,
+                             Visit&& visit) const {
+    const Shard& s = shards_[shard];
+    std::lock_guard<std::mutex> lock(s.mu);
+    const std::vector<Entry>& entries = s.entries;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i + distance < entries.size()) ahead(entries[i + distance].cell);
+      visit(s.KeyOf(entries[i]), entries[i].cell);
+    }
+  }
+
   // Removes every series for which expired(cell) is true; returns how many went.
   template <typename Predicate>
   std::size_t EraseIf(Predicate&& expired) {
