@@ -230,6 +230,17 @@ class HostileTraceIdsTest(unittest.TestCase):
             self.assertEqual(bucket.value, 9)
             # The last usable one: call 9 (trace and span), after call 8 (trace only).
             self.assertEqual(bucket.exemplar.labels, {"trace_id": trace(9), "span_id": span_of(9)})
+            # Invalid UTF-8 is refused with its line (invalid JSON), the lines beside it kept.
+            lines = [json.dumps(call(11, 0.3)).encode(),
+                     json.dumps(call(12, 0.3)).encode().replace(trace(12).encode(), b"\xff\xfe"),
+                     json.dumps(call(13, 0.3)).encode()]
+            r = agent.post_events(b"\n".join(lines), content_type="application/x-ndjson")
+            self.assertEqual((r.json()["accepted"], r.json()["rejected"]), (2, 1), r.body)
+            _, _, body = get(agent, PROMETHEUS_ACCEPT)
+            bucket = [s for s in om_families(body.decode())["llm_request_duration_seconds"].samples
+                      if s.name.endswith("_bucket") and s.labels["le"] == "0.5"][0]
+            self.assertEqual(bucket.value, 11)
+            self.assertEqual(bucket.exemplar.labels["trace_id"], trace(13))
             r = agent.post_events(json.dumps([call(8, 0.3, span_id="s" * 33)]).encode())
             _, _, body = get(agent, PROMETHEUS_ACCEPT)
             bucket = [s for s in om_families(body.decode())["llm_request_duration_seconds"].samples
@@ -248,11 +259,17 @@ class PrometheusTest(unittest.TestCase):
         return prom.api("query", query=expr)["data"]["result"]
 
     def test_query_exemplars_returns_the_posted_trace_ids(self):
+        # OpenMetrics, and protobuf (what Prometheus asks for with native histograms on).
+        for features in ("exemplar-storage", "exemplar-storage,native-histograms"):
+            with self.subTest(features=features):
+                self.check_exemplars(features)
+
+    def check_exemplars(self, features):
         with Agent() as agent:
             events = [call(1, 0.3), call(2, 0.8), call(3, 0.9), call(4, 3.0, model="gpt-4o-mini")]
             self.assertEqual(agent.post_events(json.dumps(events).encode()).status, 200)
             start = time.time() - 5
-            with Prometheus(agent.url.split("//")[1], ["--enable-feature=exemplar-storage"],
+            with Prometheus(agent.url.split("//")[1], [f"--enable-feature={features}"],
                             rule_files=[]) as prom:
                 self.wait_for(prom, 'llm_requests_total{model="gpt-4o-mini"}', "the first scrape")
                 r = prom.api("query_exemplars", query="llm_request_duration_seconds_bucket",
@@ -273,6 +290,9 @@ class PrometheusTest(unittest.TestCase):
                 got = {s["seriesLabels"]["model"]: [e["labels"]["trace_id"] for e in s["exemplars"]]
                        for s in r["data"]}
                 self.assertEqual(got, {"gpt-4o": [trace(3)], "gpt-4o-mini": [trace(4)]})
+                format_ = "protobuf" if "native-histograms" in features else "openmetrics"
+                self.assertGreater(agent.scrape().value(
+                    "llm_exporter_scrapes_total", format=format_, encoding="gzip"), 0)
 
     def test_classic_buckets_agree_in_openmetrics_and_protobuf(self):
         with Agent() as agent:
