@@ -2,7 +2,8 @@
 // must write lines that parse back to exactly what it was given; (2) the input decoded as a body,
 // priced, recorded in a real SeriesStore and rendered by the real MetricsRenderer must give a
 // scrape in which every line parses, every label value is valid UTF-8 and correctly escaped, and
-// every accepted event is counted exactly once.
+// every accepted event is counted exactly once; the same store rendered as OpenMetrics, with the
+// events' trace ids as exemplars, is valid UTF-8, ends in # EOF, and no exemplar breaks its line.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -34,7 +35,11 @@ using llm_exporter::SystemClock;
 using llm_exporter::aggregate::SeriesStore;
 using llm_exporter::aggregate::StoreOptions;
 using llm_exporter::decode::EventDecoder;
+using llm_exporter::ExpositionFormat;
+using llm_exporter::expose::BucketBounds;
+using llm_exporter::expose::HistogramSample;
 using llm_exporter::expose::Label;
+using llm_exporter::expose::MetricType;
 using llm_exporter::expose::MetricsRenderer;
 using llm_exporter::expose::TextWriter;
 using llm_exporter::fuzz::ExpositionLine;
@@ -102,12 +107,15 @@ void FuzzTextWriter(std::string_view input) {
 
   std::string out;
   TextWriter w(&out);
-  w.Family("fuzz_total", "counter", input);
+  w.Family("fuzz_total", MetricType::kCounter, input);
   w.Sample("fuzz_total", {{"a", input}}, count);
   w.Sample("fuzz_total", {{"a", pieces[0]}, {"b", pieces[1]}, {"c", pieces[2]}}, value);
   w.Sample("fuzz_plain", {}, sum);
-  w.Family("fuzz_seconds", "histogram", pieces[1]);
-  w.Histogram("fuzz_seconds", {{"a", pieces[0]}}, les, counts, sum);
+  w.Family("fuzz_seconds", MetricType::kHistogram, pieces[1]);
+  HistogramSample histogram;
+  histogram.counts = counts;
+  histogram.sum = sum;
+  w.Histogram("fuzz_seconds", {{"a", pieces[0]}}, BucketBounds{bounds, les}, histogram);
 
   const std::vector<ExpositionLine> lines = ParseExposition(out);
   Require(lines.size() == 5 + 2 + les.size() + 2, "a label value or help text broke a line");
@@ -193,8 +201,23 @@ void FuzzPipeline(std::string_view body) {
   TallyingSink sink(prices, store);
   decoder.Decode(body, sink);
   MetricsRenderer renderer(store, agent_metrics, clock);
-  const std::string scrape = renderer.Render();
+  const std::string scrape = renderer.Render(ExpositionFormat::kText);
   Require(IsValidUtf8(scrape), "the scrape is not valid UTF-8");
+  // The same store in OpenMetrics, exemplars and all: valid UTF-8 and closed by # EOF; an
+  // exemplar's ids, taken from the body, never carry a quote or a line break.
+  const std::string openmetrics = renderer.Render(ExpositionFormat::kOpenMetrics);
+  Require(IsValidUtf8(openmetrics), "the OpenMetrics scrape is not valid UTF-8");
+  Require(openmetrics.ends_with("\n# EOF\n"), "the OpenMetrics scrape does not end in # EOF");
+  for (std::size_t at = openmetrics.find(" # {"); at != std::string::npos;
+       at = openmetrics.find(" # {", at + 4)) {
+    const std::size_t end = openmetrics.find('}', at);
+    const std::size_t eol = openmetrics.find('\n', at);
+    Require(end != std::string::npos && end < eol, "an exemplar's labels run past its line");
+    std::size_t quotes = 0;
+    for (std::size_t i = at; i < end; ++i) quotes += openmetrics[i] == '"';
+    Require(quotes == 2 || quotes == 4, "an exemplar's ids broke its labels",
+            openmetrics.substr(at, eol - at));
+  }
 
   std::map<TallyingSink::Key3, uint64_t> requests;
   std::map<std::string, uint64_t> input_tokens, output_tokens;
