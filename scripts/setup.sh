@@ -28,6 +28,9 @@ test_packages=(
   python3-prometheus-client
   # TLS tests make their CA with the openssl CLI; civetweb loads libssl.so at run time (libssl-dev)
   openssl
+  # tests/integration/test_remote_write.py: its fake receivers decode the agent's requests
+  # (snappy block bodies, WriteRequest messages compiled by protoc at test time)
+  python3-snappy python3-protobuf
   # fuzzing and sanitizers; the AddressSanitizer+UBSan stage of scripts/test.sh builds with clang
   clang libclang-rt-14-dev
 )

@@ -225,7 +225,9 @@ def _die_with_parent():
 
 
 class Prometheus:
-    """Debian's prometheus on a free loopback port, temp data dir, scraping one target."""
+    """Debian's prometheus on a free loopback port, temp data dir, scraping one target (none when
+    `target` is None, e.g. a remote write receiver). stop() and start() restart it on the same
+    port and data dir."""
 
     def __init__(self, target, flags=(), rule_files=RULE_FILES):
         self.flags = list(flags)
@@ -234,6 +236,10 @@ class Prometheus:
         self.tmp = tempfile.TemporaryDirectory(prefix="llmx-prom-")
         self.config = os.path.join(self.tmp.name, "prometheus.yml")
         rules = "\n".join(f"  - {json.dumps(path)}" for path in rule_files) or "  []"
+        scrape = f"""
+  - job_name: {JOB}
+    static_configs:
+      - targets: ["{target}"]""" if target else " []"
         with open(self.config, "w", encoding="utf-8") as f:
             f.write(f"""global:
   scrape_interval: 1s
@@ -241,16 +247,21 @@ class Prometheus:
   evaluation_interval: 1s
 rule_files:
 {rules}
-scrape_configs:
-  - job_name: {JOB}
-    static_configs:
-      - targets: ["{target}"]
+scrape_configs:{scrape}
 """)
         self.log_path = os.path.join(self.tmp.name, "prometheus.log")
         self.proc = None
 
     def __enter__(self):
-        self._log = open(self.log_path, "wb")
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.tmp.cleanup()
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [PROMETHEUS, f"--config.file={self.config}",
              f"--storage.tsdb.path={os.path.join(self.tmp.name, 'data')}",
@@ -262,9 +273,9 @@ scrape_configs:
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return self
 
-    def __exit__(self, *exc):
+    def stop(self):
+        """SIGTERM, and wait for it to exit; the data dir stays."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -273,7 +284,6 @@ scrape_configs:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
-        self.tmp.cleanup()
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
@@ -315,10 +325,12 @@ def dashboard_targets():
                 yield name, p, t
 
 
-def substitute(expr, window):
-    """What Grafana sends: variables at "All" (.*) and the interval variables at `window`."""
+def substitute(expr, window, values=None):
+    """What Grafana sends: variables at "All" (.*) or at the regex `values` gives them (a
+    selection of several is "(a|b)"), and the interval variables at `window`."""
     for var in ("job", "instance", "model", "team_id"):
-        expr = expr.replace("${%s}" % var, ".*").replace("$" + var, ".*")
+        value = (values or {}).get(var, ".*")
+        expr = expr.replace("${%s}" % var, value).replace("$" + var, value)
     for var in ("__rate_interval", "__range", "__interval"):
         expr = expr.replace("$" + var, window)
     assert "$" not in expr, f"unsubstituted variable in {expr}"
