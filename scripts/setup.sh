@@ -20,6 +20,9 @@ agent_packages=(
   protobuf-compiler libprotobuf-dev zlib1g-dev
   # OTLP/gRPC (src/transport/grpc/)
   libgrpc++-dev
+  # remote write (src/remote_write/): libcurl posts, snappy compresses; RE2 matches
+  # write_relabel_configs regexes as Prometheus does
+  libcurl4-openssl-dev libsnappy-dev libre2-dev
 )
 test_packages=(
   # tests and benchmarks

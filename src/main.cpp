@@ -5,21 +5,26 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "aggregate/series_store.h"
 #include "config/flags.h"
 #include "config/logging.h"
 #include "config/reloader.h"
+#include "config/remote_write_config.h"
 #include "config/web_config.h"
 #include "expose/metrics_renderer.h"
 #include "llm_exporter/clock.h"
@@ -28,9 +33,12 @@
 #include "pipeline/event_pipeline.h"
 #include "pipeline/span_pipeline.h"
 #include "pricing/price_catalog.h"
+#include "remote_write/http_sender.h"
+#include "remote_write/remote_writer.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/listener_metrics.h"
 #include "telemetry/otlp_metrics.h"
+#include "telemetry/remote_write_metrics.h"
 #include "transport/common/listen_address.h"
 #include "transport/common/socket_file.h"
 #include "transport/datagram/datagram_listener.h"
@@ -127,21 +135,109 @@ void RaiseOpenFileLimit(const config::AgentConfig& cfg) {
   }
 }
 
-// /metrics: series past --metrics.ttl are dropped, as their own step, just before each scrape
-// renders the store, so that a scrape never shows one.
-class ExpiringMetrics final : public MetricsSource {
+// Series past --metrics.ttl are dropped just before each scrape and each remote write snapshot,
+// as their own step, so that neither ever shows one. Each remote writer is handed the series
+// that went, to end them at its receiver with staleness markers.
+class StoreExpiry {
  public:
-  ExpiringMetrics(aggregate::SeriesStore& store, MetricsSource& renderer)
-      : store_(store), renderer_(renderer) {}
-  std::string Render(ExpositionFormat format) override {
-    store_.Expire();
-    return renderer_.Render(format);
+  explicit StoreExpiry(aggregate::SeriesStore& store) : store_(store) {}
+  void AddWriter(remote_write::RemoteWriter* writer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    writers_.push_back(writer);
+  }
+  void Run() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writers_.empty()) {
+      store_.Expire();
+      return;
+    }
+    auto expired = std::make_shared<aggregate::ExpiredSeries>();
+    if (store_.Expire(expired.get()) == 0) return;
+    for (remote_write::RemoteWriter* writer : writers_) writer->AddExpired(expired);
   }
 
  private:
   aggregate::SeriesStore& store_;
+  std::mutex mu_;
+  std::vector<remote_write::RemoteWriter*> writers_;
+};
+
+// /metrics: expired series dropped first.
+class ExpiringMetrics final : public MetricsSource {
+ public:
+  ExpiringMetrics(StoreExpiry& expiry, MetricsSource& renderer)
+      : expiry_(expiry), renderer_(renderer) {}
+  std::string Render(ExpositionFormat format) override {
+    expiry_.Run();
+    return renderer_.Render(format);
+  }
+
+ private:
+  StoreExpiry& expiry_;
   MetricsSource& renderer_;
 };
+
+// `instance` and `job` for the remote write targets that leave them out: "<hostname>:<port>",
+// as a Prometheus scraping the agent at that port would label it.
+config::RemoteWriteDefaults RemoteWriteDefaultsFor(const std::string& address) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::strcpy(host, "localhost");
+  config::RemoteWriteDefaults defaults;
+  const std::size_t colon = address.rfind(':');
+  defaults.instance = std::string(host) + ":" +
+                      (colon == std::string::npos ? address : address.substr(colon + 1));
+  return defaults;
+}
+
+// The remote writers of --remote-write.config.file, started; none without it.
+std::vector<std::unique_ptr<remote_write::RemoteWriter>> StartRemoteWriters(
+    const config::AgentConfig& cfg, const std::string& bound_address,
+    const expose::MetricsRenderer& renderer, telemetry::RemoteWriteMetrics& metrics,
+    StoreExpiry& expiry, const Clock& clock) {
+  std::vector<std::unique_ptr<remote_write::RemoteWriter>> writers;
+  if (cfg.remote_write_config_file.empty()) return writers;
+  remote_write::InitHttpClient();
+  for (config::RemoteWriteTarget& target : config::LoadRemoteWriteConfig(
+           cfg.remote_write_config_file, RemoteWriteDefaultsFor(bound_address))) {
+    spdlog::info("Remote write to {} ({}) every {} ms, instance=\"{}\" job=\"{}\"", target.url,
+                 target.name, target.send_interval.count(), target.external_labels["instance"],
+                 target.external_labels["job"]);
+    telemetry::RemoteWriteTargetMetrics& target_metrics = metrics.AddTarget(target.name);
+    writers.push_back(std::make_unique<remote_write::RemoteWriter>(
+        std::move(target), renderer, target_metrics, clock, [&expiry] { expiry.Run(); }));
+    expiry.AddWriter(writers.back().get());
+    writers.back()->Start();
+  }
+  return writers;
+}
+
+// --check-config: every file the flags name, loaded as start-up would load it.
+int CheckConfig(const config::AgentConfig& cfg) {
+  if (!cfg.web_config_file.empty()) config::LoadWebConfig(cfg.web_config_file);
+  transport::CivetwebListeningPort(cfg.listen_address);
+  SystemClock clock;
+  telemetry::AgentMetrics agent_metrics;
+  pricing::PriceCatalog prices(pricing::PriceTable::Default());
+  config::Reloader reloader(cfg.pricing_file, cfg.budgets_file, prices, agent_metrics, clock);
+  reloader.LoadInitial();
+  std::size_t targets = 0;
+  if (!cfg.remote_write_config_file.empty()) {
+    targets = config::LoadRemoteWriteConfig(cfg.remote_write_config_file,
+                                            RemoteWriteDefaultsFor(cfg.listen_address))
+                  .size();
+  }
+  std::cout << "llm_exporter: config OK: price table "
+            << (cfg.pricing_file.empty() ? "built-in" : cfg.pricing_file) << " ("
+            << prices.Current()->size() << " models), budgets "
+            << (cfg.budgets_file.empty() ? "none" : cfg.budgets_file) << ", web config "
+            << (cfg.web_config_file.empty() ? "none" : cfg.web_config_file) << ", remote write "
+            << (cfg.remote_write_config_file.empty()
+                    ? std::string("none")
+                    : cfg.remote_write_config_file + " (" + std::to_string(targets) +
+                          (targets == 1 ? " target)" : " targets)"))
+            << std::endl;
+  return 0;
+}
 
 // OTLP/gRPC, when --otlp.grpc-listen-address asks for it; failing to listen there is fatal.
 std::unique_ptr<transport::GrpcServer> StartGrpcServer(
@@ -188,10 +284,15 @@ int Run(const config::AgentConfig& cfg) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // The web config first: a bad one stops the agent (exit 2) before anything listens.
+  // The web config first: a bad one stops the agent (exit 2) before anything listens; so does a
+  // bad remote write config, which is loaded again once the listening port is known.
   std::optional<config::WebConfig> web_config;
   if (!cfg.web_config_file.empty()) web_config = config::LoadWebConfig(cfg.web_config_file);
   transport::CivetwebListeningPort(cfg.listen_address);  // throws on a malformed address
+  if (!cfg.remote_write_config_file.empty()) {
+    config::LoadRemoteWriteConfig(cfg.remote_write_config_file,
+                                  RemoteWriteDefaultsFor(cfg.listen_address));
+  }
 
   SystemClock clock;
   telemetry::AgentMetrics agent_metrics;
@@ -223,7 +324,9 @@ int Run(const config::AgentConfig& cfg) {
   // Held LLM-call spans are decided after each request and, while none comes, on this timer.
   span_pipeline.StartReleasing(std::chrono::milliseconds(250));
   expose::MetricsRenderer renderer(store, agent_metrics, clock);
-  ExpiringMetrics metrics(store, renderer);
+  StoreExpiry expiry(store);
+  ExpiringMetrics metrics(expiry, renderer);
+  telemetry::RemoteWriteMetrics remote_write_metrics(agent_metrics);
 
   transport::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
@@ -259,6 +362,8 @@ int Run(const config::AgentConfig& cfg) {
           cfg.listen_address, http.bound_address(), web_config ? &*web_config : nullptr)) {
     spdlog::warn("{}", *warning);
   }
+  std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers = StartRemoteWriters(
+      cfg, http.bound_address(), renderer, remote_write_metrics, expiry, clock);
 
   while (true) {
     int signal_number = 0;
@@ -282,6 +387,9 @@ int Run(const config::AgentConfig& cfg) {
   // What the hold still keeps is decided and counted, for a final scrape by nothing: the
   // series go with the process, but the log says how much was in flight.
   span_pipeline.ReleaseAll();
+  // Last, so that what came in until now is sent: each writer ends every series with a
+  // staleness marker and sends what is queued, for up to its remote_timeout.
+  for (auto& writer : remote_writers) writer->Stop();
   spdlog::info("Stopped");
   return 0;
 }
@@ -293,6 +401,7 @@ int main(int argc, char** argv) {
   if (const auto exit_code = llm_exporter::config::ParseFlags(argc, argv, &cfg)) return *exit_code;
   llm_exporter::config::SetUpLogging(cfg.log_level, cfg.log_format);
   try {
+    if (cfg.check_config) return CheckConfig(cfg);
     return Run(cfg);
   } catch (const std::exception& e) {
     std::cerr << "llm_exporter: error: " << e.what() << std::endl;

@@ -229,22 +229,6 @@ void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status)
   }
 }
 
-std::size_t SeriesStore::Expire() {
-  if (options_.ttl.count() == 0) return 0;
-  const Touched deadline = Now() - options_.ttl.count();
-  const auto stale = [deadline](const auto& cell) { return cell.touched < deadline; };
-  const std::array<std::size_t, kFamilyCount> erased = {
-      requests_.EraseIf(stale), durations_.EraseIf(stale), models_.EraseIf(stale),
-      costs_.EraseIf(stale), qualities_.EraseIf(stale), workflows_.EraseIf(stale),
-      agents_.EraseIf(stale), tools_.EraseIf(stale)};
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < kFamilyCount; ++i) {
-    expired_[i].fetch_add(erased[i], std::memory_order_relaxed);
-    total += erased[i];
-  }
-  return total;
-}
-
 template <typename Snapshot, typename Cell, typename Copy>
 void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
                             const Copy& copy, bool extras) {
@@ -317,6 +301,40 @@ constexpr auto kCopyCost = [](const CostCell& cell, auto* values, bool) {
 };
 
 }  // namespace
+
+template <typename Snapshot, typename Cell, typename Stale, typename Copy>
+std::size_t SeriesStore::EraseInto(ShardedSeriesMap<Cell>& map, const Stale& stale,
+                                   const Copy& copy, Snapshot* into) {
+  if (into == nullptr) return map.EraseIf(stale);
+  using Labels = typename Snapshot::LabelsType;
+  return map.EraseIf(stale, [&](std::string_view key, const Cell& cell) {
+    into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
+    copy(cell, &into->values_, false);
+    into->AppendExtras(cell.created, cell.exemplars, false);
+  });
+}
+
+std::size_t SeriesStore::Expire(ExpiredSeries* expired) {
+  if (options_.ttl.count() == 0) return 0;
+  const Touched deadline = Now() - options_.ttl.count();
+  const auto stale = [deadline](const auto& cell) { return cell.touched < deadline; };
+  ExpiredSeries* e = expired;
+  const std::array<std::size_t, kFamilyCount> erased = {
+      EraseInto(requests_, stale, kCopyCount, e ? &e->requests : nullptr),
+      EraseInto(durations_, stale, kCopyHistogram, e ? &e->durations : nullptr),
+      EraseInto(models_, stale, kCopyModel, e ? &e->models : nullptr),
+      EraseInto(costs_, stale, kCopyCost, e ? &e->costs : nullptr),
+      EraseInto(qualities_, stale, kCopyHistogram, e ? &e->qualities : nullptr),
+      EraseInto(workflows_, stale, kCopyHistogram, e ? &e->workflows : nullptr),
+      EraseInto(agents_, stale, kCopyCount, e ? &e->agents : nullptr),
+      EraseInto(tools_, stale, kCopyCount, e ? &e->tools : nullptr)};
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    expired_[i].fetch_add(erased[i], std::memory_order_relaxed);
+    total += erased[i];
+  }
+  return total;
+}
 
 RequestsSnapshot SeriesStore::SnapshotRequests() const {
   return Whole<RequestsSnapshot>(requests_, kCopyCount, true);

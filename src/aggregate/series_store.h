@@ -110,6 +110,41 @@ struct CostCell {
   Exemplars exemplars;
 };
 
+// The series one SeriesStore::Expire() dropped, each as it was when it went, in the snapshot
+// types the readers take; with the same Snapshot* calls as the store, so that whatever renders
+// the store can render these (the remote writer sends a staleness marker for each).
+struct ExpiredSeries {
+  RequestsSnapshot requests;
+  DurationSnapshot durations;
+  ModelSnapshot models;
+  CostSnapshot costs;
+  QualitySnapshot qualities;
+  WorkflowSnapshot workflows;
+  AgentSnapshot agents;
+  ToolSnapshot tools;
+
+  std::size_t size() const {
+    return requests.size() + durations.size() + models.size() + costs.size() + qualities.size() +
+           workflows.size() + agents.size() + tools.size();
+  }
+  void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool) const {
+    read(requests);
+  }
+  void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read, bool) const {
+    read(durations);
+  }
+  const ModelSnapshot& SnapshotModels(bool) const { return models; }
+  void SnapshotCostsByShard(const ShardReader<CostSnapshot>& read, bool) const { read(costs); }
+  void SnapshotQualitiesByShard(const ShardReader<QualitySnapshot>& read, bool) const {
+    read(qualities);
+  }
+  void SnapshotWorkflowsByShard(const ShardReader<WorkflowSnapshot>& read, bool) const {
+    read(workflows);
+  }
+  void SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read, bool) const { read(agents); }
+  void SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read, bool) const { read(tools); }
+};
+
 // Thread-safe: Record*() from any number of threads, concurrently with the readers and Expire().
 // A snapshot holds each series as it was at one moment, but may hold an event in one family and
 // not yet in another while that event is being recorded.
@@ -128,7 +163,9 @@ class SeriesStore {
   void RecordToolCall(std::string_view tool, std::string_view status);
 
   // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
-  std::size_t Expire();
+  // With `expired`, also appends each dropped series to it (without exemplars or native
+  // histograms).
+  std::size_t Expire(ExpiredSeries* expired = nullptr);
 
   // A copy of one family, for readers to format with no lock held: each shard is copied under
   // its own lock, which is held only while copying. The labels are those of series_labels.h.
@@ -192,6 +229,10 @@ class SeriesStore {
   // The whole family, or shard by shard (the two forms of the Snapshot* methods).
   template <typename Snapshot, typename Cell, typename Copy>
   static Snapshot Whole(const ShardedSeriesMap<Cell>& map, const Copy& copy, bool extras);
+  // Erases the series of `map` that `stale` picks, appending each to `into` when it is set.
+  template <typename Snapshot, typename Cell, typename Stale, typename Copy>
+  static std::size_t EraseInto(ShardedSeriesMap<Cell>& map, const Stale& stale, const Copy& copy,
+                               Snapshot* into);
   template <typename Snapshot, typename Cell, typename Copy>
   static void ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
                       const ShardReader<Snapshot>& read, bool extras);

@@ -109,11 +109,20 @@ class ShardedSeriesMap {
   // Removes every series for which expired(cell) is true; returns how many went.
   template <typename Predicate>
   std::size_t EraseIf(Predicate&& expired) {
+    return EraseIf(expired, [](std::string_view, const Cell&) {});
+  }
+
+  // The same, calling erasing(key, cell) for each series just before it goes.
+  template <typename Predicate, typename Erasing>
+  std::size_t EraseIf(Predicate&& expired, Erasing&& erasing) {
     std::size_t erased = 0;
     for (Shard& shard : shards_) {
       std::lock_guard<std::mutex> lock(shard.mu);
-      const std::size_t n = std::erase_if(shard.entries,
-                                          [&](const Entry& entry) { return expired(entry.cell); });
+      const std::size_t n = std::erase_if(shard.entries, [&](const Entry& entry) {
+        if (!expired(entry.cell)) return false;
+        erasing(shard.KeyOf(entry), entry.cell);
+        return true;
+      });
       if (n > 0) shard.Compact();
       erased += n;
     }

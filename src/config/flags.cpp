@@ -250,6 +250,14 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
          },
          "How long an idle keep-alive connection may wait for its next request")
       ->default_str("5s");
+  app.add_option("--remote-write.config.file", config->remote_write_config_file,
+                 "YAML list of Prometheus remote write targets (Mimir, Thanos, VictoriaMetrics, "
+                 "Prometheus) to push every series to (docs/scale-out.md); default, or \"\": none")
+      ->check(ExistingFileOrEmpty, "FILE");
+  app.add_flag("--check-config", config->check_config,
+               "Load and check every file the other flags name (price table, budgets, web "
+               "config, remote write config), say what is wrong or that all is well, and exit "
+               "(0 or 2) without starting");
   app.add_option("--pricing.file", config->pricing_file,
                  "JSON price table (docs/pricing.md); default, or \"\": the built-in table")
       ->check(ExistingFileOrEmpty, "FILE");

@@ -28,6 +28,10 @@ struct AgentConfig {
   // deadline); an idle worker costs about 20 KiB of RSS (docs/operations.md).
   std::size_t web_threads = 1536;
   std::string web_config_file;  // TLS and basic auth (docs/configuration.md); empty: neither
+  // Remote write targets (docs/scale-out.md); empty: none.
+  std::string remote_write_config_file;
+  // --check-config: load every file the flags name, report, exit.
+  bool check_config = false;
   std::chrono::seconds web_request_timeout{10};
   std::chrono::seconds web_keep_alive_timeout{5};
   std::size_t max_series_per_family = 10000;

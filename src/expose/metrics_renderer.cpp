@@ -1,51 +1,12 @@
 #include "expose/metrics_renderer.h"
 
-#include <array>
-#include <span>
-#include <type_traits>
-
 #include "expose/exposition.h"
+#include "expose/metrics_walk.h"
 #include "expose/openmetrics_writer.h"
 #include "expose/protobuf_writer.h"
 #include "expose/text_writer.h"
 
 namespace llm_exporter::expose {
-namespace {
-
-// A series' exemplars as a writer takes them: one pointer per slot, nullptr for an empty slot.
-// Scratch reused from series to series within one render.
-class ExemplarViews {
- public:
-  // For a counter: its exemplar, or nullptr.
-  const Exemplar* One(const aggregate::SeriesExtras& extras) {
-    Fill(extras);
-    return pointers_.empty() ? nullptr : pointers_[0];
-  }
-  // For a histogram: one per bucket, or empty.
-  std::span<const Exemplar* const> PerBucket(const aggregate::SeriesExtras& extras) {
-    Fill(extras);
-    return pointers_;
-  }
-
- private:
-  void Fill(const aggregate::SeriesExtras& extras) {
-    views_.clear();
-    pointers_.clear();
-    for (const aggregate::ExemplarSlot& slot : extras.exemplars) {
-      views_.push_back(slot.empty() ? Exemplar{}
-                                    : Exemplar{slot.trace_id(), slot.span_id(), slot.value(),
-                                               slot.timestamp()});
-    }
-    for (std::size_t i = 0; i < views_.size(); ++i) {
-      pointers_.push_back(extras.exemplars[i].empty() ? nullptr : &views_[i]);
-    }
-  }
-
-  std::vector<Exemplar> views_;
-  std::vector<const Exemplar*> pointers_;
-};
-
-}  // namespace
 
 MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
                                  telemetry::AgentMetrics& agent_metrics, const Clock& clock)
@@ -62,12 +23,7 @@ std::string MetricsRenderer::Render(ExpositionFormat format) {
   std::string out;
   // Sized for the previous render, so a large scrape does not regrow its buffer step by step.
   out.reserve(last_size_.load(std::memory_order_relaxed) * 9 / 8 + 4096);
-  const auto write = [&](auto& writer) {
-    WriteLlmFamilies(writer);
-    WriteStoreHealth(writer);
-    WriteAgentMetrics(writer);
-    writer.Finish();
-  };
+  const auto write = [&](auto& writer) { WriteAll(writer); };
   switch (format) {
     case ExpositionFormat::kOpenMetrics: {
       OpenMetricsWriter writer(&out);
@@ -90,204 +46,6 @@ std::string MetricsRenderer::Render(ExpositionFormat format) {
   agent_metrics_.SetLastScrape(took.count(), out.size());
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
-}
-
-template <typename Writer>
-void MetricsRenderer::WriteAgentMetrics(Writer& w) const {
-  if constexpr (std::is_same_v<Writer, TextWriter>) {
-    // As the text format has always had them: prometheus-cpp's own serializer.
-    agent_metrics_.AppendText(w.out());
-  } else {
-    std::vector<Label> labels;
-    for (const telemetry::AgentMetrics::OwnFamily& family : agent_metrics_.CollectFamilies()) {
-      w.Family(family.name, family.counter ? MetricType::kCounter : MetricType::kGauge,
-               family.help);
-      for (const telemetry::AgentMetrics::OwnSample& sample : family.samples) {
-        labels.clear();
-        for (const auto& [name, value] : sample.labels) labels.push_back({name, value});
-        w.Sample(family.name, std::span<const Label>(labels), sample.value);
-      }
-    }
-  }
-}
-
-template <typename Writer>
-void MetricsRenderer::WriteLlmFamilies(Writer& w) const {
-  using aggregate::HistogramValue;
-  using aggregate::SeriesExtras;
-  constexpr bool kExtras = Writer::kWritesExtras;
-  ExemplarViews exemplars;
-  const BucketBounds duration_buckets{store_.duration_layout().bounds(), duration_les_};
-  const BucketBounds ttft_buckets{store_.ttft_layout().bounds(), ttft_les_};
-  const BucketBounds quality_buckets{store_.quality_layout().bounds(), quality_les_};
-  const BucketBounds workflow_buckets{store_.workflow_layout().bounds(), workflow_les_};
-  // A histogram series as the writer takes it, with its extras where the format has them.
-  const auto histogram = [&](const HistogramValue& v, const SeriesExtras& extras) {
-    HistogramSample sample;
-    sample.counts = v.counts;
-    sample.sum = v.sum;
-    if constexpr (kExtras) {
-      sample.exemplars = exemplars.PerBucket(extras);
-      sample.created = extras.created;
-      sample.native = v.native;
-    }
-    return sample;
-  };
-  const auto counter = [&](const SeriesExtras& extras) {
-    SampleExtras out;
-    if constexpr (kExtras) {
-      out.exemplar = exemplars.One(extras);
-      out.created = extras.created;
-    }
-    return out;
-  };
-  // Every family is written from a copy, with no lock held. The families with many series are
-  // copied and written one shard at a time, so a scrape holds one shard's copy, which stays in
-  // the CPU's cache between copying and writing, rather than another copy of the whole store.
-
-  w.Family("llm_requests_total", MetricType::kCounter, "Total LLM requests");
-  store_.SnapshotRequestsByShard([&](const aggregate::RequestsSnapshot& shard) {
-    shard.ForEach([&](const aggregate::RequestLabels& l, uint64_t count, const SeriesExtras& x) {
-      w.Sample("llm_requests_total",
-               {{"model", l.model}, {"endpoint", l.endpoint}, {"status", l.status}}, count,
-               counter(x));
-    });
-  }, kExtras);
-
-  // One copy of the model family serves its five metrics, so that tokens, ttft, cache hits and
-  // misses and fallback pricing all show the same moment.
-  const aggregate::ModelSnapshot models = store_.SnapshotModels(kExtras);
-  // The model family's counters: created with the model's series, no exemplars.
-  const auto model_counter = [&](const SeriesExtras& x) {
-    SampleExtras out;
-    if constexpr (kExtras) out.created = x.created;
-    return out;
-  };
-
-  w.Family("llm_tokens_total", MetricType::kCounter, "Total tokens used", "tokens");
-  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
-                     const SeriesExtras& x) {
-    w.Sample("llm_tokens_total", {{"model", l.model}, {"direction", "input"}}, v.input_tokens,
-             model_counter(x));
-    w.Sample("llm_tokens_total", {{"model", l.model}, {"direction", "output"}}, v.output_tokens,
-             model_counter(x));
-  });
-
-  w.Family("llm_cost_usd_total", MetricType::kCounter, "Total cost in USD", "usd");
-  store_.SnapshotCostsByShard([&](const aggregate::CostSnapshot& shard) {
-    shard.ForEach([&](const aggregate::CostLabels& l, PicoUsdTotal cost, const SeriesExtras& x) {
-      w.Sample("llm_cost_usd_total",
-               {{"model", l.model}, {"user_id", l.user_id}, {"team_id", l.team_id}},
-               PicoToUsd(cost), counter(x));
-    });
-  }, kExtras);
-
-  w.Family("llm_request_duration_seconds", MetricType::kHistogram, "Request latency", "seconds");
-  store_.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
-    shard.ForEach([&](const aggregate::DurationLabels& l, const HistogramValue& v,
-                      const SeriesExtras& x) {
-      w.Histogram("llm_request_duration_seconds", {{"model", l.model}, {"endpoint", l.endpoint}},
-                  duration_buckets, histogram(v, x));
-    });
-  }, kExtras);
-
-  w.Family("llm_ttft_seconds", MetricType::kHistogram, "Time to first token", "seconds");
-  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
-                     const SeriesExtras& x) {
-    if (v.ttft.Count() == 0) return;  // the app never reported a ttft for this model
-    w.Histogram("llm_ttft_seconds", {{"model", l.model}}, ttft_buckets, histogram(v.ttft, x));
-  });
-
-  w.Family("llm_quality_score", MetricType::kHistogram, "Quality evaluation score");
-  store_.SnapshotQualitiesByShard([&](const aggregate::QualitySnapshot& shard) {
-    shard.ForEach([&](const aggregate::QualityLabels& l, const HistogramValue& v,
-                      const SeriesExtras& x) {
-      w.Histogram("llm_quality_score", {{"model", l.model}, {"evaluator", l.evaluator}},
-                  quality_buckets, histogram(v, x));
-    });
-  }, kExtras);
-
-  // Hits and misses appear together once a model has reported either, so that the hit-rate
-  // query divides by a real zero instead of finding no series.
-  w.Family("llm_cache_hits_total", MetricType::kCounter, "LLM calls answered from a cache");
-  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
-                     const SeriesExtras& x) {
-    if (v.cache_hits + v.cache_misses == 0) return;
-    w.Sample("llm_cache_hits_total", {{"model", l.model}}, v.cache_hits, model_counter(x));
-  });
-  w.Family("llm_cache_misses_total", MetricType::kCounter, "LLM calls not answered from a cache");
-  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
-                     const SeriesExtras& x) {
-    if (v.cache_hits + v.cache_misses == 0) return;
-    w.Sample("llm_cache_misses_total", {{"model", l.model}}, v.cache_misses, model_counter(x));
-  });
-
-  w.Family("llm_exporter_fallback_priced_events_total", MetricType::kCounter,
-           "LLM calls priced with the fallback price because the model is not in the price "
-           "table.");
-  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
-                     const SeriesExtras& x) {
-    if (v.fallback_priced == 0) return;
-    w.Sample("llm_exporter_fallback_priced_events_total", {{"model", l.model}},
-             v.fallback_priced, model_counter(x));
-  });
-
-  // The families fed by OTLP trace spans other than LLM calls.
-  w.Family("llm_workflow_duration_seconds", MetricType::kHistogram,
-           "Duration of workflow spans (OpenLLMetry @workflow/@task, LangGraph graphs) in "
-           "seconds.",
-           "seconds");
-  store_.SnapshotWorkflowsByShard([&](const aggregate::WorkflowSnapshot& shard) {
-    shard.ForEach([&](const aggregate::WorkflowLabels& l, const HistogramValue& v,
-                      const SeriesExtras& x) {
-      w.Histogram("llm_workflow_duration_seconds",
-                  {{"workflow", l.workflow}, {"status", l.status}}, workflow_buckets,
-                  histogram(v, x));
-    });
-  }, kExtras);
-
-  w.Family("llm_agent_invocations_total", MetricType::kCounter,
-           "Agent invocations (OpenLLMetry @agent, gen_ai invoke_agent spans).");
-  store_.SnapshotAgentsByShard([&](const aggregate::AgentSnapshot& shard) {
-    shard.ForEach([&](const aggregate::AgentLabels& l, uint64_t count, const SeriesExtras& x) {
-      w.Sample("llm_agent_invocations_total", {{"agent", l.agent}, {"status", l.status}}, count,
-               counter(x));
-    });
-  }, kExtras);
-
-  w.Family("llm_tool_calls_total", MetricType::kCounter,
-           "Tool calls (OpenLLMetry @tool, gen_ai execute_tool spans).");
-  store_.SnapshotToolsByShard([&](const aggregate::ToolSnapshot& shard) {
-    shard.ForEach([&](const aggregate::ToolLabels& l, uint64_t count, const SeriesExtras& x) {
-      w.Sample("llm_tool_calls_total", {{"tool", l.tool}, {"status", l.status}}, count,
-               counter(x));
-    });
-  }, kExtras);
-}
-
-template <typename Writer>
-void MetricsRenderer::WriteStoreHealth(Writer& w) const {
-  using aggregate::Family;
-  using aggregate::kFamilyCount;
-  using aggregate::kFamilyNames;
-  const auto each_family = [&](std::string_view metric, auto value) {
-    for (std::size_t i = 0; i < kFamilyCount; ++i) {
-      w.Sample(metric, {{"family", kFamilyNames[i]}}, value(static_cast<Family>(i)));
-    }
-  };
-  w.Family("llm_exporter_series", MetricType::kGauge, "Series held per LLM metric family.");
-  each_family("llm_exporter_series",
-              [&](Family f) { return static_cast<uint64_t>(store_.SeriesCount(f)); });
-  w.Family("llm_exporter_series_limit", MetricType::kGauge,
-           "Most series a family may hold before new label sets go to its overflow series.");
-  each_family("llm_exporter_series_limit",
-              [&](Family) { return static_cast<double>(store_.series_limit()); });
-  w.Family("llm_exporter_series_overflow_total", MetricType::kCounter,
-           "Events recorded in an overflow series because their family was full.");
-  each_family("llm_exporter_series_overflow_total", [&](Family f) { return store_.OverflowCount(f); });
-  w.Family("llm_exporter_series_expired_total", MetricType::kCounter,
-           "Series dropped because they were not updated within --metrics.ttl.");
-  each_family("llm_exporter_series_expired_total", [&](Family f) { return store_.ExpiredCount(f); });
 }
 
 }  // namespace llm_exporter::expose

@@ -27,9 +27,16 @@ class MetricsRenderer final : public MetricsSource {
   // SeriesStore::Expire(), which the caller runs before a scrape if it wants it.
   std::string Render(ExpositionFormat format) override;
 
- private:
+  // What Render() writes, through any writer with the calls of exposition.h (the remote write
+  // encoder is one), Finish() included. Defined in metrics_walk.h.
   template <typename Writer>
-  void WriteLlmFamilies(Writer& w) const;
+  void WriteAll(Writer& w) const;
+  // Only the LLM families, of `source`: the store, or aggregate::ExpiredSeries (the series an
+  // Expire() dropped), anything with the store's Snapshot*() calls.
+  template <typename Source, typename Writer>
+  void WriteLlmFamilies(const Source& source, Writer& w) const;
+
+ private:
   template <typename Writer>
   void WriteStoreHealth(Writer& w) const;
   template <typename Writer>
