@@ -353,14 +353,12 @@ def exposed(metrics, keep=lambda name: True):
     return {k: v for k, v in metrics.samples.items() if keep(k[0])}
 
 
-def as_exposed(snapshot, external=("instance", "job"), keep=lambda name: True):
+def as_exposed(snapshot, external=("instance", "job")):
     """A snapshot in the shape of exposed(): the external labels taken off."""
     out = {}
     for key, value in snapshot.items():
-        name = name_of(key)
-        if keep(name):
-            labels = frozenset((k, v) for k, v in key if k != "__name__" and k not in external)
-            out[(name, labels)] = value
+        labels = frozenset((k, v) for k, v in key if k != "__name__" and k not in external)
+        out[(name_of(key), labels)] = value
     return out
 
 
@@ -526,33 +524,54 @@ class ConfigTest(unittest.TestCase):
                     last = lines[-1]
                     self.assertIn(path, last)
                     self.assertRegex(last, key)
-                    self.assertRegex(last, "second|127\\.0\\.0\\.1:9/second")
+                    self.assertRegex(last, r"second|127\.0\.0\.1:9/second|remote_write\[1\]")
         # No url at all: the target is named by its place.
         path, run = self.run_agent([self.GOOD, {"name": "second"}])
         self.assertEqual(run.returncode, 2, run.stderr)
         self.assertIn("url", run.stderr.strip().splitlines()[-1])
 
     def test_every_self_metric_exists_from_start_up(self):
+        # The first /metrics answer the agent gives, asked for from before it listens.
+        port = free_port()
+        first = []
+
+        def scrape_as_soon_as_it_listens():
+            give_up_at = time.monotonic() + 20
+            while not first and time.monotonic() < give_up_at:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                                timeout=5) as r:
+                        first.append(r.read().decode())
+                except OSError:
+                    time.sleep(0.001)
+        scraper = threading.Thread(target=scrape_as_soon_as_it_listens)
+        scraper.start()
         targets = [target("a", f"http://127.0.0.1:{free_port()}/api/v1/write",
                           remote_timeout="1s", send_interval="1m"),
                    target("b", f"http://127.0.0.1:{free_port()}/api/v1/write",
                           remote_timeout="1s", send_interval="1m",
                           queue_config={"capacity": 3})]
-        with RemoteWriteAgent(targets) as agent:
-            m = agent.scrape()
-            for remote, capacity in (("a", 10), ("b", 3)):
+        try:
+            with RemoteWriteAgent(targets, port=port):
+                scraper.join()
+        finally:
+            scraper.join()
+        self.assertTrue(first, "a /metrics answer")
+        m = harness.Metrics(first[0])
+        for remote, capacity in (("a", 10), ("b", 3)):
+            with self.subTest(remote=remote):
                 for name in SELF_METRICS:
-                    self.assertIsNotNone(rw(m, name, remote), (remote, name))
+                    self.assertIsNotNone(rw(m, name, remote), name)
                 for reason in ("queue_full", "shutdown"):
                     self.assertEqual(rw(m, "samples_dropped_total", remote, reason=reason), 0)
-                for name in ("samples_sent_total", "samples_failed_total", "retries_total",
+                for name in ("samples_sent_total", "samples_failed_total",
                              "last_send_timestamp_seconds", "highest_sent_timestamp_seconds"):
-                    self.assertEqual(rw(m, name, remote), 0, (remote, name))
+                    self.assertEqual(rw(m, name, remote), 0, name)
                 self.assertEqual(rw(m, "queue_capacity", remote), capacity)
-            families = exposition_families(m.text)
-            self.assertEqual(families["llm_exporter_remote_write_samples_sent_total"][0],
-                             "counter")
-            self.assertEqual(families["llm_exporter_remote_write_queue_length"][0], "gauge")
+        families = exposition_families(m.text)
+        self.assertEqual(families.get("llm_exporter_remote_write_samples_sent_total"),
+                         ("counter", "Samples the remote_write target accepted."))
+        self.assertEqual(families.get("llm_exporter_remote_write_queue_length", ("",))[0], "gauge")
 
 
 # ------------------------------------------------------------------ one agent, six receivers
@@ -563,7 +582,7 @@ class DeliveryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.receivers = {"ok": FakeReceiver(), "bearer": FakeReceiver(),
-                         "bad": FakeReceiver(statuses=[400]),
+                         "bad": FakeReceiver(statuses=[400], metadata_status=400),
                          "flaky": FakeReceiver(statuses=[503, 503, 429, 200]),
                          "drop": FakeReceiver(), "keep": FakeReceiver()}
         for r in cls.receivers.values():
@@ -600,9 +619,8 @@ class DeliveryTest(unittest.TestCase):
             cls.metrics = cls.agent.scrape()
             # Snapshots taken a second after the scrape: every series of it is in them.
             cls.after_ms = int(time.time() * 1000) + 1000
-            for name in ("ok", "bearer", "drop", "keep"):
+            for name in ("ok", "bearer", "flaky", "drop", "keep"):
                 cls.receivers[name].wait_for_snapshots(2, cls.after_ms)
-            cls.receivers["flaky"].wait_for_snapshots(2, cls.after_ms)
             wait_until(lambda: len({t for r in cls.receivers["bad"].received("samples")
                                     for t in r.timestamps()}) >= 4, timeout=20,
                        what="four snapshots refused by the 400 receiver")
@@ -635,13 +653,14 @@ class DeliveryTest(unittest.TestCase):
         between the receiver's record and the agent's count."""
         def ok():
             m = self.agent.scrape()
-            return check(m, receiver.received("samples"))
+            return check(m, receiver.received())
         try:
             wait_until(ok, timeout=15, interval=0.05, what=what)
         except TimeoutError:
-            m = self.agent.scrape()
-            self.fail(f"{what}: agent {[(k, v) for k, v in m.samples.items() if 'remote_write' in k[0]]}, "
-                      f"receiver {[(r.status, r.samples()) for r in receiver.received('samples')]}")
+            counts = {k: v for k, v in self.agent.scrape().samples.items()
+                      if "remote_write" in k[0]}
+            self.fail(f"{what}: agent {counts}, receiver "
+                      f"{[(r.kind, r.status, r.samples()) for r in receiver.received()]}")
 
     def test_every_request_is_snappy_protobuf_with_the_remote_write_headers(self):
         version = [dict(k[1])["version"] for k in self.metrics.samples
@@ -649,8 +668,10 @@ class DeliveryTest(unittest.TestCase):
         for name, receiver in self.receivers.items():
             with self.subTest(receiver=name):
                 self.assertEqual(receiver.problems(), [])
+                # The product token; a comment may follow it ("(revision ...)").
                 for r in receiver.received():
-                    self.assertEqual(r.headers["user-agent"], f"llm_exporter/{version}")
+                    self.assertEqual(r.headers["user-agent"].split(" ")[0],
+                                     f"llm_exporter/{version}")
 
     def test_headers_and_credentials_from_the_config(self):
         basic = "Basic " + base64.b64encode(b"u:p-from-file").decode()
@@ -739,8 +760,9 @@ class DeliveryTest(unittest.TestCase):
                 self.assertTrue(math.isclose(got_sum, math.fsum(latencies), rel_tol=1e-12))
 
     def test_metadata_type_and_help_of_every_family(self):
-        families = exposition_families(self.metrics.text)
         requests = self.receivers["ok"].received("metadata")
+        # Scraped after the metadata: a family shows in the scrape once it has a series.
+        families = exposition_families(self.agent.scrape().text)
         self.assertGreaterEqual(len(requests), 2)
         got = {m.metric_family_name: m for m in requests[-1].message.metadata}
         requests_total = got["llm_requests_total"]
@@ -769,9 +791,13 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(stamps, sorted(stamps), "oldest first")
         self.assertGreaterEqual(len(set(stamps)), 4, "later snapshots still sent")
 
+        # Metadata requests are refused too, and not retried either.
+        self.assertEqual({r.status for r in bad.received("metadata")}, {400})
+
         def counted(m, received):
             return (rw(m, "requests_total", "bad", code="400") == len(received)
-                    and rw(m, "samples_failed_total", "bad") == sum(r.samples() for r in received))
+                    and rw(m, "samples_failed_total", "bad") == sum(r.samples() for r in received
+                                                                    if r.kind == "samples"))
         self.settled(bad, counted, "every refused request and sample counted")
         m = self.agent.scrape()
         self.assertEqual(rw(m, "retries_total", "bad"), 0)
@@ -787,7 +813,7 @@ class DeliveryTest(unittest.TestCase):
 
         def counted(m, received):
             return (rw(m, "samples_sent_total", "flaky")
-                    == sum(r.samples() for r in received if r.accepted))
+                    == sum(r.samples() for r in received if r.accepted and r.kind == "samples"))
         self.settled(flaky, counted, "every accepted sample counted")
         m = self.agent.scrape()
         self.assertEqual(rw(m, "requests_total", "flaky", code="503"), 2)
@@ -852,14 +878,12 @@ class StalenessTest(unittest.TestCase):
                 self.assertFalse(any(is_stale(snaps[before[-1]][k]) for k in old))
                 # Every sample series of the dropped series carries the marker, nothing else.
                 self.assertEqual({k for k, v in snaps[stale_at].items() if is_stale(v)}, old)
-                wait_until(lambda: max(receiver.snapshots()) > stale_at + 1000, timeout=10,
-                           what="snapshots after the stale markers")
-                later = [s for t, s in receiver.complete_snapshots(stale_at).items()]
-                self.assertTrue(later)
-                for s in later:
+                later = receiver.wait_for_snapshots(2, after_ms=stale_at, timeout=10)
+                for s in later.values():
                     self.assertFalse(old & set(s), "an expired series is not sent again")
                 self.assertIsNone(agent.scrape().value(
                     "llm_requests_total", model="gpt-4o-mini", endpoint="/old", status="success"))
+                post(agent, [self.FRESH])  # fresh at shutdown, not expired
                 self.assertEqual(agent.stop(), 0)
             # SIGTERM: a last snapshot of markers for every series, after the last values.
             snaps = receiver.snapshots()
@@ -878,6 +902,8 @@ class StalenessTest(unittest.TestCase):
 # ------------------------------------------------------------------ a slow target
 @needs_agent
 class SlowTargetTest(unittest.TestCase):
+    EVENT = call("gpt-4o", "/slow", "success", 10, 5, 0.2, "u", "t")
+
     def test_a_slow_target_holds_up_neither_a_fast_one_nor_events_nor_scrapes(self):
         with FakeReceiver(delay=5) as slow, FakeReceiver() as fast:
             targets = [target("slow", slow.url, remote_timeout="10s",
@@ -916,47 +942,54 @@ class SlowTargetTest(unittest.TestCase):
                            timeout=10, what="every posted event at the fast receiver")
                 slow.release()
 
-    EVENT = call("gpt-4o", "/slow", "success", 10, 5, 0.2, "u", "t")
-
 
 # ------------------------------------------------------------------ TLS
 @needs_agent
 class TlsTest(unittest.TestCase):
-    def test_https_targets_with_and_without_the_ca(self):
-        pki = Pki()
-        self.addCleanup(pki.cleanup)
-        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server.load_cert_chain(pki.path("server.crt"), pki.path("server.key"))
-        mutual = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        mutual.load_cert_chain(pki.path("server.crt"), pki.path("server.key"))
-        mutual.load_verify_locations(pki.path("ca.crt"))
-        mutual.verify_mode = ssl.CERT_REQUIRED
-        receivers = {"trusted": FakeReceiver(context=server),
-                     "untrusted": FakeReceiver(context=server),
-                     "insecure": FakeReceiver(context=server),
-                     "mutual": FakeReceiver(context=mutual)}
-        for r in receivers.values():
-            r.__enter__()
-            self.addCleanup(r.__exit__, None, None, None)
+    """HTTPS receivers with a server certificate of a test CA made by the openssl CLI."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cls.server.load_cert_chain(cls.pki.path("server.crt"), cls.pki.path("server.key"))
+        cls.mutual = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cls.mutual.load_cert_chain(cls.pki.path("server.crt"), cls.pki.path("server.key"))
+        cls.mutual.load_verify_locations(cls.pki.path("ca.crt"))
+        cls.mutual.verify_mode = ssl.CERT_REQUIRED
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pki.cleanup()
+
+    def receivers(self, **contexts):
+        out = {}
+        for name, context in contexts.items():
+            out[name] = FakeReceiver(context=context).__enter__()
+            self.addCleanup(out[name].__exit__, None, None, None)
+        return out
+
+    def test_https_with_and_without_the_ca(self):
+        receivers = self.receivers(trusted=self.server, untrusted=self.server,
+                                   insecure=self.server, mutual=self.mutual)
+        ca = self.pki.path("ca.crt")
         targets = [
-            target("trusted", receivers["trusted"].url, tls_config={"ca_file": pki.path("ca.crt")}),
+            target("trusted", receivers["trusted"].url, tls_config={"ca_file": ca}),
             target("untrusted", receivers["untrusted"].url, remote_timeout="2s",
                    queue_config={"max_backoff": "500ms"}),
             target("insecure", receivers["insecure"].url,
                    tls_config={"insecure_skip_verify": True}),
             target("mutual", receivers["mutual"].url, tls_config={
-                "ca_file": pki.path("ca.crt"), "cert_file": pki.path("client.crt"),
-                "key_file": pki.path("client.key"), "server_name": "localhost"}),
+                "ca_file": ca, "cert_file": self.pki.path("client.crt"),
+                "key_file": self.pki.path("client.key")}),
         ]
         with RemoteWriteAgent(targets) as agent:
             post(agent, EVENTS[:1])
             for name in ("trusted", "insecure", "mutual"):
                 receivers[name].wait_for_snapshots(2)
-
-            def refused(m):
-                return (rw(m, "requests_total", "untrusted", code="error") or 0) >= 3
-            wait_until(lambda: refused(agent.scrape()), timeout=20,
-                       what="three failed requests to the untrusted receiver")
+            wait_until(lambda: (rw(agent.scrape(), "requests_total", "untrusted",
+                                   code="error") or 0) >= 3,
+                       timeout=20, what="three failed requests to the untrusted receiver")
             m = agent.scrape()
             for name in ("trusted", "insecure", "mutual"):
                 with self.subTest(target=name):
@@ -964,11 +997,21 @@ class TlsTest(unittest.TestCase):
                     self.assertGreater(rw(m, "samples_sent_total", name), 0)
                     self.assertIsNone(rw(m, "requests_total", name, code="error"))
             self.assertEqual({r.peer for r in receivers["mutual"].received()}, {"client"})
+            # Without the CA: every handshake fails, is counted as "error" and retried.
             self.assertEqual(receivers["untrusted"].received(), [])
             self.assertTrue(receivers["untrusted"].handshake_failures)
             self.assertGreater(rw(m, "retries_total", "untrusted"), 0)
             self.assertEqual(rw(m, "samples_sent_total", "untrusted"), 0)
             self.assertEqual(rw(m, "samples_failed_total", "untrusted"), 0)
+
+    def test_server_name_is_the_name_verified(self):
+        # The URL names 127.0.0.1; the certificate is checked against server_name instead.
+        receivers = self.receivers(named=self.server)
+        targets = [target("named", receivers["named"].url, tls_config={
+            "ca_file": self.pki.path("ca.crt"), "server_name": "localhost"})]
+        with RemoteWriteAgent(targets) as agent:
+            receivers["named"].wait_for_snapshots(1)
+            self.assertGreater(rw(agent.scrape(), "samples_sent_total", "named"), 0)
 
 
 # ------------------------------------------------------------------ Debian's Prometheus
@@ -1078,6 +1121,9 @@ class PrometheusReceiverTest(unittest.TestCase):
 
     def test_2_dashboard_variables_and_panels_span_the_agents(self):
         wait_until(self.delivered, timeout=30, interval=0.5, what="every event in Prometheus")
+        # rate() and increase() need two samples of a series in their window.
+        wait_until(lambda: (self.scalar("min(count_over_time(llm_cost_usd_total[1m]))") or 0) >= 3,
+                   timeout=30, interval=0.5, what="three snapshots of every series")
         now = time.time()
         everything = "(" + "|".join(INSTANCES) + ")"
         want = {"job": ["llm_exporter"], "instance": sorted(INSTANCES),
@@ -1155,8 +1201,10 @@ class PrometheusReceiverTest(unittest.TestCase):
                 m = agent.scrape()
                 self.assertLess(before, restarted)
                 self.assertGreater(rw(m, "last_send_timestamp_seconds", self.remote), restarted)
-                self.assertGreater(rw(m, "highest_sent_timestamp_seconds", self.remote),
-                                   restarted)
+                # The queued snapshots went first; then the ones taken since.
+                wait_until(lambda: rw(agent.scrape(), "highest_sent_timestamp_seconds",
+                                      self.remote) > restarted,
+                           timeout=20, what="a snapshot taken after the restart delivered")
                 self.assertEqual(rw(m, "samples_failed_total", self.remote), 0)
                 self.assertEqual(m.sum("llm_requests_total"), len(self.posted[INSTANCES.index(
                     instance)]))
