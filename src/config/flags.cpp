@@ -46,12 +46,12 @@ void AddBucketOption(CLI::App& app, const std::string& name, const std::string& 
 }
 
 // Flags whose empty value (--flag= or --flag "") means something, as docs/configuration.md
-// says: the built-in price table, no budgets, no web config, a socket transport turned off.
-// Every other flag refuses an empty value.
-constexpr std::array<std::string_view, 7> kEmptyMeansDefault = {
+// says: the built-in price table, no budgets, no web config, a socket transport turned off,
+// no remote write. Every other flag refuses an empty value.
+constexpr std::array<std::string_view, 8> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",           "--web.config.file",
     "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
-    "--otlp.grpc-listen-address"};
+    "--otlp.grpc-listen-address", "--remote-write.config.file"};
 
 // What a flag takes, for the error line of a flag given without a value.
 // A comma-separated list of span attribute names, the first present of which gives `what`.
@@ -92,6 +92,7 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
       {"--web.telemetry-path", "give a path such as /metrics"},
       {"--web.config.file", "give a file, or \"\" for none"},
+      {"--remote-write.config.file", "give a file, or \"\" for none"},
       {"--web.request-timeout", "give a duration like 10s or 1m"},
       {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
       {"--pricing.file", "give a file, or \"\" for the built-in table"},
