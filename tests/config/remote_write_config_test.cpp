@@ -45,6 +45,7 @@ TEST_CASE("ParseRemoteWriteConfig: Prometheus' defaults, instance and job always
                                                                 {"job", "llm_exporter"}});
   CHECK(t.capacity == 10);
   CHECK(t.max_samples_per_send == 2000);
+  CHECK(t.max_bytes == std::size_t{256} << 20);
   CHECK(t.min_backoff == std::chrono::milliseconds(30));
   CHECK(t.max_backoff == std::chrono::seconds(5));
   CHECK(t.send_metadata);
@@ -72,7 +73,8 @@ TEST_CASE("ParseRemoteWriteConfig: every key; a given instance or job wins over 
       - source_labels: [model, __name__]
         separator: "@"
         action: Keep
-    queue_config: {capacity: 3, max_samples_per_send: 500, min_backoff: 1s, max_backoff: 1m}
+    queue_config: {capacity: 3, max_samples_per_send: 500, min_backoff: 1s, max_backoff: 1m,
+                   max_bytes: 64MiB}
     metadata_config: {send: false, send_interval: 2m}
   - url: http://vm:8428/api/v1/write
     bearer_token: secret
@@ -99,6 +101,7 @@ TEST_CASE("ParseRemoteWriteConfig: every key; a given instance or job wins over 
   CHECK(t.write_relabel_configs[1].regex == "(.*)");
   CHECK(t.capacity == 3);
   CHECK(t.max_samples_per_send == 500);
+  CHECK(t.max_bytes == std::size_t{64} << 20);
   CHECK(t.min_backoff == std::chrono::seconds(1));
   CHECK(t.max_backoff == std::chrono::minutes(1));
   CHECK_FALSE(t.send_metadata);
@@ -166,6 +169,8 @@ TEST_CASE("ParseRemoteWriteConfig: errors name the file, the target, the line an
   CHECK(Error(head + "    queue_config: {capacity: 0}\n")
             .find("queue_config.capacity must be a whole number from 1 to 10000, not \"0\"") !=
         std::string::npos);
+  CHECK(Error(head + "    queue_config: {max_bytes: 1KiB}\n").find("at least 1MiB") !=
+        std::string::npos);
   CHECK(Error(head + "    queue_config: {max_shards: 4}\n").find("does not need") !=
         std::string::npos);
   CHECK(Error(head + "    queue_config: {min_backoff: 2s, max_backoff: 1s}\n")
@@ -175,6 +180,17 @@ TEST_CASE("ParseRemoteWriteConfig: errors name the file, the target, the line an
   CHECK(Error(head + "  - url: http://r/w\n").find("remote_write[1]: name \"r/w\" is used by an "
                                                    "earlier target") != std::string::npos);
   CHECK(Error("remote_write: [").find("not valid YAML") != std::string::npos);
+}
+
+TEST_CASE("ParseByteSize") {
+  CHECK(ParseByteSize("1048576") == 1048576);
+  CHECK(ParseByteSize("512KiB") == 512 << 10);
+  CHECK(ParseByteSize("256MiB") == std::size_t{256} << 20);
+  CHECK(ParseByteSize("2GiB") == std::size_t{2} << 30);
+  CHECK_THROWS_AS(ParseByteSize("1MB"), std::invalid_argument);
+  CHECK_THROWS_AS(ParseByteSize("MiB"), std::invalid_argument);
+  CHECK_THROWS_AS(ParseByteSize("1.5GiB"), std::invalid_argument);
+  CHECK_THROWS_AS(ParseByteSize("99999999GiB"), std::invalid_argument);
 }
 
 TEST_CASE("ParseMillisDuration") {
