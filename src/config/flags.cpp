@@ -1,5 +1,7 @@
 #include "config/flags.h"
 
+#include "config/remote_write_config.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -93,6 +95,7 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--web.telemetry-path", "give a path such as /metrics"},
       {"--web.config.file", "give a file, or \"\" for none"},
       {"--remote-write.config.file", "give a file, or \"\" for none"},
+      {"--remote-write.flush-deadline", "give a duration like 5s, or 0"},
       {"--web.request-timeout", "give a duration like 10s or 1m"},
       {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
       {"--pricing.file", "give a file, or \"\" for the built-in table"},
@@ -255,6 +258,21 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "YAML list of Prometheus remote write targets (Mimir, Thanos, VictoriaMetrics, "
                  "Prometheus) to push every series to (docs/scale-out.md); default, or \"\": none")
       ->check(ExistingFileOrEmpty, "FILE");
+  app.add_option_function<std::string>(
+         "--remote-write.flush-deadline",
+         [config](const std::string& text) {
+           try {
+             config->remote_write_flush_deadline = ParseMillisDuration(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--remote-write.flush-deadline", e.what());
+           }
+           if (config->remote_write_flush_deadline > std::chrono::minutes(10)) {
+             throw CLI::ValidationError("--remote-write.flush-deadline", "must be at most 10m");
+           }
+         },
+         "On SIGTERM, how long the agent keeps sending what its remote write queues hold "
+         "(staleness markers for every series included) before it exits; 0: not at all")
+      ->default_str("5s");
   app.add_flag("--check-config", config->check_config,
                "Load and check every file the other flags name (price table, budgets, web "
                "config, remote write config), say what is wrong or that all is well, and exit "

@@ -43,7 +43,7 @@ RemoteWriter::RemoteWriter(config::RemoteWriteTarget target,
   metrics_.SetQueue(0, target_.capacity);
 }
 
-RemoteWriter::~RemoteWriter() { Stop(); }
+RemoteWriter::~RemoteWriter() { Stop(std::chrono::milliseconds(0)); }
 
 void RemoteWriter::Start() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -60,7 +60,7 @@ void RemoteWriter::AddExpired(std::shared_ptr<const aggregate::ExpiredSeries> ex
   expired_.push_back(std::move(expired));
 }
 
-void RemoteWriter::Stop() {
+void RemoteWriter::Stop(std::chrono::milliseconds flush_deadline) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_ || stopping_) return;
@@ -69,12 +69,12 @@ void RemoteWriter::Stop() {
   snapshot_cv_.notify_all();
   snapshot_thread_.join();
   // A last snapshot that marks every series stale, so that the receiver ends them now rather
-  // than after its lookback, then what is queued, for as long as one request may take.
+  // than after its lookback, then what is queued, until the deadline.
   TakeSnapshot(/*stale=*/true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     flushing_ = true;
-    flush_deadline_ = clock_.SteadyNow() + target_.remote_timeout;
+    flush_deadline_ = clock_.SteadyNow() + flush_deadline;
   }
   send_cv_.notify_all();
   send_thread_.join();

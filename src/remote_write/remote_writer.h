@@ -48,8 +48,9 @@ class RemoteWriter {
   // Thread-safe.
   void AddExpired(std::shared_ptr<const aggregate::ExpiredSeries> expired);
   // Stops the timer, queues a last snapshot of staleness markers for every series, and sends
-  // what is queued for up to remote_timeout; what is left then is counted as dropped.
-  void Stop();
+  // what is queued for up to `flush_deadline` (a request under way finishes, up to its
+  // remote_timeout); what is left then is counted as dropped.
+  void Stop(std::chrono::milliseconds flush_deadline = std::chrono::seconds(5));
 
   const std::string& name() const { return target_.name; }
 

@@ -68,6 +68,7 @@ const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--otlp.endpoint-attributes", "give comma-separated attribute names"},
     {"--log.level", "give one of debug, info, warn, error"},
     {"--log.format", "give logfmt or json"},
+    {"--remote-write.flush-deadline", "give a duration like 5s, or 0"},
 };
 
 // The one line ParseFlags prints to stderr for `args`, checking that it exits with code 2.
