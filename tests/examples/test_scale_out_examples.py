@@ -47,7 +47,8 @@ TARGET_KEYS = {"url", "name", "remote_timeout", "send_interval", "external_label
 BLOCK_KEYS = {
     "basic_auth": {"username", "password", "password_file"},
     "tls_config": {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"},
-    "queue_config": {"capacity", "max_samples_per_send", "min_backoff", "max_backoff"},
+    "queue_config": {"capacity", "max_samples_per_send", "min_backoff", "max_backoff",
+                     "max_bytes"},
     "metadata_config": {"send", "send_interval"},
 }
 RELABEL_KEYS = {"source_labels", "separator", "regex", "action"}
