@@ -243,10 +243,15 @@ void ParseTls(const Errors& errors, const YAML::Node& node, const std::string& b
       tls.cert_file = ResolvePath(base_dir, Scalar(errors, value, where));
     } else if (key == "key_file") {
       tls.key_file = ResolvePath(base_dir, Scalar(errors, value, where));
+    } else if (key == "server_name") {
+      tls.server_name = Scalar(errors, value, where);
+      if (tls.server_name.find_first_of(":/@ \t[]") != std::string::npos) {
+        errors.Fail(value, where + " \"" + tls.server_name + "\" must be a host name");
+      }
     } else if (key == "insecure_skip_verify") {
       tls.insecure_skip_verify = Bool(errors, value, where);
     } else if (key == "ca" || key == "cert" || key == "key" || key == "min_version" ||
-               key == "max_version" || key == "server_name") {
+               key == "max_version") {
       errors.Fail(entry.first, where + " is a Prometheus option llm_exporter does not support");
     } else {
       errors.Fail(entry.first, "unknown key " + where);

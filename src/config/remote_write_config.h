@@ -26,6 +26,8 @@ struct RemoteWriteTls {
   std::string ca_file;  // empty: the system's CAs
   std::string cert_file;
   std::string key_file;
+  // The name the receiver's certificate must carry, sent as SNI and Host; empty: the url's host.
+  std::string server_name;
   bool insecure_skip_verify = false;
 };
 

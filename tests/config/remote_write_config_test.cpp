@@ -65,7 +65,7 @@ TEST_CASE("ParseRemoteWriteConfig: every key; a given instance or job wins over 
     external_labels: {instance: web-1, job: llm, cluster: eu}
     headers: {X-Scope-OrgID: team-a}
     basic_auth: {username: u, password: p}
-    tls_config: {insecure_skip_verify: true}
+    tls_config: {insecure_skip_verify: true, server_name: receiver.internal}
     write_relabel_configs:
       - source_labels: [__name__]
         regex: llm_exporter_.*|process_.*
@@ -91,6 +91,7 @@ TEST_CASE("ParseRemoteWriteConfig: every key; a given instance or job wins over 
   CHECK(t.basic_auth_password == "p");
   REQUIRE(t.tls);
   CHECK(t.tls->insecure_skip_verify);
+  CHECK(t.tls->server_name == "receiver.internal");
   REQUIRE(t.write_relabel_configs.size() == 2);
   CHECK(t.write_relabel_configs[0].action == WriteRelabelRule::Action::kDrop);
   CHECK(t.write_relabel_configs[0].regex == "llm_exporter_.*|process_.*");
@@ -175,8 +176,9 @@ TEST_CASE("ParseRemoteWriteConfig: errors name the file, the target, the line an
         std::string::npos);
   CHECK(Error(head + "    queue_config: {min_backoff: 2s, max_backoff: 1s}\n")
             .find("max_backoff must not be below min_backoff") != std::string::npos);
-  CHECK(Error(head + "    tls_config: {server_name: x}\n").find("does not support") !=
+  CHECK(Error(head + "    tls_config: {server_name: \"a:1\"}\n").find("must be a host name") !=
         std::string::npos);
+  CHECK(Error(head + "    tls_config: {ca: x}\n").find("does not support") != std::string::npos);
   CHECK(Error(head + "  - url: http://r/w\n").find("remote_write[1]: name \"r/w\" is used by an "
                                                    "earlier target") != std::string::npos);
   CHECK(Error("remote_write: [").find("not valid YAML") != std::string::npos);
