@@ -709,6 +709,42 @@ def exporter():
                            f"{rate('llm_exporter_series_overflow_total')})", "{{family}}")],
                    "cps", w=8),
 
+        row("Remote write"),
+        timeseries("Samples sent, refused and dropped",
+                   "Samples per second each agent delivered to its remote_write targets "
+                   "(llm_exporter_remote_write_samples_sent_total), lost to a refusal "
+                   "(llm_exporter_remote_write_samples_failed_total) and dropped before sending "
+                   "(llm_exporter_remote_write_samples_dropped_total, queue_full or shutdown). "
+                   "docs/scale-out.md.",
+                   [target("sum by (instance, remote) ("
+                           f"{rate('llm_exporter_remote_write_samples_sent_total')})",
+                           "{{instance}} {{remote}} sent"),
+                    target("sum by (instance, remote) ("
+                           f"{rate('llm_exporter_remote_write_samples_failed_total')})",
+                           "{{instance}} {{remote}} refused"),
+                    target("sum by (instance, remote, reason) ("
+                           f"{rate('llm_exporter_remote_write_samples_dropped_total')})",
+                           "{{instance}} {{remote}} dropped {{reason}}")], "cps", w=8),
+        timeseries("Requests by status code",
+                   "Remote write requests per second by the target's answer "
+                   "(llm_exporter_remote_write_requests_total); code=\"error\" is no answer at "
+                   "all. 5xx, 429 and errors are retried; other 4xx are not.",
+                   [target("sum by (remote, code) ("
+                           f"{rate('llm_exporter_remote_write_requests_total')})",
+                           "{{remote}} {{code}}")], "reqps", w=8),
+        timeseries("Delivery lag and queue",
+                   "How far behind its newest snapshot each target's delivery is "
+                   "(llm_exporter_remote_write_highest_timestamp_seconds minus "
+                   "llm_exporter_remote_write_highest_sent_timestamp_seconds), and the snapshots "
+                   "waiting in its queue (llm_exporter_remote_write_queue_length).",
+                   [target(f"max by (instance, remote) ("
+                           f"{sel('llm_exporter_remote_write_highest_timestamp_seconds')}\n-\n"
+                           f"{sel('llm_exporter_remote_write_highest_sent_timestamp_seconds')})",
+                           "{{instance}} {{remote}} lag (s)"),
+                    target(f"max by (instance, remote) "
+                           f"({sel('llm_exporter_remote_write_queue_length')})",
+                           "{{instance}} {{remote}} queued snapshots")], "short", w=8),
+
         row("Scrapes and resources"),
         timeseries("Scrape duration",
                    "Time the agent took to render /metrics (llm_exporter_last_scrape_duration_"
@@ -743,7 +779,7 @@ def exporter():
     return dashboard(
         "llm-exporter", "llm_exporter self-monitoring",
         "The agents' own health: events in and rejected, series per family and overflow, "
-        "scrape cost, CPU and memory.",
+        "remote write delivery, scrape cost, CPU and memory.",
         "now-1h", [VAR_JOB, VAR_INSTANCE], items)
 
 

@@ -3,7 +3,12 @@
 // priced, recorded in a real SeriesStore and rendered by the real MetricsRenderer must give a
 // scrape in which every line parses, every label value is valid UTF-8 and correctly escaped, and
 // every accepted event is counted exactly once; the same store rendered as OpenMetrics, with the
-// events' trace ids as exemplars, is valid UTF-8, ends in # EOF, and no exemplar breaks its line.
+// events' trace ids as exemplars, is valid UTF-8, ends in # EOF, and no exemplar breaks its line;
+// (3) the same store as remote write requests decodes with the schema's generated classes (which
+// refuse invalid UTF-8), every series with its labels sorted and unique, and llm_requests_total
+// again counts every accepted event exactly once.
+#include <snappy.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -21,7 +26,10 @@
 #include "fuzz_support.h"
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event_sink.h"
+#include "expose/metrics_walk.h"
 #include "pricing/price_table.h"
+#include "prometheus/remote_write.pb.h"
+#include "remote_write/request_encoder.h"
 #include "telemetry/agent_metrics.h"
 
 namespace {
@@ -190,6 +198,45 @@ std::string LabelOr(const ExpositionLine& line, std::string_view name) {
   return *value;
 }
 
+// (3) The store rendered as remote write requests.
+void CheckRemoteWrite(const MetricsRenderer& renderer,
+                      const std::map<TallyingSink::Key3, uint64_t>& expected_requests,
+                      std::string_view body) {
+  namespace rw = llm_exporter::remote_write;
+  rw::EncoderOptions options;
+  options.external_labels = {{"instance", "fuzz:9464"}, {"job", "llm_exporter"}};
+  options.max_samples_per_send = 50;
+  options.metadata = true;
+  std::vector<rw::EncodedRequest> requests;
+  rw::RequestEncoder encoder(options, nullptr, &requests);
+  renderer.WriteAll(encoder);
+  std::map<TallyingSink::Key3, uint64_t> counted;
+  for (const rw::EncodedRequest& request : requests) {
+    std::string raw;
+    Require(snappy::Uncompress(request.body.data(), request.body.size(), &raw),
+            "a remote write request is not valid snappy");
+    prometheus::WriteRequest message;
+    Require(message.ParseFromString(raw), "a remote write request does not decode", body);
+    for (const prometheus::TimeSeries& series : message.timeseries()) {
+      std::map<std::string, std::string> labels;
+      for (int i = 0; i < series.labels_size(); ++i) {
+        Require(i == 0 || series.labels(i - 1).name() < series.labels(i).name(),
+                "remote write labels are not sorted and unique", body);
+        labels[series.labels(i).name()] = series.labels(i).value();
+      }
+      Require(series.samples_size() == 1, "a remote write series without its one sample");
+      if (labels["__name__"] != "llm_requests_total") continue;
+      Require(counted.emplace(TallyingSink::Key3{labels["model"], labels["endpoint"],
+                                                 labels["status"]},
+                              static_cast<uint64_t>(series.samples(0).value()))
+                  .second,
+              "a remote write series appears twice", body);
+    }
+  }
+  Require(counted == expected_requests, "remote write llm_requests_total differs from the "
+          "accepted events", body);
+}
+
 // (2) The whole path from body to scrape.
 void FuzzPipeline(std::string_view body) {
   static SystemClock clock;
@@ -245,6 +292,7 @@ void FuzzPipeline(std::string_view body) {
     }
   }
   Require(requests == sink.requests, "llm_requests_total differs from the accepted events", body);
+  CheckRemoteWrite(renderer, sink.requests, body);
   Require(input_tokens == sink.input_tokens, "input tokens differ from the accepted events", body);
   Require(output_tokens == sink.output_tokens, "output tokens differ from the accepted events",
           body);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aggregate/series_store.h"
@@ -388,8 +389,13 @@ int Run(const config::AgentConfig& cfg) {
   // series go with the process, but the log says how much was in flight.
   span_pipeline.ReleaseAll();
   // Last, so that what came in until now is sent: each writer ends every series with a
-  // staleness marker and sends what is queued, for up to its remote_timeout.
-  for (auto& writer : remote_writers) writer->Stop();
+  // staleness marker and sends what is queued, for up to --remote-write.flush-deadline.
+  // All at once, so that a slow target does not eat the others' time.
+  std::vector<std::thread> stopping;
+  for (auto& writer : remote_writers) {
+    stopping.emplace_back([&writer, &cfg] { writer->Stop(cfg.remote_write_flush_deadline); });
+  }
+  for (std::thread& thread : stopping) thread.join();
   spdlog::info("Stopped");
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "config/flags.h"
 
+#include "config/remote_write_config.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -46,12 +48,12 @@ void AddBucketOption(CLI::App& app, const std::string& name, const std::string& 
 }
 
 // Flags whose empty value (--flag= or --flag "") means something, as docs/configuration.md
-// says: the built-in price table, no budgets, no web config, a socket transport turned off.
-// Every other flag refuses an empty value.
-constexpr std::array<std::string_view, 7> kEmptyMeansDefault = {
+// says: the built-in price table, no budgets, no web config, a socket transport turned off,
+// no remote write. Every other flag refuses an empty value.
+constexpr std::array<std::string_view, 8> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",           "--web.config.file",
     "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
-    "--otlp.grpc-listen-address"};
+    "--otlp.grpc-listen-address", "--remote-write.config.file"};
 
 // What a flag takes, for the error line of a flag given without a value.
 // A comma-separated list of span attribute names, the first present of which gives `what`.
@@ -92,6 +94,8 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
       {"--web.telemetry-path", "give a path such as /metrics"},
       {"--web.config.file", "give a file, or \"\" for none"},
+      {"--remote-write.config.file", "give a file, or \"\" for none"},
+      {"--remote-write.flush-deadline", "give a duration like 5s, or 0"},
       {"--web.request-timeout", "give a duration like 10s or 1m"},
       {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
       {"--pricing.file", "give a file, or \"\" for the built-in table"},
@@ -254,6 +258,21 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "YAML list of Prometheus remote write targets (Mimir, Thanos, VictoriaMetrics, "
                  "Prometheus) to push every series to (docs/scale-out.md); default, or \"\": none")
       ->check(ExistingFileOrEmpty, "FILE");
+  app.add_option_function<std::string>(
+         "--remote-write.flush-deadline",
+         [config](const std::string& text) {
+           try {
+             config->remote_write_flush_deadline = ParseMillisDuration(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--remote-write.flush-deadline", e.what());
+           }
+           if (config->remote_write_flush_deadline > std::chrono::minutes(10)) {
+             throw CLI::ValidationError("--remote-write.flush-deadline", "must be at most 10m");
+           }
+         },
+         "On SIGTERM, how long the agent keeps sending what its remote write queues hold "
+         "(staleness markers for every series included) before it exits; 0: not at all")
+      ->default_str("5s");
   app.add_flag("--check-config", config->check_config,
                "Load and check every file the other flags name (price table, budgets, web "
                "config, remote write config), say what is wrong or that all is well, and exit "

@@ -243,10 +243,15 @@ void ParseTls(const Errors& errors, const YAML::Node& node, const std::string& b
       tls.cert_file = ResolvePath(base_dir, Scalar(errors, value, where));
     } else if (key == "key_file") {
       tls.key_file = ResolvePath(base_dir, Scalar(errors, value, where));
+    } else if (key == "server_name") {
+      tls.server_name = Scalar(errors, value, where);
+      if (tls.server_name.find_first_of(":/@ \t[]") != std::string::npos) {
+        errors.Fail(value, where + " \"" + tls.server_name + "\" must be a host name");
+      }
     } else if (key == "insecure_skip_verify") {
       tls.insecure_skip_verify = Bool(errors, value, where);
     } else if (key == "ca" || key == "cert" || key == "key" || key == "min_version" ||
-               key == "max_version" || key == "server_name") {
+               key == "max_version") {
       errors.Fail(entry.first, where + " is a Prometheus option llm_exporter does not support");
     } else {
       errors.Fail(entry.first, "unknown key " + where);
@@ -272,6 +277,15 @@ void ParseQueue(const Errors& errors, const YAML::Node& node, RemoteWriteTarget*
       target->capacity = Count(errors, value, where, 1, 10000);
     } else if (key == "max_samples_per_send") {
       target->max_samples_per_send = Count(errors, value, where, 1, 1000000);
+    } else if (key == "max_bytes") {
+      try {
+        target->max_bytes = ParseByteSize(Scalar(errors, value, where));
+      } catch (const std::invalid_argument& e) {
+        errors.Fail(value, where + ": " + e.what());
+      }
+      if (target->max_bytes < (std::size_t{1} << 20)) {
+        errors.Fail(value, where + " must be at least 1MiB");
+      }
     } else if (key == "min_backoff") {
       target->min_backoff = Duration(errors, value, where);
     } else if (key == "max_backoff") {
@@ -460,6 +474,31 @@ std::chrono::milliseconds ParseMillisDuration(const std::string& text) {
   }
   if (amount > (1LL << 40) / ms) throw std::invalid_argument(message + ": too long");
   return std::chrono::milliseconds(amount * ms);
+}
+
+std::size_t ParseByteSize(const std::string& text) {
+  const std::string message = "\"" + text + "\" is not a size like 64MiB, 1GiB or 1048576";
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) throw std::invalid_argument(message);
+  unsigned long long amount = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, amount);
+  if (ec != std::errc()) throw std::invalid_argument(message);
+  const std::string_view unit = std::string_view(text).substr(digits);
+  unsigned shift = 0;
+  if (unit.empty() || unit == "B") {
+    shift = 0;
+  } else if (unit == "KiB") {
+    shift = 10;
+  } else if (unit == "MiB") {
+    shift = 20;
+  } else if (unit == "GiB") {
+    shift = 30;
+  } else {
+    throw std::invalid_argument(message);
+  }
+  if (amount > (1ULL << 40) >> shift) throw std::invalid_argument(message + ": too large");
+  return static_cast<std::size_t>(amount << shift);
 }
 
 std::vector<RemoteWriteTarget> ParseRemoteWriteConfig(const std::string& yaml_text,

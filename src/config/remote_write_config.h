@@ -26,6 +26,8 @@ struct RemoteWriteTls {
   std::string ca_file;  // empty: the system's CAs
   std::string cert_file;
   std::string key_file;
+  // The name the receiver's certificate must carry, sent as SNI and Host; empty: the url's host.
+  std::string server_name;
   bool insecure_skip_verify = false;
 };
 
@@ -46,6 +48,9 @@ struct RemoteWriteTarget {
   std::vector<WriteRelabelRule> write_relabel_configs;
   // queue_config
   std::size_t capacity = 10;  // snapshots waiting; when full, the oldest is dropped
+  // The most bytes of compressed requests the queue holds; past it, the oldest snapshots are
+  // dropped too (the newest is always kept).
+  std::size_t max_bytes = std::size_t{256} << 20;
   std::size_t max_samples_per_send = 2000;
   std::chrono::milliseconds min_backoff{30};
   std::chrono::milliseconds max_backoff{5000};
@@ -75,5 +80,9 @@ std::vector<RemoteWriteTarget> ParseRemoteWriteConfig(const std::string& yaml_te
 
 // "500ms", "15s", "1m", "2h", "1d": a whole number and one unit. Throws std::invalid_argument.
 std::chrono::milliseconds ParseMillisDuration(const std::string& text);
+
+// "1048576", "512KiB", "256MiB", "1GiB": a whole number of bytes, or of KiB, MiB or GiB.
+// Throws std::invalid_argument.
+std::size_t ParseByteSize(const std::string& text);
 
 }  // namespace llm_exporter::config

@@ -53,6 +53,7 @@ void InitHttpClient() {
 struct HttpSender::Curl {
   CURL* handle = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
   std::string body;  // of the last answer, its start
   std::chrono::milliseconds retry_after{-1};
   char error[CURL_ERROR_SIZE] = {};
@@ -79,7 +80,24 @@ HttpSender::HttpSender(const config::RemoteWriteTarget& target) : target_(target
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
   }
   curl_->headers = headers;
-  curl_easy_setopt(h, CURLOPT_URL, target.url.c_str());
+  std::string url = target.url;
+  if (target.tls && !target.tls->server_name.empty()) {
+    // tls_config.server_name: the request goes to the url's host and port, but names
+    // server_name (SNI, the certificate check, Host), as if the url had said it.
+    const std::size_t host_at = url.find("://") + 3;
+    const std::size_t path_at = std::min(url.find('/', host_at), url.size());
+    const std::string authority = url.substr(host_at, path_at - host_at);
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port = colon != std::string::npos && authority.back() != ']';
+    const std::string host = has_port ? authority.substr(0, colon) : authority;
+    const std::string port =
+        has_port ? authority.substr(colon + 1) : (url.starts_with("https") ? "443" : "80");
+    url = url.substr(0, host_at) + target.tls->server_name + ":" + port + url.substr(path_at);
+    curl_->connect_to = curl_slist_append(
+        nullptr, (target.tls->server_name + ":" + port + ":" + host + ":" + port).c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, curl_->connect_to);
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "llm_exporter/" LLM_EXPORTER_VERSION_STRING);
   curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -117,6 +135,7 @@ HttpSender::HttpSender(const config::RemoteWriteTarget& target) : target_(target
 HttpSender::~HttpSender() {
   curl_easy_cleanup(curl_->handle);
   curl_slist_free_all(curl_->headers);
+  curl_slist_free_all(curl_->connect_to);
   delete curl_;
 }
 

@@ -1,5 +1,6 @@
 #include "remote_write/remote_writer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -42,7 +43,7 @@ RemoteWriter::RemoteWriter(config::RemoteWriteTarget target,
   metrics_.SetQueue(0, target_.capacity);
 }
 
-RemoteWriter::~RemoteWriter() { Stop(); }
+RemoteWriter::~RemoteWriter() { Stop(std::chrono::milliseconds(0)); }
 
 void RemoteWriter::Start() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -50,6 +51,8 @@ void RemoteWriter::Start() {
   started_ = true;
   snapshot_thread_ = std::thread([this] { CollectLoop(); });
   send_thread_ = std::thread([this] { SendLoop(); });
+  pthread_setname_np(snapshot_thread_.native_handle(), "llmx-rw-snap");
+  pthread_setname_np(send_thread_.native_handle(), "llmx-rw-send");
 }
 
 void RemoteWriter::AddExpired(std::shared_ptr<const aggregate::ExpiredSeries> expired) {
@@ -57,7 +60,7 @@ void RemoteWriter::AddExpired(std::shared_ptr<const aggregate::ExpiredSeries> ex
   expired_.push_back(std::move(expired));
 }
 
-void RemoteWriter::Stop() {
+void RemoteWriter::Stop(std::chrono::milliseconds flush_deadline) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_ || stopping_) return;
@@ -66,12 +69,12 @@ void RemoteWriter::Stop() {
   snapshot_cv_.notify_all();
   snapshot_thread_.join();
   // A last snapshot that marks every series stale, so that the receiver ends them now rather
-  // than after its lookback, then what is queued, for as long as one request may take.
+  // than after its lookback, then what is queued, until the deadline.
   TakeSnapshot(/*stale=*/true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     flushing_ = true;
-    flush_deadline_ = clock_.SteadyNow() + target_.remote_timeout;
+    flush_deadline_ = clock_.SteadyNow() + flush_deadline;
   }
   send_cv_.notify_all();
   send_thread_.join();
@@ -83,6 +86,7 @@ void RemoteWriter::Stop() {
                  target_.name, left);
   }
   queue_.clear();
+  queued_bytes_ = 0;
   metrics_.SetQueue(0, target_.capacity);
 }
 
@@ -147,17 +151,22 @@ void RemoteWriter::TakeSnapshot(bool stale) {
 
 void RemoteWriter::Enqueue(std::shared_ptr<Snapshot> snapshot) {
   if (snapshot->requests.empty()) return;
+  for (const EncodedRequest& request : snapshot->requests) snapshot->bytes += request.body.size();
   std::size_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Full: the oldest snapshot goes, unless a request of it is being posted right now.
-    while (queue_.size() >= target_.capacity) {
+    // Full, in snapshots or in bytes: the oldest snapshot goes, unless a request of it is being
+    // posted right now. The new one is always kept.
+    while (queue_.size() >= target_.capacity ||
+           (!queue_.empty() && queued_bytes_ + snapshot->bytes > target_.max_bytes)) {
       auto victim = std::find_if(queue_.begin(), queue_.end(),
                                  [&](const auto& s) { return s != posting_; });
       if (victim == queue_.end()) break;
       dropped += (*victim)->UnsentSamples();
+      queued_bytes_ -= (*victim)->bytes;
       queue_.erase(victim);
     }
+    queued_bytes_ += snapshot->bytes;
     queue_.push_back(std::move(snapshot));
     UpdateQueueGauge();
   }
@@ -236,7 +245,10 @@ std::chrono::milliseconds RemoteWriter::SendOne() {
   posting_.reset();
   if (result.ok() || !result.retryable()) {
     if (++snapshot->next == snapshot->requests.size()) {
-      if (!queue_.empty() && queue_.front() == snapshot) queue_.pop_front();
+      if (!queue_.empty() && queue_.front() == snapshot) {
+        queued_bytes_ -= snapshot->bytes;
+        queue_.pop_front();
+      }
       if (result.ok()) metrics_.SetHighestSentTimestamp(snapshot->timestamp);
     }
   }

@@ -1,7 +1,8 @@
 // Pushes the agent's series to one remote_write target: every send_interval a snapshot of
 // everything /metrics shows is encoded (request_encoder.h) and queued; a sending thread posts
 // the queue oldest first (http_sender.h), retrying 5xx, 429 and network errors with exponential
-// backoff and jitter. The queue is bounded: when it is full the oldest snapshot is dropped, which
+// backoff and jitter. The queue is bounded, in snapshots and in bytes: when it is full the oldest
+// snapshot is dropped, which
 // costs resolution but not totals, since every counter is sent cumulative. Each target has its
 // own threads, so a slow or failing one holds up nothing else. docs/scale-out.md.
 #pragma once
@@ -47,8 +48,9 @@ class RemoteWriter {
   // Thread-safe.
   void AddExpired(std::shared_ptr<const aggregate::ExpiredSeries> expired);
   // Stops the timer, queues a last snapshot of staleness markers for every series, and sends
-  // what is queued for up to remote_timeout; what is left then is counted as dropped.
-  void Stop();
+  // what is queued for up to `flush_deadline` (a request under way finishes, up to its
+  // remote_timeout); what is left then is counted as dropped.
+  void Stop(std::chrono::milliseconds flush_deadline = std::chrono::seconds(5));
 
   const std::string& name() const { return target_.name; }
 
@@ -57,6 +59,7 @@ class RemoteWriter {
     std::vector<EncodedRequest> requests;
     std::size_t next = 0;  // the first request not yet done
     double timestamp = 0;  // Unix seconds
+    std::size_t bytes = 0;  // of its requests' bodies
     std::size_t UnsentSamples() const;
   };
 
@@ -85,6 +88,7 @@ class RemoteWriter {
   std::condition_variable send_cv_;      // the sender waits on it
   std::deque<std::shared_ptr<Snapshot>> queue_;
   std::shared_ptr<Snapshot> posting_;  // the snapshot a request is being posted from
+  std::size_t queued_bytes_ = 0;
   std::vector<std::shared_ptr<const aggregate::ExpiredSeries>> expired_;
   bool started_ = false;
   bool stopping_ = false;  // the timer stops

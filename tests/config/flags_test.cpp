@@ -41,7 +41,7 @@ class CapturedStream {
 const std::vector<std::string> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",          "--web.config.file",
     "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
-    "--otlp.grpc-listen-address"};
+    "--otlp.grpc-listen-address", "--remote-write.config.file"};
 const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
     {"--web.telemetry-path", "give a path such as /metrics"},
@@ -68,6 +68,7 @@ const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--otlp.endpoint-attributes", "give comma-separated attribute names"},
     {"--log.level", "give one of debug, info, warn, error"},
     {"--log.format", "give logfmt or json"},
+    {"--remote-write.flush-deadline", "give a duration like 5s, or 0"},
 };
 
 // The one line ParseFlags prints to stderr for `args`, checking that it exits with code 2.
@@ -156,7 +157,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
       AgentConfig config;
       config.pricing_file = config.budgets_file = config.web_config_file = "set";
       config.unix_listen_path = config.unixgram_listen_path = config.udp_listen_address = "set";
-      config.otlp_grpc_listen_address = "set";
+      config.otlp_grpc_listen_address = config.remote_write_config_file = "set";
       std::vector<std::string> storage = {"llm_exporter"};
       storage.insert(storage.end(), args.begin(), args.end());
       std::vector<char*> argv;
@@ -170,6 +171,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
           : flag == "--ingest.listen-unix"     ? config.unix_listen_path
           : flag == "--ingest.listen-unixgram" ? config.unixgram_listen_path
           : flag == "--otlp.grpc-listen-address" ? config.otlp_grpc_listen_address
+          : flag == "--remote-write.config.file" ? config.remote_write_config_file
                                                : config.udp_listen_address;
       CHECK(value.empty());
     }
@@ -230,7 +232,8 @@ TEST_CASE("ParseFlags: the lists above name every flag that --help shows") {
     std::smatch match;
     if (std::regex_search(line, match, flag_pattern)) shown.insert(match[1]);
   }
-  std::set<std::string> listed = {"--help", "--version", "--metrics.native-histograms"};
+  std::set<std::string> listed = {"--help", "--version", "--metrics.native-histograms",
+                                  "--check-config"};
   listed.insert(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end());
   for (const auto& flag_and_takes : kEmptyIsAnError) listed.insert(flag_and_takes.first);
   CHECK(shown == listed);

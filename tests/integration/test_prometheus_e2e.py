@@ -367,11 +367,30 @@ class PrometheusEndToEndTest(unittest.TestCase):
         budgets = os.path.join(cls.tmp.name, "budgets.json")
         with open(budgets, "w", encoding="utf-8") as f:
             json.dump(BUDGETS, f)
+        agent_port = free_port()
+        cls.prom = Prometheus(f"127.0.0.1:{agent_port}",
+                              flags=["--web.enable-remote-write-receiver"])
+        # The agent also remote-writes its remote write metrics to the same Prometheus (and
+        # nothing else, so every other series is the scraped one), labelled via="remote_write":
+        # the self-monitoring dashboard's remote write panels then have data to read.
+        remote_write = os.path.join(cls.tmp.name, "remote-write.yml")
+        with open(remote_write, "w", encoding="utf-8") as f:
+            f.write(f"""remote_write:
+  - url: {cls.prom.url}/api/v1/write
+    name: e2e
+    send_interval: 1s
+    external_labels: {{via: remote_write}}
+    queue_config: {{min_backoff: 50ms, max_backoff: 500ms}}
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: llm_exporter_remote_write_.*
+        action: keep
+""")
         # --otlp.span-hold=0: LLM-call spans are counted when their request is read, as events.
-        cls.agent = Agent(args=[f"--budgets.file={budgets}", "--otlp.span-hold=0"])
+        cls.agent = Agent(args=[f"--budgets.file={budgets}", "--otlp.span-hold=0",
+                                f"--remote-write.config.file={remote_write}"], port=agent_port)
         cls.agent.__enter__()
         try:
-            cls.prom = Prometheus(f"127.0.0.1:{cls.agent.port}")
             cls.prom.__enter__()
             try:
                 cls._run_scenario()
@@ -385,9 +404,11 @@ class PrometheusEndToEndTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.prom.__exit__(None, None, None)
-        cls.agent.__exit__(None, None, None)
-        cls.tmp.cleanup()
+        try:
+            cls.agent.__exit__(None, None, None)  # first: its last remote write still lands
+        finally:
+            cls.prom.__exit__(None, None, None)
+            cls.tmp.cleanup()
 
     @classmethod
     def _scraped(cls, calls):

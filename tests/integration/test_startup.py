@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -104,6 +105,53 @@ class StartUpFailureTest(unittest.TestCase):
         # Nothing but the start line comes before it: civetweb's own lines are not repeated.
         self.assertEqual(len(lines), 2, run.stderr)
         self.assertIn('msg="Starting llm_exporter', lines[0])
+
+    def test_a_bad_remote_write_config_stops_the_agent_before_it_listens(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "rw.yml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("remote_write:\n  - url: http://127.0.0.1:9/api/v1/write\n"
+                        "    send_interval: 15\n")
+            port = free_port()
+            run = subprocess.run([BINARY, f"--web.listen-address=127.0.0.1:{port}",
+                                  "--ingest.listen-unix=", "--web.threads=4",
+                                  f"--remote-write.config.file={config}"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(run.returncode, 2, run.stderr)
+            self.assertEqual(
+                run.stderr.strip().splitlines()[-1],
+                f"llm_exporter: error: remote write config {config}: line 3: remote_write[0]: "
+                'send_interval: "15" is not a duration like 500ms, 15s, 1m or 2h')
+            self.assertNotIn("Listening on", run.stderr)
+
+
+class CheckConfigTest(unittest.TestCase):
+    """--check-config loads every file the flags name and exits, listening nowhere."""
+
+    def test_good_files_exit_0_and_say_what_was_loaded(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "rw.yml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("remote_write:\n  - url: http://127.0.0.1:9/api/v1/write\n"
+                        "  - url: https://mimir.example/api/v1/push\n"
+                        "    headers: {X-Scope-OrgID: team-a}\n")
+            run = subprocess.run([BINARY, "--check-config", f"--remote-write.config.file={config}"],
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout,
+                         "llm_exporter: config OK: price table built-in (3 models), budgets none, "
+                         f"web config none, remote write {config} (2 targets)\n")
+
+    def test_a_bad_file_exits_2_naming_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            pricing = os.path.join(tmp, "prices.json")
+            with open(pricing, "w", encoding="utf-8") as f:
+                f.write("{")
+            run = subprocess.run([BINARY, "--check-config", f"--pricing.file={pricing}"],
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 2, run.stderr)
+        self.assertIn(f"llm_exporter: error: pricing file {pricing}", run.stderr)
+        self.assertEqual(run.stdout, "")
 
 
 if __name__ == "__main__":

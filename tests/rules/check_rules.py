@@ -48,6 +48,11 @@ ISSUE_ALERTS = {  # what the issue asks for, by the alert that answers it
     "series overflow": "LLMExporterSeriesOverflow",
     "budgets reload failed": "LLMExporterBudgetsReloadFailed",
     "tool error rate": "LLMToolErrorRateHigh",
+    "remote write failing": "LLMExporterRemoteWriteFailing",
+    "remote write samples refused": "LLMExporterRemoteWriteSamplesRefused",
+    "remote write falling behind": "LLMExporterRemoteWriteBehind",
+    "remote write samples dropped": "LLMExporterRemoteWriteSamplesDropped",
+    "remote write delivery stopped": "LLMExporterRemoteWriteDeliveryStopped",
 }
 
 

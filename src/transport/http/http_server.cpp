@@ -633,7 +633,9 @@ int HttpServer::HandleMetrics(mg_connection* conn, bool head_only) {
   // The answer varies with both headers, so a cache in between must not mix them up.
   Headers headers = {{"Vary", "Accept, Accept-Encoding"}};
   if (accept_encoding != nullptr && AcceptsGzip(accept_encoding)) {
-    thread_local std::string compressed;
+    // Per scrape, not kept per worker thread: with --web.threads workers, a buffer each would
+    // hold megabytes in every worker that ever served a gzip scrape.
+    std::string compressed;
     if (Gzip(body, kScrapeGzipLevel, &compressed)) {
       agent_metrics_.CountScrape(format, /*gzip=*/true);
       headers.emplace_back("Content-Encoding", "gzip");
