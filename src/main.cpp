@@ -190,22 +190,27 @@ config::RemoteWriteDefaults RemoteWriteDefaultsFor(const std::string& address) {
   return defaults;
 }
 
-// The remote writers of --remote-write.config.file, started; none without it.
+// The remote writers of `targets` (--remote-write.config.file), started. Their metrics were
+// registered before HTTP started, so that /metrics shows them from the first scrape on. A target
+// whose `instance` was left to the default gets the port the agent really listens on, which
+// differs from the flag's when that says port 0.
 std::vector<std::unique_ptr<remote_write::RemoteWriter>> StartRemoteWriters(
+    std::vector<config::RemoteWriteTarget> targets,
+    const std::vector<telemetry::RemoteWriteTargetMetrics*>& target_metrics,
     const config::AgentConfig& cfg, const std::string& bound_address,
-    const expose::MetricsRenderer& renderer, telemetry::RemoteWriteMetrics& metrics,
-    StoreExpiry& expiry, const Clock& clock) {
+    const expose::MetricsRenderer& renderer, StoreExpiry& expiry, const Clock& clock) {
   std::vector<std::unique_ptr<remote_write::RemoteWriter>> writers;
-  if (cfg.remote_write_config_file.empty()) return writers;
-  remote_write::InitHttpClient();
-  for (config::RemoteWriteTarget& target : config::LoadRemoteWriteConfig(
-           cfg.remote_write_config_file, RemoteWriteDefaultsFor(bound_address))) {
+  const std::string configured = RemoteWriteDefaultsFor(cfg.listen_address).instance;
+  const std::string bound = RemoteWriteDefaultsFor(bound_address).instance;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    config::RemoteWriteTarget& target = targets[i];
+    std::string& instance = target.external_labels["instance"];
+    if (instance == configured) instance = bound;
     spdlog::info("Remote write to {} ({}) every {} ms, instance=\"{}\" job=\"{}\"", target.url,
-                 target.name, target.send_interval.count(), target.external_labels["instance"],
+                 target.name, target.send_interval.count(), instance,
                  target.external_labels["job"]);
-    telemetry::RemoteWriteTargetMetrics& target_metrics = metrics.AddTarget(target.name);
     writers.push_back(std::make_unique<remote_write::RemoteWriter>(
-        std::move(target), renderer, target_metrics, clock, [&expiry] { expiry.Run(); }));
+        std::move(target), renderer, *target_metrics[i], clock, [&expiry] { expiry.Run(); }));
     expiry.AddWriter(writers.back().get());
     writers.back()->Start();
   }
@@ -285,14 +290,15 @@ int Run(const config::AgentConfig& cfg) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // The web config first: a bad one stops the agent (exit 2) before anything listens; so does a
-  // bad remote write config, which is loaded again once the listening port is known.
+  // The config files first: a bad one stops the agent (exit 2) before anything listens.
   std::optional<config::WebConfig> web_config;
   if (!cfg.web_config_file.empty()) web_config = config::LoadWebConfig(cfg.web_config_file);
   transport::CivetwebListeningPort(cfg.listen_address);  // throws on a malformed address
+  std::vector<config::RemoteWriteTarget> remote_write_targets;
   if (!cfg.remote_write_config_file.empty()) {
-    config::LoadRemoteWriteConfig(cfg.remote_write_config_file,
-                                  RemoteWriteDefaultsFor(cfg.listen_address));
+    remote_write_targets = config::LoadRemoteWriteConfig(
+        cfg.remote_write_config_file, RemoteWriteDefaultsFor(cfg.listen_address));
+    remote_write::InitHttpClient();
   }
 
   SystemClock clock;
@@ -328,6 +334,10 @@ int Run(const config::AgentConfig& cfg) {
   StoreExpiry expiry(store);
   ExpiringMetrics metrics(expiry, renderer);
   telemetry::RemoteWriteMetrics remote_write_metrics(agent_metrics);
+  std::vector<telemetry::RemoteWriteTargetMetrics*> remote_write_target_metrics;
+  for (const config::RemoteWriteTarget& target : remote_write_targets) {
+    remote_write_target_metrics.push_back(&remote_write_metrics.AddTarget(target.name));
+  }
 
   transport::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
@@ -363,8 +373,9 @@ int Run(const config::AgentConfig& cfg) {
           cfg.listen_address, http.bound_address(), web_config ? &*web_config : nullptr)) {
     spdlog::warn("{}", *warning);
   }
-  std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers = StartRemoteWriters(
-      cfg, http.bound_address(), renderer, remote_write_metrics, expiry, clock);
+  std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers =
+      StartRemoteWriters(std::move(remote_write_targets), remote_write_target_metrics, cfg,
+                         http.bound_address(), renderer, expiry, clock);
 
   while (true) {
     int signal_number = 0;
