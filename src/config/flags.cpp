@@ -165,6 +165,26 @@ std::vector<std::string> SettleEmptyValues(const CLI::App& app, int argc, char**
   return args;
 }
 
+// A duration flag read by `parse` (ParseDuration or ParseMillisDuration) into *target, refused
+// outside [min, max] with `range` ("must be from 1s to 1h") as the reason.
+template <typename Duration, typename Parse>
+void AddDurationOption(CLI::App& app, const std::string& name, Duration* target, Parse parse,
+                       Duration min, Duration max, const std::string& range,
+                       const std::string& help, const std::string& default_text) {
+  app.add_option_function<std::string>(
+         name,
+         [=](const std::string& text) {
+           try {
+             *target = parse(text);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError(name, e.what());
+           }
+           if (*target < min || *target > max) throw CLI::ValidationError(name, range);
+         },
+         help)
+      ->default_str(default_text);
+}
+
 // CLI::ExistingFile, except that "" passes: it is the flag's documented default.
 std::string ExistingFileOrEmpty(const std::string& path) {
   if (path.empty()) return std::string();
@@ -223,56 +243,26 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
   app.add_option("--web.config.file", config->web_config_file,
                  "Web config (exporter-toolkit format): TLS and basic auth for every HTTP "
                  "endpoint (docs/configuration.md); default, or \"\": none");
-  app.add_option_function<std::string>(
-         "--web.request-timeout",
-         [config](const std::string& text) {
-           try {
-             config->web_request_timeout = ParseDuration(text);
-           } catch (const std::invalid_argument& e) {
-             throw CLI::ValidationError("--web.request-timeout", e.what());
-           }
-           if (config->web_request_timeout.count() == 0 ||
-               config->web_request_timeout > std::chrono::hours(1)) {
-             throw CLI::ValidationError("--web.request-timeout", "must be from 1s to 1h");
-           }
-         },
-         "A client must send a request's headers (and finish the TLS handshake) within this; "
-         "slower connections are closed")
-      ->default_str("10s");
-  app.add_option_function<std::string>(
-         "--web.keep-alive-timeout",
-         [config](const std::string& text) {
-           try {
-             config->web_keep_alive_timeout = ParseDuration(text);
-           } catch (const std::invalid_argument& e) {
-             throw CLI::ValidationError("--web.keep-alive-timeout", e.what());
-           }
-           if (config->web_keep_alive_timeout.count() == 0 ||
-               config->web_keep_alive_timeout > std::chrono::hours(1)) {
-             throw CLI::ValidationError("--web.keep-alive-timeout", "must be from 1s to 1h");
-           }
-         },
-         "How long an idle keep-alive connection may wait for its next request")
-      ->default_str("5s");
+  AddDurationOption(app, "--web.request-timeout", &config->web_request_timeout, ParseDuration,
+                    std::chrono::seconds(1), std::chrono::seconds(3600), "must be from 1s to 1h",
+                    "A client must send a request's headers (and finish the TLS handshake) "
+                    "within this; slower connections are closed",
+                    "10s");
+  AddDurationOption(app, "--web.keep-alive-timeout", &config->web_keep_alive_timeout,
+                    ParseDuration, std::chrono::seconds(1), std::chrono::seconds(3600),
+                    "must be from 1s to 1h",
+                    "How long an idle keep-alive connection may wait for its next request", "5s");
   app.add_option("--remote-write.config.file", config->remote_write_config_file,
                  "YAML list of Prometheus remote write targets (Mimir, Thanos, VictoriaMetrics, "
                  "Prometheus) to push every series to (docs/scale-out.md); default, or \"\": none")
       ->check(ExistingFileOrEmpty, "FILE");
-  app.add_option_function<std::string>(
-         "--remote-write.flush-deadline",
-         [config](const std::string& text) {
-           try {
-             config->remote_write_flush_deadline = ParseMillisDuration(text);
-           } catch (const std::invalid_argument& e) {
-             throw CLI::ValidationError("--remote-write.flush-deadline", e.what());
-           }
-           if (config->remote_write_flush_deadline > std::chrono::minutes(10)) {
-             throw CLI::ValidationError("--remote-write.flush-deadline", "must be at most 10m");
-           }
-         },
-         "On SIGTERM, how long the agent keeps sending what its remote write queues hold "
-         "(staleness markers for every series included) before it exits; 0: not at all")
-      ->default_str("5s");
+  AddDurationOption(app, "--remote-write.flush-deadline", &config->remote_write_flush_deadline,
+                    ParseMillisDuration, std::chrono::milliseconds(0),
+                    std::chrono::milliseconds(600000), "must be at most 10m",
+                    "On SIGTERM, how long the agent keeps sending what its remote write queues "
+                    "hold (staleness markers for every series included) before it exits; 0: "
+                    "not at all",
+                    "5s");
   app.add_flag("--check-config", config->check_config,
                "Load and check every file the other flags name (price table, budgets, web "
                "config, remote write config), say what is wrong or that all is well, and exit "
@@ -334,17 +324,11 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "__overflow__ series")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
-  app.add_option_function<std::string>(
-         "--metrics.ttl",
-         [config](const std::string& text) {
-           try {
-             config->ttl = ParseDuration(text);
-           } catch (const std::invalid_argument& e) {
-             throw CLI::ValidationError("--metrics.ttl", e.what());
-           }
-         },
-         "Drop a series not updated for this long (e.g. 30m, 12h); 0 keeps series forever")
-      ->default_str("0");
+  AddDurationOption(app, "--metrics.ttl", &config->ttl, ParseDuration, std::chrono::seconds(0),
+                    std::chrono::seconds::max(), "",
+                    "Drop a series not updated for this long (e.g. 30m, 12h); 0 keeps series "
+                    "forever",
+                    "0");
   AddBucketOption(app, "--metrics.buckets.request-duration", "llm_request_duration_seconds",
                   &config->duration_buckets);
   AddBucketOption(app, "--metrics.buckets.ttft", "llm_ttft_seconds", &config->ttft_buckets);
@@ -365,22 +349,12 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "host:port for OTLP/gRPC trace export (TraceService/Export), e.g. "
                  "127.0.0.1:4317 (docs/otlp.md); off by default. OTLP/HTTP is POST /v1/traces "
                  "on --web.listen-address");
-  app.add_option_function<std::string>(
-         "--otlp.span-hold",
-         [config](const std::string& text) {
-           try {
-             config->otlp_span_hold = ParseDuration(text);
-           } catch (const std::invalid_argument& e) {
-             throw CLI::ValidationError("--otlp.span-hold", e.what());
-           }
-           if (config->otlp_span_hold > std::chrono::minutes(5)) {
-             throw CLI::ValidationError("--otlp.span-hold", "must be from 0 to 5m");
-           }
-         },
-         "How long an LLM-call span waits for an LLM call under it in its trace before it is "
-         "counted (only the innermost call of a chain is counted); 0: decide as each request "
-         "is read")
-      ->default_str("5s");
+  AddDurationOption(app, "--otlp.span-hold", &config->otlp_span_hold, ParseDuration,
+                    std::chrono::seconds(0), std::chrono::seconds(300), "must be from 0 to 5m",
+                    "How long an LLM-call span waits for an LLM call under it in its trace "
+                    "before it is counted (only the innermost call of a chain is counted); 0: "
+                    "decide as each request is read",
+                    "5s");
   app.add_option("--otlp.max-remembered-spans", config->otlp_max_remembered_spans,
                  "Most spans whose place in their trace is remembered at once, for finding the "
                  "innermost LLM call; past it the oldest traces are decided early")
