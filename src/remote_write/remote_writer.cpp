@@ -125,22 +125,25 @@ void RemoteWriter::TakeSnapshot(bool stale) {
     last_metadata_ = start;
   }
   std::size_t samples = 0;
-  {
-    RequestEncoder encoder(options, &relabel_, &snapshot->requests);
-    renderer_.WriteAll(encoder);
-    samples += encoder.samples();
-  }
   if (!stale) {
-    // The series dropped since the last snapshot end here.
+    // The series dropped since the last snapshot end here, a millisecond before the snapshot's
+    // time and sent before it: an event may have made one of them again since, and its new
+    // sample, at the snapshot's time, must come after the marker.
     EncoderOptions markers = options;
     markers.stale = true;
     markers.metadata = false;
+    markers.timestamp_ms -= 1;
     for (const auto& series : expired) {
       RequestEncoder encoder(markers, &relabel_, &snapshot->requests);
       renderer_.WriteLlmFamilies(*series, encoder);
       encoder.Finish();
       samples += encoder.samples();
     }
+  }
+  {
+    RequestEncoder encoder(options, &relabel_, &snapshot->requests);
+    renderer_.WriteAll(encoder);
+    samples += encoder.samples();
   }
   snapshot->timestamp = static_cast<double>(options.timestamp_ms) / 1000.0;
   const std::chrono::duration<double> took = clock_.SteadyNow() - start;
