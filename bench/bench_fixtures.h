@@ -1,16 +1,24 @@
 // What the micro-benchmarks share: the deterministic event mix (bench/loadgen/event_mix.h) as
-// padded bodies and as decoded calls, and a "time per event" counter.
+// padded bodies and as decoded calls, a store filled with N distinct cost series, and a "time per
+// event" counter.
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "aggregate/series_store.h"
 #include "decode/event_decoder.h"
+#include "llm_exporter/clock.h"
 #include "loadgen/event_mix.h"
+#include "pricing/price_table.h"
 
 namespace llm_exporter::bench {
 
@@ -33,6 +41,52 @@ inline const EventMix& DefaultMix() {
     return options;
   }());
   return mix;
+}
+
+// Heap bytes in use (glibc), to see what the store itself holds per series.
+inline std::size_t HeapInUse() { return mallinfo2().uordblks; }
+
+// A SeriesStore holding `series` distinct llm_cost_usd_total series: one LLM call per user of the
+// mix, each call carrying a trace and span id (so every series has its exemplars) unless
+// `traced` is false. The few request, token and latency series of the mix's models come with them.
+struct FilledStore {
+  explicit FilledStore(std::size_t series, bool native = false, bool traced = true) {
+    EventMixOptions options;
+    options.pool_size = series;
+    options.users = series;
+    options.sequential_users = true;  // event i has user i: one new cost series each
+    options.quality_every = 0;
+    const EventMix mix(options);
+    const pricing::PriceTable table = pricing::PriceTable::Default();
+    const std::size_t heap_before = HeapInUse();
+    aggregate::StoreOptions store_options;
+    if (native) store_options.native = aggregate::NativeHistogramOptions{};
+    store = std::make_unique<aggregate::SeriesStore>(store_options, clock);
+    for (std::size_t i = 0; i < mix.size(); ++i) {
+      LlmCall call = mix.at(i).AsLlmCall();
+      call.span_id = call.trace_id.substr(0, 16);
+      if (!traced) call.trace_id = call.span_id = {};
+      const pricing::PricedCall priced = table.Price(call);
+      store->RecordCall(call, priced.cost, priced.fallback);
+    }
+    heap_bytes = HeapInUse() - heap_before;
+  }
+  SystemClock clock;
+  std::unique_ptr<aggregate::SeriesStore> store;
+  std::size_t heap_bytes = 0;  // what filling it added to the heap
+};
+
+// One FilledStore per (series, native, traced), built on first use and kept until the process
+// ends: Google Benchmark calls a benchmark function more than once (a trial run, then the timed
+// one, then each repetition), and a million series take seconds to fill. Benchmarks of different
+// writers over the same N then read the very same store. Not thread-safe: for the benchmarks'
+// main thread.
+inline FilledStore& SharedFilledStore(std::size_t series, bool native = false,
+                                      bool traced = true) {
+  static std::map<std::tuple<std::size_t, bool, bool>, std::unique_ptr<FilledStore>> stores;
+  std::unique_ptr<FilledStore>& slot = stores[{series, native, traced}];
+  if (!slot) slot = std::make_unique<FilledStore>(series, native, traced);
+  return *slot;
 }
 
 // The series the exposition writer benchmarks write, alike for every writer: 100,000 cost

@@ -5,12 +5,13 @@
 //   traced:0 runs the same calls without trace ids, so no series has an exemplar.
 //   Reports the time per scrape, the bytes, the time per series (flat across N means linear
 //   growth) and the heap bytes each series holds. Targets: <= 40 ms per text scrape at
-//   N = 100,000; OpenMetrics with exemplars at most 1.2x the text render.
+//   N = 100,000; OpenMetrics with exemplars at most 1.2x the text render. The text render at
+//   N = 1,000,000 is there for BM_RemoteWriteEncode (remote_write_bench.cpp), which encodes the
+//   same stores.
 // - BM_Gzip: the 100,000-series OpenMetrics scrape compressed at each zlib level.
 // - BM_RecordCall: SeriesStore::RecordCall per event, with or without a trace id (the exemplar's
 //   cost) and with or without native histograms.
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
 #include <memory>
 #include <optional>
@@ -28,42 +29,13 @@
 namespace llm_exporter::bench {
 namespace {
 
-// Heap bytes in use (glibc), to see what the store itself holds per series.
-std::size_t HeapInUse() { return mallinfo2().uordblks; }
-
-struct FilledStore {
-  explicit FilledStore(std::size_t series, bool native = false, bool traced = true) {
-    EventMixOptions options;
-    options.pool_size = series;
-    options.users = series;
-    options.sequential_users = true;  // event i has user i: one new cost series each
-    options.quality_every = 0;
-    const EventMix mix(options);
-    const pricing::PriceTable table = pricing::PriceTable::Default();
-    const std::size_t heap_before = HeapInUse();
-    aggregate::StoreOptions store_options;
-    if (native) store_options.native = aggregate::NativeHistogramOptions{};
-    store = std::make_unique<aggregate::SeriesStore>(store_options, clock);
-    for (std::size_t i = 0; i < mix.size(); ++i) {
-      LlmCall call = mix.at(i).AsLlmCall();
-      call.span_id = call.trace_id.substr(0, 16);
-      if (!traced) call.trace_id = call.span_id = {};
-      const pricing::PricedCall priced = table.Price(call);
-      store->RecordCall(call, priced.cost, priced.fallback);
-    }
-    heap_bytes = HeapInUse() - heap_before;
-  }
-  SystemClock clock;
-  std::unique_ptr<aggregate::SeriesStore> store;
-  std::size_t heap_bytes = 0;
-};
-
 constexpr ExpositionFormat kFormats[] = {ExpositionFormat::kText, ExpositionFormat::kOpenMetrics,
                                          ExpositionFormat::kProtobuf};
 
 void BM_Render(benchmark::State& state) {
   const auto series = static_cast<std::size_t>(state.range(0));
-  const FilledStore filled(series, /*native=*/false, /*traced=*/state.range(2) != 0);
+  const FilledStore& filled =
+      SharedFilledStore(series, /*native=*/false, /*traced=*/state.range(2) != 0);
   if (filled.store->SeriesCount(aggregate::Family::kCost) != series) {
     state.SkipWithError("the store does not hold one cost series per user");
     return;
@@ -91,6 +63,7 @@ BENCHMARK(BM_Render)
     ->ArgsProduct({{1000, 10000, 100000}, {0, 1, 2}, {1}})
     ->Args({100000, 1, 0})
     ->Args({100000, 2, 0})
+    ->Args({1000000, 0, 1})  // the text peer of BM_RemoteWriteEncode at a million series
     ->ArgNames({"series", "format", "traced"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
@@ -99,7 +72,7 @@ BENCHMARK(BM_Render)
 // and the compressed size beside the plain one.
 void BM_Gzip(benchmark::State& state) {
   static const std::string* const scrape = [] {
-    const FilledStore filled(100'000);
+    const FilledStore& filled = SharedFilledStore(100'000);
     telemetry::AgentMetrics agent_metrics;
     SystemClock clock;
     expose::MetricsRenderer renderer(*filled.store, agent_metrics, clock);

@@ -5,10 +5,12 @@
 # unix datagram), then OpenTelemetry spans against JSON events (OTLP/HTTP protobuf, OTLP/gRPC and
 # JSON arrays, 512 a request, alternating, medians), then the end-to-end scrape benchmark at 1k,
 # 10k and 100k cost series, then bench/memory.py (RSS under 5,000-event batches and big scrapes).
+# ONLY=remote-write runs bench/remote_write.py (remote write to Debian's Prometheus at 10k, 100k
+# and 1M series, then a simulated fleet; about 12 minutes and several GB of RAM): not by default.
 #
 #   bench/run.sh [BUILD_DIR]      default: build-bench (configured Release and built first)
 #   SKIP_BUILD=1                  use BUILD_DIR as it is
-#   ONLY="micro http unix unixgram otlp scrape memory"   run only these parts
+#   ONLY="micro http unix unixgram otlp scrape memory remote-write"   run only these parts
 #   OTLP_REPS=5                   repetitions of each OTLP comparison run
 #   SCALE=0.1                     fewer events everywhere (a quick check, not a figure)
 #   AGENT_BIN=path                another agent binary (e.g. an experiment), same load
@@ -189,4 +191,13 @@ fi
 if [[ " $only " == *" memory "* ]]; then
   echo "==== memory: big batches and big scrapes (bench/memory.py)"
   python3 "$root/bench/memory.py" --agent "$agent_bin"
+fi
+
+if [[ " $only " == *" remote-write "* ]]; then
+  echo "==== remote write: one agent at 10k, 100k and 1M series, a fleet (bench/remote_write.py)"
+  if command -v prometheus >/dev/null; then
+    python3 "$root/bench/remote_write.py" --agent "$agent_bin" --loadgen "$loadgen"
+  else
+    echo "not measured: no prometheus on PATH (Debian: apt-get install prometheus)"
+  fi
 fi

@@ -1,7 +1,8 @@
 // llm_exporter_loadgen: sends a deterministic event mix to a running llm_exporter over HTTP, the
 // unix stream socket or the unix datagram socket, or as OpenTelemetry spans over OTLP/HTTP or
 // OTLP/gRPC, then scrapes /metrics until every event is counted and reports events/s end to end.
-// --mode=scrape runs the scrape benchmark instead.
+// --mode=scrape runs the scrape benchmark instead; --mode=remote-write plays a fleet of agents
+// pushing Prometheus remote write to one receiver.
 // Composition only: the work is done by the classes beside this file.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "loadgen/otlp_grpc_sender.h"
 #include "loadgen/otlp_http_sender.h"
 #include "loadgen/process_probe.h"
+#include "loadgen/remote_write_load.h"
 #include "loadgen/scrape_benchmark.h"
 #include "loadgen/send_report.h"
 #include "loadgen/span_bodies.h"
@@ -54,6 +56,10 @@ struct Flags {
   std::size_t series = 100000;
   std::size_t repeat = 7;
   bool quick_ack = false;
+  std::size_t agents = 10;
+  double interval_seconds = 0;
+  double duration_seconds = 20;
+  int receiver_pid = 0;
 };
 
 double LoadgenCpuSeconds() {
@@ -115,6 +121,95 @@ int RunScrape(const Flags& flags, const std::string& host, int port) {
     return 1;
   }
   return 0;
+}
+
+// --address as a receiver's remote write URL: a URL as it is, host:port as Prometheus' path.
+std::string RemoteWriteUrl(const std::string& address) {
+  if (address.find("://") != std::string::npos) return address;
+  return "http://" + address + "/api/v1/write";
+}
+
+int RunRemoteWrite(const Flags& flags, bool connections_given) {
+  RemoteWriteLoadOptions options;
+  options.url = RemoteWriteUrl(flags.address);
+  options.agents = std::max<std::size_t>(flags.agents, 1);
+  options.series = std::max<std::size_t>(flags.series, 1);
+  options.threads =
+      connections_given ? flags.connections : std::min<std::size_t>(options.agents, 256);
+  options.interval = std::chrono::milliseconds(static_cast<int64_t>(flags.interval_seconds * 1000));
+  options.duration = std::chrono::milliseconds(static_cast<int64_t>(flags.duration_seconds * 1000));
+  options.max_samples_per_send = std::max<std::size_t>(flags.batch, 1);
+  options.request_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_seconds * 1000));
+  if (flags.receiver_pid > 0) options.receiver_pid = flags.receiver_pid;
+  const SeriesMix mix = RemoteWriteLoad::MixFor(options.series);
+  const std::size_t threads = std::min(options.threads, options.agents);
+  fmt::print("remote-write: {} agents x {} series ({} llm_requests_total, {} "
+             "llm_request_duration_seconds histograms = {} samples, {} llm_cost_usd_total), "
+             "{} samples per request, {}, for {} s, {} connection(s), to {}\n",
+             options.agents, mix.samples(), mix.requests, mix.histograms, mix.histogram_samples,
+             mix.costs, options.max_samples_per_send,
+             options.interval.count() == 0
+                 ? std::string("as fast as possible")
+                 : fmt::format("one round per agent every {} s", flags.interval_seconds),
+             flags.duration_seconds, threads, options.url);
+
+  const double loadgen_cpu_before = LoadgenCpuSeconds();
+  const RemoteWriteLoadResult r = RemoteWriteLoad(options).Run();
+  const double loadgen_cpu = LoadgenCpuSeconds() - loadgen_cpu_before;
+
+  const double rate = static_cast<double>(r.samples_accepted) / r.seconds;
+  fmt::print("accepted: {} samples in {:.2f} s: {:.0f} samples/s; {} requests answered 2xx, "
+             "{:.1f} requests/s; {} complete rounds ({} started a whole interval late)\n",
+             r.samples_accepted, r.seconds, rate, r.requests_accepted,
+             static_cast<double>(r.requests_accepted) / r.seconds, r.rounds, r.late_rounds);
+  double steady_rate = 0;
+  if (r.all_series_seconds) {
+    const double after = r.seconds - *r.all_series_seconds;
+    steady_rate = after > 0 ? static_cast<double>(r.samples_after_all_series) / after : 0;
+    fmt::print("steady:   every agent's series existed at {:.2f} s (first rounds answered); "
+               "from then on {:.0f} samples/s\n",
+               *r.all_series_seconds, steady_rate);
+  } else {
+    fmt::print("steady:   not reached: some agent's first round was not answered within the "
+               "duration\n");
+  }
+  if (r.failures.empty()) {
+    fmt::print("failed:   none\n");
+  }
+  for (const auto& [status, f] : r.failures) {
+    fmt::print("failed:   {}: {} requests, {} samples; first answer: {}\n",
+               status == 0 ? std::string("no answer") : "HTTP " + std::to_string(status),
+               f.requests, f.samples, f.first_error.substr(0, 200));
+  }
+  std::string receiver_fields;
+  if (r.receiver_cpu_seconds) {
+    fmt::print("receiver: {:.2f} s CPU, {:.2f} cores, {:.2f} us CPU per accepted sample",
+               *r.receiver_cpu_seconds, *r.receiver_cpu_seconds / r.seconds,
+               r.samples_accepted > 0
+                   ? *r.receiver_cpu_seconds * 1e6 / static_cast<double>(r.samples_accepted)
+                   : 0.0);
+    if (r.receiver_cpu_seconds_after_all_series && r.samples_after_all_series > 0) {
+      fmt::print(" ({:.2f} once the series existed)",
+                 *r.receiver_cpu_seconds_after_all_series * 1e6 /
+                     static_cast<double>(r.samples_after_all_series));
+    }
+    fmt::print("; rss max {}, at end {}\n", MiB(r.receiver_rss_max), MiB(r.receiver_rss_end));
+    receiver_fields = fmt::format(
+        " receiver_cores={:.2f} receiver_rss_mib={:.0f}", *r.receiver_cpu_seconds / r.seconds,
+        static_cast<double>(r.receiver_rss_max.value_or(0)) / (1 << 20));
+  }
+  fmt::print("loadgen:  {:.2f} s CPU ({:.0f} ns CPU per accepted sample: encoding, snappy, "
+             "HTTP)\n",
+             loadgen_cpu,
+             r.samples_accepted > 0 ? loadgen_cpu * 1e9 / static_cast<double>(r.samples_accepted)
+                                    : 0.0);
+  fmt::print("RESULT mode=remote-write agents={} series={} interval_s={} samples_per_s={:.0f} "
+             "steady_samples_per_s={:.0f} requests_per_s={:.1f} failed_requests={}{}\n",
+             options.agents, mix.samples(), flags.interval_seconds, rate, steady_rate,
+             static_cast<double>(r.requests_accepted) / r.seconds, r.failed_requests(),
+             receiver_fields);
+  return r.samples_accepted > 0 && r.failures.empty() ? 0 : 1;
 }
 
 bool IsOtlp(const Flags& flags) { return flags.mode.starts_with("otlp-"); }
@@ -310,11 +405,14 @@ int main(int argc, char** argv) {
                "measured end to end until visible in /metrics (bench/README.md)."};
   app.add_option("--mode", flags.mode,
                  "http, unix (stream, NDJSON), unixgram, otlp-http (POST /v1/traces, protobuf), "
-                 "otlp-grpc, or scrape")
-      ->check(CLI::IsMember({"http", "unix", "unixgram", "otlp-http", "otlp-grpc", "scrape"}))
+                 "otlp-grpc, scrape, or remote-write (a fleet of agents pushing to a receiver)")
+      ->check(CLI::IsMember(
+          {"http", "unix", "unixgram", "otlp-http", "otlp-grpc", "scrape", "remote-write"}))
       ->capture_default_str();
   app.add_option("--address", flags.address,
-                 "The agent's HTTP address (127.0.0.1:PORT): /metrics, and /v1/events in http mode")
+                 "The agent's HTTP address (127.0.0.1:PORT): /metrics, and /v1/events in http "
+                 "mode; remote-write: the receiver's URL (host:port: "
+                 "http://host:port/api/v1/write)")
       ->capture_default_str();
   app.add_option("--metrics-path", flags.metrics_path)->capture_default_str();
   app.add_option("--unix", flags.unix_path, "The agent's --ingest.listen-unix socket");
@@ -326,12 +424,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--batch", flags.batch,
                  "Events per POST or per datagram (1: one JSON object each); scrape: per POST; "
-                 "OTLP: spans per export request (default 512, the SDKs' batch)")
+                 "OTLP: spans per export request (default 512, the SDKs' batch); remote-write: "
+                 "samples per request (default 2000, the agent's max_samples_per_send)")
       ->capture_default_str();
   app.add_option("--format", flags.format, "HTTP batch body: array or ndjson")
       ->check(CLI::IsMember({"array", "ndjson"}))
       ->capture_default_str();
-  app.add_option("--connections", flags.connections, "Connections (sockets), one thread each")
+  app.add_option("--connections", flags.connections,
+                 "Connections (sockets), one thread each; remote-write: shared by the agents "
+                 "(default one per agent)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
       ->capture_default_str();
   app.add_option("--pool", flags.pool, "Distinct events in the mix (rounded up to whole batches)")
@@ -343,7 +444,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", flags.seed, "Seed of the mix")->capture_default_str();
   app.add_option("--timeout", flags.timeout_seconds,
                  "Seconds to wait, after sending, for every event to be visible (otlp-grpc: also "
-                 "for each call)")
+                 "for each call; remote-write: for each request)")
       ->capture_default_str();
   app.add_option("--poll-ms", flags.poll_ms, "Milliseconds between scrapes while waiting")
       ->capture_default_str();
@@ -353,11 +454,27 @@ int main(int argc, char** argv) {
   app.add_flag("--tcp-quickack", flags.quick_ack,
                "Acknowledge HTTP responses at once (TCP_QUICKACK): works around a server that "
                "splits a response into two writes under Nagle's algorithm (40 ms stalls)");
-  app.add_option("--series", flags.series, "scrape: distinct llm_cost_usd_total series")
+  app.add_option("--series", flags.series,
+                 "scrape: distinct llm_cost_usd_total series; remote-write: series (samples) per "
+                 "agent, default 10000")
       ->capture_default_str();
   app.add_option("--repeat", flags.repeat, "scrape: timed scrapes")->capture_default_str();
+  app.add_option("--agents", flags.agents, "remote-write: simulated agents")
+      ->capture_default_str();
+  app.add_option("--interval", flags.interval_seconds,
+                 "remote-write: seconds between one agent's rounds; 0: as fast as possible")
+      ->capture_default_str();
+  app.add_option("--duration", flags.duration_seconds, "remote-write: seconds to send")
+      ->capture_default_str();
+  app.add_option("--receiver-pid", flags.receiver_pid,
+                 "remote-write: the receiver's pid: adds its CPU time and RSS");
   CLI11_PARSE(app, argc, argv);
   if (IsOtlp(flags) && app.count("--batch") == 0) flags.batch = 512;
+  if (flags.mode == "remote-write") {
+    if (app.count("--batch") == 0) flags.batch = 2000;
+    if (app.count("--series") == 0) flags.series = 10000;
+    return RunRemoteWrite(flags, app.count("--connections") > 0);
+  }
 
   const std::size_t colon = flags.address.rfind(':');
   if (colon == std::string::npos) {

@@ -2,7 +2,8 @@
 llm_exporter_loadgen with small counts against the real agent, once per transport the agent has
 (OTLP/HTTP and OTLP/gRPC spans among them), and checks that its "all N events visible" verdict is
 true: every total on /metrics must equal what the events it sent (written out with
---dump-events) imply under the default price table.
+--dump-events) imply under the default price table. In remote-write mode it feeds Debian's
+Prometheus instead, which must hold every sample the load generator counts as accepted.
 
     LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_loadgen.py
 
@@ -15,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +24,7 @@ sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
 from harness import Agent  # noqa: E402
+from test_prometheus_e2e import PROMETHEUS, Prometheus  # noqa: E402
 
 LOADGEN = os.environ.get("LLM_EXPORTER_LOADGEN",
                          os.path.join(os.path.dirname(harness.BINARY), "llm_exporter_loadgen"))
@@ -279,6 +282,53 @@ class LoadgenTest(unittest.TestCase):
             metrics = agent.scrape()
             self.assertEqual(len(metrics.series("llm_cost_usd_total")), 2000)
             self.assertEqual(metrics.sum("llm_requests_total"), 2000.0)
+
+    @unittest.skipUnless(os.access(PROMETHEUS, os.X_OK), "needs prometheus (Debian package)")
+    def test_remote_write_fleet_every_accepted_sample_is_stored(self):
+        # Prometheus scrapes a port where nothing listens: its own `up` series have another
+        # instance than the simulated agents'.
+        with Prometheus("127.0.0.1:1", flags=["--web.enable-remote-write-receiver"],
+                        rule_files=[]) as prom:
+            cmd = [LOADGEN, "--mode=remote-write", f"--address={prom.url}/api/v1/write",
+                   "--agents=3", "--series=500", "--interval=0.5", "--duration=2", "--batch=200",
+                   f"--receiver-pid={prom.proc.pid}", "--timeout=30"]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            self.assertIn("3 agents x 500 series (50 llm_requests_total, 10 "
+                          "llm_request_duration_seconds histograms = 100 samples, 350 "
+                          "llm_cost_usd_total)", done.stdout)
+            self.assertIn("failed:   none", done.stdout)
+            self.assertIn("receiver: ", done.stdout)
+            accepted = int(re.search(r"accepted: (\d+) samples", done.stdout).group(1))
+            self.assertGreaterEqual(accepted, 3 * 500 * 2, done.stdout)  # a few rounds each
+
+            def instant(expr):
+                answer = prom.query(expr, time.time())
+                self.assertEqual(answer["status"], "success", answer)
+                return {tuple(sorted(r["metric"].items())): float(r["value"][1])
+                        for r in answer["data"]["result"]}
+
+            agents = 'instance=~"agent-.*"'
+            self.assertEqual(instant(f'count by (instance, job) ({{{agents}}})'), {
+                (("instance", f"agent-{i}:9464"), ("job", "llm_exporter")): 500.0
+                for i in range(3)})
+            # Family by family: count_over_time drops the name, which makes the families' series
+            # collide.
+            names = ["llm_requests_total", "llm_cost_usd_total",
+                     "llm_request_duration_seconds_bucket", "llm_request_duration_seconds_sum",
+                     "llm_request_duration_seconds_count"]
+            stored = " + ".join(f"sum(count_over_time({n}{{{agents}}}[10m]))" for n in names)
+            self.assertEqual(instant(stored), {(): float(accepted)})
+            self.assertEqual(instant(f'count by (__name__) ({{instance="agent-0:9464"}})'), {
+                (("__name__", "llm_requests_total"),): 50.0,
+                (("__name__", "llm_cost_usd_total"),): 350.0,
+                (("__name__", "llm_request_duration_seconds_bucket"),): 80.0,
+                (("__name__", "llm_request_duration_seconds_sum"),): 10.0,
+                (("__name__", "llm_request_duration_seconds_count"),): 10.0})
+            # Cumulative buckets: +Inf equals _count in every histogram of every agent.
+            self.assertEqual(instant(
+                f'count(llm_request_duration_seconds_bucket{{le="+Inf", {agents}}} == '
+                f'ignoring(le) llm_request_duration_seconds_count{{{agents}}})'), {(): 30.0})
 
 
 if __name__ == "__main__":
