@@ -336,7 +336,8 @@ int Run(const config::AgentConfig& cfg) {
   telemetry::RemoteWriteMetrics remote_write_metrics(agent_metrics);
   std::vector<telemetry::RemoteWriteTargetMetrics*> remote_write_target_metrics;
   for (const config::RemoteWriteTarget& target : remote_write_targets) {
-    remote_write_target_metrics.push_back(&remote_write_metrics.AddTarget(target.name));
+    remote_write_target_metrics.push_back(
+        &remote_write_metrics.AddTarget(target.name, target.capacity));
   }
 
   transport::HttpServerOptions http_options;

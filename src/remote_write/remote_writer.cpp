@@ -40,7 +40,6 @@ RemoteWriter::RemoteWriter(config::RemoteWriteTarget target,
   encoder_options_.external_labels.assign(target_.external_labels.begin(),
                                           target_.external_labels.end());  // a map: sorted
   encoder_options_.max_samples_per_send = target_.max_samples_per_send;
-  metrics_.SetQueue(0, target_.capacity);
 }
 
 RemoteWriter::~RemoteWriter() { Stop(std::chrono::milliseconds(0)); }

@@ -54,7 +54,8 @@ RemoteWriteMetrics::RemoteWriteMetrics(AgentMetrics& agent_metrics) {
 
 RemoteWriteMetrics::~RemoteWriteMetrics() = default;
 
-RemoteWriteTargetMetrics& RemoteWriteMetrics::AddTarget(std::string_view remote) {
+RemoteWriteTargetMetrics& RemoteWriteMetrics::AddTarget(std::string_view remote,
+                                                        std::size_t queue_capacity) {
   auto target = std::make_unique<RemoteWriteTargetMetrics>();
   const std::string name(remote);
   target->remote_ = name;
@@ -71,6 +72,7 @@ RemoteWriteTargetMetrics& RemoteWriteMetrics::AddTarget(std::string_view remote)
   target->highest_sent_ = &highest_sent_->Add({{"remote", name}});
   target->snapshot_samples_ = &snapshot_samples_->Add({{"remote", name}});
   target->snapshot_seconds_ = &snapshot_seconds_->Add({{"remote", name}});
+  target->SetQueue(0, queue_capacity);
   targets_.push_back(std::move(target));
   return *targets_.back();
 }

@@ -72,8 +72,9 @@ class RemoteWriteMetrics {
  public:
   explicit RemoteWriteMetrics(AgentMetrics& agent_metrics);
   ~RemoteWriteMetrics();
-  // The series of target `remote`, created now. The reference lives as long as this object.
-  RemoteWriteTargetMetrics& AddTarget(std::string_view remote);
+  // The series of target `remote`, created now, its queue empty and of `queue_capacity`
+  // snapshots. The reference lives as long as this object.
+  RemoteWriteTargetMetrics& AddTarget(std::string_view remote, std::size_t queue_capacity);
 
  private:
   prometheus::Family<prometheus::Counter>* sent_;
