@@ -34,6 +34,8 @@ test_packages=(
   # tests/integration/test_remote_write.py: its fake receivers decode the agent's requests
   # (snappy block bodies, WriteRequest messages compiled by protoc at test time)
   python3-snappy python3-protobuf
+  # the app-side examples and their tests: examples/fastapi (FastAPI under uvicorn, httpx)
+  python3-fastapi python3-uvicorn python3-httpx
   # fuzzing and sanitizers; the AddressSanitizer+UBSan stage of scripts/test.sh builds with clang
   clang libclang-rt-14-dev
 )
@@ -66,13 +68,17 @@ if ((${#missing[@]} > 0)); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The OpenTelemetry JS SDK and exporters at the versions of tests/otel-js/package-lock.json, when
-# they are missing or the lockfile changed since they were installed.
+# The npm packages of the Node.js parts, at the versions of their package-lock.json, when they
+# are missing or the lockfile changed since they were installed: the OpenTelemetry JS SDK and
+# exporters of the integration tests (tests/otel-js) and the Node.js client (examples/node).
 if [[ "$mode" == full ]]; then
-  otel_js="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/otel-js"
-  if [[ ! -d "$otel_js/node_modules" ||
-        "$otel_js/package-lock.json" -nt "$otel_js/node_modules" ]]; then
-    echo "Installing: the npm packages of tests/otel-js"
-    (cd "$otel_js" && npm ci --no-audit --no-fund >/dev/null)
-  fi
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in tests/otel-js examples/node; do
+    [[ -f "$root/$dir/package-lock.json" ]] || continue
+    if [[ ! -d "$root/$dir/node_modules" ||
+          "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules" ]]; then
+      echo "Installing: the npm packages of $dir"
+      (cd "$root/$dir" && npm ci --no-audit --no-fund >/dev/null)
+    fi
+  done
 fi
