@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 
 import * as llm from '../index.js';
 import { Reporter } from '../index.js';
-import { Agent, LATENCY_LE, NODE_DIR, QUALITY_LE, TTFT_LE, freePort, waitUntil } from './helpers/agent.mjs';
+import { Agent, LATENCY_LE, NODE_DIR, QUALITY_LE, TTFT_LE, freePort, waitUntil } from '../test_support/agent.mjs';
 
 const GPT4O = 'gpt-4o';
 const MINI = 'gpt-4o-mini';
@@ -242,8 +242,13 @@ function runChild(source, env) {
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
+    // A reporter that kept the app alive would hang it: fail after 30 s rather than hang.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, out, err }));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? signal, out, err });
+    });
   });
 }
 

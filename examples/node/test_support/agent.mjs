@@ -1,15 +1,15 @@
 // Runs the real llm_exporter binary for the tests: on a free loopback port, its unix socket off,
 // logging to a temp file, stopped with SIGTERM. The binary is $LLM_EXPORTER_BIN (set by ctest),
-// else build/llm_exporter of this checkout.
+// else build/llm_exporter of this checkout. Kept out of test/, which `node --test test/` runs whole.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const NODE_DIR = path.resolve(HERE, '..', '..');
+export const NODE_DIR = path.resolve(HERE, '..');
 export const SOURCE_DIR = path.resolve(NODE_DIR, '..', '..');
 export const BINARY = process.env.LLM_EXPORTER_BIN || path.join(SOURCE_DIR, 'build', 'llm_exporter');
 
@@ -57,6 +57,11 @@ export class Agent {
   }
 
   async start() {
+    try {
+      accessSync(BINARY, constants.X_OK);
+    } catch {
+      throw new Error(`no agent binary at ${BINARY}: build it, or set LLM_EXPORTER_BIN`);
+    }
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     const args = [`--web.listen-address=127.0.0.1:${this.port}`, '--ingest.listen-unix=',
