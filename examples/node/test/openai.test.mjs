@@ -28,7 +28,7 @@ before(async () => {
   await agent.start();
   fake = await new FakeOpenAI().start();
   warnings = [];
-  reporter = new Reporter({ url: agent.url, intervalMs: 50, logger: { warn: (m) => warnings.push(m) } });
+  reporter = new Reporter({ url: agent.url, timeoutMs: 10_000, intervalMs: 50, logger: { warn: (m) => warnings.push(m) } });
 });
 after(async () => {
   await reporter?.close();

@@ -14,6 +14,8 @@ const GPT4O = 'gpt-4o';
 const MINI = 'gpt-4o-mini';
 const SONNET = 'claude-sonnet-4-20250514';
 const PICO = 1e-12; // the agent accumulates costs in whole pico-dollars
+// The request timeout towards the real agent: generous, for a sanitizer build of it.
+const SLOW_AGENT_MS = 10_000;
 
 /** A logger that records warnings, for asserting one warning per outage. */
 function recordingLogger() {
@@ -49,7 +51,7 @@ async function settled(name, labels, expected) {
 
 test('the module-level functions produce exact metrics, with the trace id as exemplar', async () => {
   const logger = recordingLogger();
-  const r = llm.configure({ url: agent.url, logger });
+  const r = llm.configure({ url: agent.url, timeoutMs: SLOW_AGENT_MS, logger });
   try {
     llm.trackLlmCall({ model: GPT4O, endpoint: '/chat', inputTokens: 1000, outputTokens: 500,
       latency: 0.25, ttft: 0.08, userId: 'alice', teamId: 'search', traceId: 'trace-node-1', spanId: 'span-1' });
@@ -97,7 +99,7 @@ test('the module-level functions produce exact metrics, with the trace id as exe
 
 test('bad values are dropped alone; a partly refused batch counts the refused events', async () => {
   const logger = recordingLogger();
-  const r = new Reporter({ url: agent.url, intervalMs: 60_000, logger });
+  const r = new Reporter({ url: agent.url, timeoutMs: SLOW_AGENT_MS, intervalMs: 60_000, logger });
   const call = { model: MINI, endpoint: '/bad-values', inputTokens: 10, outputTokens: 20, latency: 0.3,
     userId: 'u', teamId: 't' };
   try {
@@ -122,7 +124,7 @@ test('bad values are dropped alone; a partly refused batch counts the refused ev
 
 test('a batch the agent refuses whole is dropped and its first error logged', async () => {
   const logger = recordingLogger();
-  const r = new Reporter({ url: agent.url, intervalMs: 60_000, logger });
+  const r = new Reporter({ url: agent.url, timeoutMs: SLOW_AGENT_MS, intervalMs: 60_000, logger });
   try {
     r.trackLlmCall({ model: MINI, endpoint: '/refused', inputTokens: 10, outputTokens: -7, latency: 0.3 });
     assert.equal(await r.flush(10_000), true);
@@ -138,7 +140,7 @@ test('a batch the agent refuses whole is dropped and its first error logged', as
 
 test('a full queue drops the newest events; the queued ones arrive', async () => {
   const logger = recordingLogger();
-  const r = new Reporter({ url: agent.url, maxQueue: 5, intervalMs: 60_000, logger });
+  const r = new Reporter({ url: agent.url, timeoutMs: SLOW_AGENT_MS, maxQueue: 5, intervalMs: 60_000, logger });
   try {
     for (let i = 0; i < 20; i++) {
       r.trackLlmCall({ model: MINI, endpoint: '/queue-full', inputTokens: i, outputTokens: 1, latency: 0.2 });
@@ -257,7 +259,7 @@ test('an app that exits normally without close() still delivers its events', asy
   // the flush at exit nothing would be sent.
   const { code, out, err } = await runChild(`
     import { configure, trackLlmCall, trackQualityScore, reporter } from './index.js';
-    configure({ intervalMs: 600_000 });
+    configure({ intervalMs: 600_000, timeoutMs: ${SLOW_AGENT_MS} });
     trackLlmCall({ model: 'gpt-4o-mini', endpoint: '/exit', inputTokens: 7, outputTokens: 3,
                    latency: 0.7, userId: 'exiter', teamId: 'batch' });
     trackQualityScore({ model: 'gpt-4o-mini', evaluator: 'exit-judge', score: 4 });
