@@ -19,9 +19,14 @@ Then, at one evaluation time T:
   (promql/functions.go, extrapolatedRate). Tolerance: 1e-9 relative, for float rounding only;
 - every rule of rules/ is loaded, evaluates without error, parses through the query API, every
   recording rule has data, and exactly the alerts the events and spans imply are pending;
-- every template variable query returns the values posted.
+- every template variable query returns the values posted;
+- every recipe of docs/recipes.md (each ```promql block after its `<!-- recipe: ID -->` marker),
+  with $__range, $__interval and $__rate_interval at the same window, returns at T exactly what
+  the known batch implies, and parses and returns data as a range query. A recipe without a
+  check here, or a check without a recipe, fails the test.
 
-The values every panel returned are printed (and written to $LLM_EXPORTER_E2E_REPORT if set).
+The values every panel and recipe returned are printed (and written to
+$LLM_EXPORTER_E2E_REPORT if set).
 
     LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_prometheus_e2e.py
 """
@@ -53,6 +58,7 @@ PROMETHEUS = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus") or "
 DASHBOARDS = ["llm-overview.json", "llm-cost.json", "llm-exporter.json"]
 RULE_FILES = [os.path.join(ROOT, "rules", "llm-recording.rules.yml"),
               os.path.join(ROOT, "rules", "llm-alerts.rules.yml")]
+RECIPES = os.path.join(ROOT, "docs", "recipes.md")
 JOB = "llm_exporter"
 REL = 1e-9
 
@@ -351,6 +357,26 @@ def series(answer, fmt):
     return out
 
 
+# ------------------------------------------------------------------ docs/recipes.md
+def recipe_queries():
+    """([(id, PromQL)] in the order of docs/recipes.md, the number of ```promql blocks in it).
+
+    A recipe is a ```promql block right after its `<!-- recipe: ID -->` line; a block without
+    one shows as the difference between the two."""
+    with open(RECIPES, encoding="utf-8") as f:
+        text = f.read()
+    marked = re.findall(r"^<!-- recipe: ([a-z0-9-]+) -->\n```promql\n(.*?)\n```$", text,
+                        re.M | re.S)
+    return marked, len(re.findall(r"^```promql$", text, re.M))
+
+
+def with_topk(expr, k):
+    """The recipe with the k of its one topk() set to `k`."""
+    out, n = re.subn(r"\b(topk(?: by \([\w, ]*\))? ?\()\d+,", rf"\g<1>{k},", expr)
+    assert n == 1, f"one topk() in {expr}"
+    return out
+
+
 # ------------------------------------------------------------------ the test
 needs_agent = unittest.skipUnless("LLM_EXPORTER_BIN" in os.environ
                                   or os.access(harness.BINARY, os.X_OK),
@@ -457,6 +483,12 @@ class PrometheusEndToEndTest(unittest.TestCase):
             expr = substitute(target["expr"], cls.window)
             cls.answers[(name, panel["title"], target["refId"])] = (
                 panel, target, expr, prom.query(expr, cls.at))
+        # Answers of every recipe of docs/recipes.md at T, the same way.
+        cls.recipes, cls.recipe_blocks = recipe_queries()
+        cls.recipe_answers = {}
+        for rid, expr in cls.recipes:
+            expr = substitute(expr, cls.window)
+            cls.recipe_answers[rid] = (expr, prom.query(expr, cls.at))
 
     # ---- helpers
     def panel(self, dashboard, title, ref="A"):
@@ -669,6 +701,102 @@ class PrometheusEndToEndTest(unittest.TestCase):
             for k in want:
                 self.assertClose(got[k] / sum(got.values()), want[k] / cost, f"{title} {k}")
 
+    # ---- docs/recipes.md
+    def recipe_checks(self):
+        """{recipe id: {legend: value}}: what each recipe of docs/recipes.md must return at T,
+        from the known batch; the legend is the answer's labels, `label=value,...`."""
+        models = group(lambda e: e["model"], lambda e: 1)
+        cost_model = group(lambda e: e["model"], cost_of)
+        cost_user = group(lambda e: e["user_id"], cost_of)
+        cost_team = group(lambda e: e["team_id"], cost_of)
+        cost_team_user = group(lambda e: (e["team_id"], e["user_id"]), cost_of)
+        latencies = {m: [e["latency"] for e in CALLS if e["model"] == m] for m in models}
+        cached = [e for e in CALLS if "cache" in e]
+        hits = group(lambda e: e["model"], lambda e: e["cache"] == "hit", cached)
+        lookups = group(lambda e: e["model"], lambda e: 1, cached)
+        by = lambda label, values: {f"{label}={k}": v for k, v in values.items()}  # noqa: E731
+        top = sorted(cost_user.items(), key=lambda kv: -kv[1])[:10]
+        top_in_team = {}
+        for (t, u), c in sorted(cost_team_user.items(), key=lambda kv: -kv[1]):
+            if sum(k[0] == t for k in top_in_team) < 3:
+                top_in_team[(t, u)] = c
+        checks = {
+            "cost-by-user": by("user_id", {u: self.increase(c) for u, c in cost_user.items()}),
+            # Counter values at T minus at T - window: no extrapolation.
+            "cost-by-user-exact": by("user_id", cost_user),
+            "latency-mean-by-model": by("model", {
+                m: total(v) / len(v) for m, v in latencies.items()}),
+            "cost-total": {"value": self.increase(total(cost_model.values()))},
+            "cost-by-model": by("model", {m: self.increase(c) for m, c in cost_model.items()}),
+            # $__interval is the window too: one step's bar is the known batch's spend.
+            "cost-over-time": by("model", {m: self.increase(c) for m, c in cost_model.items()}),
+            "cost-per-request-by-model": by("model", {
+                m: cost_model[m] / n for m, n in models.items()}),
+            "cache-hit-rate-by-model": by("model", {m: hits[m] / lookups[m] for m in lookups}),
+            "cache-hits-by-model": by("model", {m: self.increase(hits[m]) for m in lookups}),
+            # hits x cost / (calls - hits): a model whose every call was a hit has no row.
+            "cache-savings-estimate": by("model", {
+                m: self.increase(hits[m] * cost_model[m] / (models[m] - hits[m]))
+                for m in lookups if models[m] > hits[m]}),
+            "top-users": by("user_id", {u: self.increase(c) for u, c in top}),
+            "top-users-per-team": {f"team_id={t},user_id={u}": self.increase(c)
+                                   for (t, u), c in top_in_team.items()},
+            "cost-by-team": by("team_id", {t: self.increase(c) for t, c in cost_team.items()}),
+            "active-users": {"value": sum(c > 0 for c in cost_user.values())},
+        }
+        for q in (0.5, 0.95, 0.99):
+            checks[f"latency-p{round(q * 100)}-by-model"] = by("model", {
+                m: bucket_quantile(q, v, LATENCY_BUCKETS) for m, v in latencies.items()})
+        return checks
+
+    def test_recipes_each_have_a_marker_and_a_check(self):
+        ids = [rid for rid, _ in self.recipes]
+        self.assertEqual(len(ids), self.recipe_blocks,
+                         f"{RECIPES}: a ```promql block without <!-- recipe: ID --> before it")
+        self.assertEqual(len(ids), len(set(ids)), f"recipe ids used twice: {ids}")
+        self.assertEqual(set(ids), set(self.recipe_checks()),
+                         "every recipe has a check below, and every check a recipe")
+
+    def test_recipes_return_what_the_events_imply(self):
+        checks = self.recipe_checks()
+        for rid, (expr, answer) in self.recipe_answers.items():
+            with self.subTest(recipe=rid):
+                self.assertIn(rid, checks, f"no check for recipe {rid}")
+                self.assertEqual(answer["status"], "success", f"{expr}: {answer}")
+                got, want = series(answer, None), checks[rid]
+                self.assertEqual(set(got), set(want), f"{rid}: {got}")
+                for k, v in want.items():
+                    self.assertClose(got[k], v, f"{rid} / {k}")
+
+    def test_recipes_as_range_queries(self):
+        # The same window as every step's range: each step is a valid Grafana time series point.
+        for rid, (expr, _) in self.recipe_answers.items():
+            with self.subTest(recipe=rid):
+                ranged = self.prom.api("query_range", query=expr,
+                                       start=f"{self.at - self.seconds:.3f}",
+                                       end=f"{self.at:.3f}", step="1")
+                self.assertEqual(ranged["status"], "success", f"{expr}: {ranged}")
+                self.assertTrue(ranged["data"]["result"], f"range data: {expr}")
+
+    def test_recipes_topk_keeps_the_biggest_spenders(self):
+        # With 4 users and 2 teams, k = 10 and k = 3 keep everyone: k = 1 shows the ranking.
+        cost_user = group(lambda e: e["user_id"], cost_of)
+        cost_team_user = group(lambda e: (e["team_id"], e["user_id"]), cost_of)
+        queries = dict(self.recipe_answers)
+        u = max(cost_user, key=cost_user.get)
+        per_team = {t: max((k for k in cost_team_user if k[0] == t), key=cost_team_user.get)
+                    for t, _ in cost_team_user}
+        for rid, want in (("top-users", {f"user_id={u}": self.increase(cost_user[u])}),
+                          ("top-users-per-team", {
+                              f"team_id={t},user_id={tu}": self.increase(cost_team_user[(t, tu)])
+                              for t, (_, tu) in per_team.items()})):
+            with self.subTest(recipe=rid):
+                answer = self.prom.query(with_topk(queries[rid][0], 1), self.at)
+                got = series(answer, None)
+                self.assertEqual(set(got), set(want), f"{rid}: {got}")
+                for k, v in want.items():
+                    self.assertClose(got[k], v, f"{rid} / {k}")
+
     # ---- llm-exporter
     def test_exporter_values(self):
         d = "llm-exporter.json"
@@ -782,6 +910,12 @@ class PrometheusEndToEndTest(unittest.TestCase):
             shown = "; ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in sorted(values.items()))
             lines.append(f"{name} | {title} [{ref}] | {shown}")
+        for rid, (expr, answer) in self.recipe_answers.items():
+            values = series(answer, None) if answer["status"] == "success" \
+                else {"error": answer.get("error")}
+            shown = "; ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in sorted(values.items()))
+            lines.append(f"recipes.md | {rid} | {shown}")
         text = "\n".join(lines) + "\n"
         sys.stdout.write(text)
         path = os.environ.get("LLM_EXPORTER_E2E_REPORT")
