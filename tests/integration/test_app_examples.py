@@ -289,6 +289,56 @@ class OpenAIWrapperTest(TtftAssertions):
         self.assertEqual(self.server.requests[0][0]["Authorization"], "Bearer sk-from-env")
 
 
+class RecordingReporter:
+    def __init__(self):
+        self.calls = []
+
+    def track_llm_call(self, *args, **extra):
+        self.calls.append((args, extra))
+
+
+class CallMeterTest(unittest.TestCase):
+    """llm_openai.CallMeter on its own: what counts as the first token, what is reported."""
+
+    def meter(self, reporter):
+        clock = FakeClock()
+        meter = llm_openai.CallMeter(GPT4O, "/chat", "u", "t", "trace-1", reporter, clock)
+        meter.started()
+        return meter, clock
+
+    def test_a_tool_call_delta_is_the_first_token_and_a_role_chunk_is_not(self):
+        reporter = RecordingReporter()
+        meter, clock = self.meter(reporter)
+        clock.now = 0.25
+        self.assertEqual(meter.chunk({"choices": [{"delta": {"role": "assistant", "content": ""}}]}), "")
+        self.assertIsNone(meter.ttft)
+        clock.now = 0.5
+        meter.chunk({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "f"}}]}}]})
+        clock.now = 0.75
+        self.assertEqual(meter.chunk({"choices": [{"delta": {"content": "x"}}]}), "x")
+        meter.chunk({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 4,
+                                              "prompt_tokens_details": {"cached_tokens": 8}}})
+        clock.now = 1.0
+        meter.finish()
+        meter.fail()  # reported once only
+        self.assertEqual(reporter.calls, [((GPT4O, "/chat", 10, 4, 1.0, 0.5, "u", "t", "success"),
+                                           {"cached_input_tokens": 8, "trace_id": "trace-1"})])
+
+    def test_a_failure_reports_what_is_known_and_a_plain_response_no_ttft(self):
+        reporter = RecordingReporter()
+        meter, clock = self.meter(reporter)
+        clock.now = 2.0
+        meter.fail()
+        plain, clock = self.meter(reporter)
+        plain.response({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+        clock.now = 0.5
+        plain.finish()
+        self.assertEqual(reporter.calls, [
+            ((GPT4O, "/chat", 0, 0, 2.0, None, "u", "t", "error"), {"trace_id": "trace-1"}),
+            ((GPT4O, "/chat", 3, 1, 0.5, None, "u", "t", "success"), {"trace_id": "trace-1"})])
+
+
 class FakeClock:
     """The app's clock, advanced by the fake model client: exact latencies and TTFTs."""
 
@@ -368,8 +418,9 @@ class FastAPIAppTest(MetricsAssertions):
             self.addCleanup(reporter.close)
             app = app_module.create_app(llm_client=model, reporter=reporter,
                                         default_model=MINI, clock=clock)
-            with UvicornThread(app) as server, httpx.Client(base_url=server.url,
-                                                            trust_env=False, timeout=30) as http:
+            with UvicornThread(app) as server, httpx.Client(base_url=server.url, trust_env=False,
+                                                            timeout=30) as http, \
+                    self.assertLogs("llm_app", "WARNING") as logs:
                 def chat(body, **headers):
                     return http.post("/chat", json=body, headers=headers)
 
@@ -391,6 +442,11 @@ class FastAPIAppTest(MetricsAssertions):
             m = agent.scrape()
             om = agent.get("/metrics", headers=OPENMETRICS).body.decode()
         self.assertEqual(reporter.dropped, 0)
+        self.assertEqual(logs.output, [
+            f"WARNING:llm_app:the model call of trace {boom.headers['X-Trace-ID']} failed: "
+            "ConnectionError('stream cut')",
+            f"WARNING:llm_app:the model call of trace {down.headers['X-Trace-ID']} failed: "
+            "ConnectionError('model unreachable')"])
 
         self.assertEqual([r.status_code for r in (long, hello, streamed, boom, down, anonymous)],
                          [200, 200, 200, 502, 502, 200])
@@ -592,8 +648,10 @@ class EvaluationPipelineTest(MetricsAssertions):
                 evaluation = self.pipeline.EvaluationPipeline(
                     judge, reporter, sample_rate=0.5, concurrency=3, max_retries=2, backoff=0.01,
                     judge_timeout=1.0)
-                async with evaluation:
-                    queued = [evaluation.submit(c) for c in calls]
+                with self.assertLogs("llm_evaluation", "WARNING") as logs:
+                    async with evaluation:
+                        queued = [evaluation.submit(c) for c in calls]
+                self.assertIn("dropped the evaluation of trace trace-", logs.output[0])
                 evaluation.submit(calls[1])  # after close: dropped
                 return evaluation, queued
 
