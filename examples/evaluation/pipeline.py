@@ -11,6 +11,11 @@ app's completed calls, and each score goes to the llm_exporter agent as a qualit
     # leaving the block (or await evaluation.close()) scores what is queued, then stops
     print(evaluation.stats)
 
+From the command line, scoring completed calls kept as NDJSON, one
+{"trace_id", "query", "response", "model"} object a line:
+
+    python3 examples/evaluation/pipeline.py calls.ndjson --sample-rate 0.2 --concurrency 4
+
 - Sampling is deterministic: a call is scored when the first 8 bytes of SHA-256(trace id), as a
   fraction of 2^64, are below sample_rate; the same trace id always gets the same answer, in every
   process, so a trace is either scored everywhere or nowhere. A call without a trace id is keyed
@@ -27,6 +32,7 @@ Plug in a real judge by passing any object with `async def complete(self, prompt
 with an OpenAI-compatible API, and its own calls are reported as LLM calls (endpoint
 "/evaluation") so the judge's cost shows beside the app's.
 """
+import argparse
 import asyncio
 import dataclasses
 import hashlib
@@ -177,6 +183,19 @@ class EvaluationPipeline:
         self.stats.sampled += 1
         return True
 
+    async def put(self, call):
+        """As submit(), but waits for room in the queue instead of dropping: for batch jobs that
+        should slow down rather than lose calls. True when sampled and queued."""
+        if sample_fraction(call) >= self.sample_rate:
+            self.stats.skipped += 1
+            return False
+        if self._closed:
+            self.stats.queue_full += 1
+            return False
+        await self._queue.put(call)
+        self.stats.sampled += 1
+        return True
+
     async def close(self):
         """Refuses new calls, scores every queued one (retries included), then stops the workers."""
         self._closed = True
@@ -233,3 +252,37 @@ class EvaluationPipeline:
         self._warned = True
         log.log(level, "dropped the evaluation of trace %s after %d attempts: %r",
                 call.trace_id, self.max_retries + 1, error)
+
+
+async def _main(args):
+    judge = OpenAIJudge(model=args.judge_model)
+    async with EvaluationPipeline(judge, sample_rate=args.sample_rate,
+                                  concurrency=args.concurrency) as evaluation:
+        with open(args.calls, encoding="utf-8") if args.calls != "-" else sys.stdin as lines:
+            for line in lines:
+                if line.strip():
+                    record = json.loads(line)
+                    await evaluation.put(CompletedCall(record.get("trace_id"), record["query"],
+                                                       record["response"], record["model"]))
+    return evaluation.stats
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Scores completed LLM calls with an LLM judge "
+                                     "and reports the scores to the llm_exporter agent.")
+    parser.add_argument("calls", help='NDJSON file ("-": stdin) of {"trace_id", "query", '
+                        '"response", "model"} objects')
+    parser.add_argument("--sample-rate", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--judge-model", default=JUDGE_MODEL)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    stats = asyncio.run(_main(args))
+    flushed = llm_metrics.flush(timeout=10)
+    print(f"{stats}; sent to the agent: {flushed}; events dropped by the reporter: "
+          f"{llm_metrics.reporter().dropped}")
+    return 0 if stats.failed == 0 and stats.queue_full == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -125,7 +125,7 @@ def create_app(llm_client=None, reporter=None, *, default_model=None, clock=time
             return _failed(state.trace_id, error)
         if body.stream:
             return StreamingResponse(_deltas(meter, first, chunks),
-                                     media_type="text/plain; charset=utf-8")
+                                     media_type="text/plain")  # Starlette adds the charset
         text = []
         try:
             async for chunk in _rest(first, chunks):

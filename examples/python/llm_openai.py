@@ -37,12 +37,18 @@ the TTFT when measured, and the tokens of the usage chunk only if it had arrived
 provider bills the tokens it generated, but the client never learns how many). Reporting never
 raises and never blocks: llm_metrics queues the event for its sender thread.
 
+From the command line, a streamed question (reported with endpoint "/cli"):
+
+    python3 examples/python/llm_openai.py --model gpt-4o-mini "What is a histogram?"
+
 CallMeter and sse_payload() hold the measuring and parsing apart from the transport, so an async
 client (examples/fastapi/llm_client.py, on httpx) reports exactly as this one does.
 """
+import argparse
 import json
 import logging
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -319,3 +325,26 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
                                       headers=headers)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Asks an OpenAI-compatible API ($OPENAI_BASE_URL, "
+                                     "$OPENAI_API_KEY) a question, streamed, and reports the call "
+                                     "to the llm_exporter agent ($LLM_EXPORTER_URL).")
+    parser.add_argument("question")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument("--user-id", default="")
+    parser.add_argument("--team-id", default="")
+    args = parser.parse_args()
+    client = ChatClient(endpoint="/cli", user_id=args.user_id, team_id=args.team_id)
+    with client.stream(args.model, [{"role": "user", "content": args.question}]) as stream:
+        for delta in stream:
+            print(delta, end="", flush=True)
+    print(f"\n[ttft {stream.ttft:.3f} s, latency {stream.latency:.3f} s, usage {stream.usage}]"
+          if stream.ttft is not None else f"\n[latency {stream.latency:.3f} s]")
+    llm_metrics.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

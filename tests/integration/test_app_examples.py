@@ -69,6 +69,7 @@ OPENMETRICS = {"Accept": "application/openmetrics-text; version=1.0.0"}
 class FakeOpenAI(http.server.ThreadingHTTPServer):
     """An OpenAI-compatible POST /v1/chat/completions on a free port, chunked like the real one.
 
+    A request for a JSON object (response_format) is answered with a judge's verdict, overall 4.
     The last message's content picks the behaviour: "please fail" answers HTTP 500; "please cut"
     sends one content chunk, then drops the connection; "please hold" waits for `release` after
     the first content chunk; anything else streams PIECES. Streams send the role chunk at once
@@ -94,10 +95,14 @@ class FakeOpenAI(http.server.ThreadingHTTPServer):
                     return self.answer(500, {"error": {"message": "the model is down"}})
                 if not body.get("stream"):
                     time.sleep(FIRST_TOKEN_DELAY)
+                    content = "".join(PIECES)
+                    if body.get("response_format") == {"type": "json_object"}:  # a judge
+                        content = json.dumps({"relevance": 5, "accuracy": 4, "helpfulness": 4,
+                                              "overall": 4})
                     return self.answer(200, {
                         "id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
                         "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                            "role": "assistant", "content": "".join(PIECES)}}],
+                            "role": "assistant", "content": content}}],
                         "usage": USAGE})
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -585,6 +590,16 @@ class FastAPIDefaultClientTest(TtftAssertions):
             return False
 
 
+class QualityRecorder:
+    """A reporter that keeps the quality scores it is given."""
+
+    def __init__(self):
+        self.scores = []
+
+    def track_quality_score(self, model, evaluator, score, trace_id=None):
+        self.scores.append((model, evaluator, score, trace_id))
+
+
 class FakeJudge:
     """Scores by query: "flaky" fails once then scores 4; "slow" outlasts the timeout once;
     "garbage" answers no JSON and "seven" an out-of-range score, always; others score per
@@ -677,14 +692,11 @@ class EvaluationPipelineTest(MetricsAssertions):
 
     def test_concurrency_is_bounded_and_a_full_queue_drops(self):
         judge = FakeJudge()
-        reported = []
-
-        class Recorder:
-            def track_quality_score(self, model, evaluator, score, trace_id=None):
-                reported.append((model, evaluator, score, trace_id))
+        recorder = QualityRecorder()
+        reported = recorder.scores
 
         async def run():
-            evaluation = self.pipeline.EvaluationPipeline(judge, Recorder(), concurrency=2,
+            evaluation = self.pipeline.EvaluationPipeline(judge, recorder, concurrency=2,
                                                           max_queue=3)
             judge.gate.clear()
             evaluation.start()
@@ -711,6 +723,50 @@ class EvaluationPipelineTest(MetricsAssertions):
         self.assertEqual(sorted(reported, key=lambda r: r[3]),
                          [(GPT4O, "llm_judge", score, f"trace-{q}")
                           for q, score in [("q0", 5), ("q1", 3), ("q2", 1), ("q6", 4), ("q7", 2)]])
+
+    def test_put_waits_for_room_instead_of_dropping(self):
+        judge = FakeJudge()
+        recorder = QualityRecorder()
+
+        async def run():
+            evaluation = self.pipeline.EvaluationPipeline(judge, recorder, concurrency=1,
+                                                          max_queue=1)
+            async with evaluation:
+                queued = [await evaluation.put(c) for c in self.calls(["q0", "q1", "q2", "q3"])]
+            return evaluation, queued
+
+        evaluation, queued = asyncio.run(run())
+        self.assertEqual(queued, [True] * 4)
+        self.assertEqual((evaluation.stats.sampled, evaluation.stats.queue_full,
+                          evaluation.stats.scored), (4, 0, 4))
+        self.assertEqual([s[2] for s in recorder.scores], [5, 3, 1, 4.5])
+
+    def test_the_openai_judge_asks_for_json_and_its_own_calls_are_reported(self):
+        server = FakeOpenAI()
+        self.addCleanup(server.stop)
+        judge_calls = RecordingReporter()
+        client = llm_openai.ChatClient(server.url, "sk-judge", endpoint="/evaluation",
+                                       reporter=judge_calls)
+        recorder = QualityRecorder()
+        call = self.calls(["What is a histogram?"])[0]
+
+        async def run():
+            async with self.pipeline.EvaluationPipeline(self.pipeline.OpenAIJudge(client),
+                                                        recorder) as evaluation:
+                evaluation.submit(call)
+            return evaluation
+
+        evaluation = asyncio.run(run())
+        self.assertEqual(recorder.scores, [(GPT4O, "llm_judge", 4, "trace-What is a histogram?")])
+        headers, body = server.requests[0]
+        self.assertEqual((body["model"], body["response_format"], body["messages"]),
+                         ("gpt-4o-mini", {"type": "json_object"}, [{"role": "user", "content":
+                          self.pipeline.EVALUATION_PROMPT.format(query=call.query,
+                                                                 response=call.response)}]))
+        self.assertEqual(headers["Authorization"], "Bearer sk-judge")
+        self.assertEqual([c[0][:4] + c[0][5:] for c in judge_calls.calls],
+                         [("gpt-4o-mini", "/evaluation", 1200, 300, None, "", "", "success")])
+        self.assertEqual(evaluation.stats.scored, 1)
 
     def test_verdicts_outside_one_to_five_are_refused(self):
         parse = self.pipeline.parse_verdict
