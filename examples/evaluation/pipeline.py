@@ -199,8 +199,8 @@ class EvaluationPipeline:
     async def close(self):
         """Refuses new calls, scores every queued one (retries included), then stops the workers."""
         self._closed = True
-        if self._workers:
-            await self._queue.join()
+        self.start()  # calls submitted before start() are scored too
+        await self._queue.join()
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)

@@ -117,24 +117,22 @@ def create_app(llm_client=None, reporter=None, *, default_model=None, clock=time
         messages = [{"role": "user", "content": body.query}]
         meter.started()
         chunks = aiter(llm_client.stream_chat(model, messages))
+        handed_over = False  # to a streamed response, which then reports the call
         try:
             # Wait for the first chunk here, so that a call failing at once is answered 502.
             first = await anext(chunks, None)
-        except Exception as error:
-            meter.fail()
-            return _failed(state.trace_id, error)
-        if body.stream:
-            return StreamingResponse(_deltas(meter, first, chunks),
-                                     media_type="text/plain")  # Starlette adds the charset
-        text = []
-        try:
-            async for chunk in _rest(first, chunks):
-                text.append(meter.chunk(chunk))
+            if body.stream:
+                handed_over = True
+                return StreamingResponse(_deltas(meter, first, chunks),
+                                         media_type="text/plain")  # Starlette adds the charset
+            text = [meter.chunk(chunk) async for chunk in _rest(first, chunks)]
         except Exception as error:
             meter.fail()
             return _failed(state.trace_id, error)
         finally:
-            meter.finish()  # a cancelled request counts as closed early: see llm_openai
+            if not handed_over:
+                meter.finish()  # a cancelled request counts as closed early: see llm_openai
+                await _aclose(chunks)
         input_tokens, output_tokens, cached = meter.tokens()
         return {"response": "".join(text), "model": model, "trace_id": state.trace_id,
                 "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
@@ -163,8 +161,13 @@ async def _deltas(meter, first, chunks):
         raise
     finally:
         meter.finish()
-        with contextlib.suppress(Exception):
-            await chunks.aclose()
+        await _aclose(chunks)
+
+
+async def _aclose(chunks):
+    """Closes the model's stream (and so its connection) when the app stops reading early."""
+    with contextlib.suppress(Exception):
+        await chunks.aclose()
 
 
 def _failed(trace_id, error):
