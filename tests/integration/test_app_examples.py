@@ -53,6 +53,18 @@ except ImportError as e:  # python3-fastapi, python3-uvicorn, python3-httpx
 # there, and their absence fails the tests instead.
 needs_packages = unittest.skipIf(MISSING and not os.environ.get("CI"),
                                  f"needs python3-fastapi, python3-uvicorn, python3-httpx: {MISSING}")
+
+
+class NeedsPackages:
+    """With $CI set, the Debian packages are required: their absence fails, not skips."""
+
+    def setUp(self):
+        if MISSING:
+            self.fail(f"$CI is set but python3-fastapi, python3-uvicorn or python3-httpx is "
+                      f"missing: {MISSING}")
+        super().setUp()
+
+
 needs_agent = unittest.skipUnless("LLM_EXPORTER_BIN" in os.environ or os.access(harness.BINARY, os.X_OK),
                                   f"no agent binary at {harness.BINARY}")
 
@@ -409,7 +421,7 @@ class UvicornThread:
 
 @needs_packages
 @needs_agent
-class FastAPIAppTest(MetricsAssertions):
+class FastAPIAppTest(NeedsPackages, MetricsAssertions):
     """examples/fastapi/app.py under uvicorn, with a fake model client and the real agent."""
 
     def test_requests_are_reported_per_user_and_team_with_their_trace_ids(self):
@@ -528,7 +540,7 @@ class FastAPIAppTest(MetricsAssertions):
 
 @needs_packages
 @needs_agent
-class FastAPIDefaultClientTest(TtftAssertions):
+class FastAPIDefaultClientTest(NeedsPackages, TtftAssertions):
     """`python3 -m uvicorn app:app` as the README runs it: the httpx client, the fake server."""
 
     def test_the_default_client_streams_measures_ttft_and_reports(self):
