@@ -186,8 +186,10 @@ class ChatStream:
     def __init__(self, response, meter):
         self._response = response
         self._meter = meter
-        self.text = ""
-        self._deltas = self._read()
+        self._parts = []
+        # A plain function, not a method: the generator must not hold self, so that dropping
+        # the stream after a `break` frees it, and so reports the call, at once.
+        self._deltas = _read_deltas(response, meter, self._parts)
 
     def __iter__(self):
         return self
@@ -207,10 +209,14 @@ class ChatStream:
 
     def close(self):
         """Stops reading; reports the call as closed early unless it has ended already."""
-        self._deltas.close()  # runs _read's finally when the iteration had started
+        self._deltas.close()  # runs _read_deltas' finally when the iteration had started
         if not self._meter.reported:  # never iterated: the generator's finally never ran
-            self._close_response()
+            _close_quietly(self._response)
             self._meter.finish()
+
+    @property
+    def text(self):
+        return "".join(self._parts)
 
     @property
     def usage(self):
@@ -228,36 +234,39 @@ class ChatStream:
     def latency(self):
         return self._meter.latency
 
-    def _read(self):
-        meter = self._meter
-        try:
-            while True:
-                line = self._response.readline()
-                if not line:
-                    raise IncompleteStreamError("the stream ended before data: [DONE]")
-                payload = sse_payload(line)
-                if payload is DONE:
-                    break
-                if payload is None:
-                    continue
-                content = meter.chunk(payload)
-                if content:
-                    self.text += content
-                    yield content
-        except GeneratorExit:
-            raise  # closed by the consumer: reported as success in finally
-        except BaseException:
-            meter.fail()
-            raise
-        finally:
-            self._close_response()
-            meter.finish()  # after [DONE], or the consumer closed the stream early
 
-    def _close_response(self):
-        try:
-            self._response.close()
-        except Exception:  # closing a connection that has already failed
-            pass
+
+def _read_deltas(response, meter, parts):
+    """The content deltas of an SSE response; reports the call through `meter` when it ends."""
+    try:
+        while True:
+            line = response.readline()
+            if not line:
+                raise IncompleteStreamError("the stream ended before data: [DONE]")
+            payload = sse_payload(line)
+            if payload is DONE:
+                break
+            if payload is None:
+                continue
+            content = meter.chunk(payload)
+            if content:
+                parts.append(content)
+                yield content
+    except GeneratorExit:
+        raise  # closed by the consumer: reported as success in finally
+    except BaseException:
+        meter.fail()
+        raise
+    finally:
+        _close_quietly(response)
+        meter.finish()  # after [DONE], or the consumer closed the stream early
+
+
+def _close_quietly(response):
+    try:
+        response.close()
+    except Exception:  # closing a connection that has already failed
+        pass
 
 
 class ChatClient:

@@ -286,6 +286,20 @@ class OpenAIWrapperTest(TtftAssertions):
                           {"include_usage": True}, {"include_usage": True}])
         self.assertEqual({h["Authorization"] for h, _ in self.server.requests}, {"Bearer sk-test"})
 
+    def test_a_stream_dropped_after_break_is_reported_at_once(self):
+        reporter = RecordingReporter()
+        client = llm_openai.ChatClient(self.server.url, reporter=reporter)
+        for delta in client.stream(MINI, [{"role": "user", "content": "please hold"}]):
+            break
+        self.server.release.set()
+        self.assertEqual(delta, PIECES[0])
+        self.assertEqual(len(reporter.calls), 1)  # freed, and reported, by the end of the loop
+        (model, endpoint, tokens_in, tokens_out, latency, ttft, *_, status), extra = \
+            reporter.calls[0]
+        self.assertEqual((model, tokens_in, tokens_out, status, extra), (MINI, 0, 0, "success", {}))
+        self.assertGreaterEqual(ttft, FIRST_TOKEN_DELAY)
+        self.assertGreaterEqual(latency, ttft)
+
     def test_the_api_key_comes_from_the_environment_and_reporting_failures_stay_inside(self):
         class BrokenReporter:
             def track_llm_call(self, *args, **kwargs):
