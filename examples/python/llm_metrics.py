@@ -61,9 +61,14 @@ class Reporter:
                  "latency": latency, "ttft": ttft, "user_id": user_id, "team_id": team_id, **extra}
         self._enqueue({k: v for k, v in event.items() if v is not None})
 
-    def track_quality_score(self, model: str, evaluator: str, score: float):
-        """Queues one quality evaluation score (the agent's llm_quality_score histogram)."""
-        self._enqueue({"type": "quality", "model": model, "evaluator": evaluator, "score": score})
+    def track_quality_score(self, model: str, evaluator: str, score: float,
+                            trace_id: str | None = None):
+        """Queues one quality evaluation score (the agent's llm_quality_score histogram);
+        trace_id, when given, names the trace of the call that was scored."""
+        event = {"type": "quality", "model": model, "evaluator": evaluator, "score": score}
+        if trace_id is not None:
+            event["trace_id"] = trace_id
+        self._enqueue(event)
 
     def flush(self, timeout=5.0):
         """Sends every event queued so far; True when all were sent or dropped within `timeout`."""
@@ -216,9 +221,9 @@ def track_llm_call(model: str, endpoint: str, input_tokens: int, output_tokens: 
                               user_id, team_id, status, **extra)
 
 
-def track_quality_score(model: str, evaluator: str, score: float):
-    """Records a quality evaluation score; returns at once and never raises."""
-    reporter().track_quality_score(model, evaluator, score)
+def track_quality_score(model: str, evaluator: str, score: float, trace_id: str | None = None):
+    """Records a quality evaluation score (trace_id optional); returns at once, never raises."""
+    reporter().track_quality_score(model, evaluator, score, trace_id=trace_id)
 
 
 def flush(timeout=5.0) -> bool:

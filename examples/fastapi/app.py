@@ -1,0 +1,178 @@
+"""The seed's FastAPI middleware, reporting every LLM call to the host's llm_exporter agent.
+
+    cd examples/fastapi
+    OPENAI_BASE_URL=... OPENAI_API_KEY=... LLM_EXPORTER_URL=http://127.0.0.1:9778 \\
+      python3 -m uvicorn app:app --port 8000
+
+The middleware gives each request a user, a team and a trace id (request.state.user_id, .team_id,
+.session_id, .trace_id, .span_id) and returns the trace id in `X-Trace-ID` and a W3C
+`traceresponse` header. POST /chat {"query": ..., "model"?: ..., "stream"?: false} calls the model
+through an injectable async client and reports the call through examples/python/llm_metrics.py
+with endpoint "/chat", the caller's user and team and the trace id, which the agent keeps as the
+exemplar of the series and buckets the call lands in.
+
+Tests and other apps build their own instance: create_app(llm_client=..., reporter=...).
+"""
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import secrets
+import sys
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import llm_metrics  # noqa: E402
+from llm_openai import CallMeter  # noqa: E402
+
+from llm_client import OpenAIChatStreamer  # noqa: E402
+
+ENDPOINT = "/chat"
+DEFAULT_MODEL = "gpt-4o-mini"
+# A request without X-User-ID is charged to "anonymous"; one without X-Team-ID to no team (""),
+# the agent's own default, so that cost by team shows unattributed spend as team_id="".
+DEFAULT_USER_ID = "anonymous"
+DEFAULT_TEAM_ID = ""
+# The agent refuses a whole event whose label is over 128 bytes; a longer header is cut to fit.
+MAX_LABEL_BYTES = 128
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+log = logging.getLogger("llm_app")
+
+
+class ChatRequest(BaseModel):
+    query: str
+    model: str | None = None
+    stream: bool = False
+
+
+def parse_traceparent(header):
+    """(trace_id, parent_id, flags) of a valid W3C traceparent (version 00, ids not all zeros),
+    else None."""
+    match = _TRACEPARENT.match((header or "").strip())
+    if not match or match[1] == "0" * 32 or match[2] == "0" * 16:
+        return None
+    return match[1], match[2], match[3]
+
+
+def label(value, default):
+    """A header as a label value: the default when absent or empty, else at most 128 bytes."""
+    if not value:
+        return default
+    return value.encode("utf-8")[:MAX_LABEL_BYTES].decode("utf-8", "ignore")
+
+
+def create_app(llm_client=None, reporter=None, *, default_model=None, clock=time.monotonic):
+    """The app. llm_client: an object with `stream_chat(model, messages)`, an async iterator of
+    chat.completion.chunk dicts (default: OpenAIChatStreamer from $OPENAI_BASE_URL and
+    $OPENAI_API_KEY, closed at shutdown). reporter: llm_metrics.Reporter or anything with its
+    track_llm_call (default: the llm_metrics module, which sends to $LLM_EXPORTER_URL); flushed at
+    shutdown. default_model: for requests naming none ($LLM_MODEL, else gpt-4o-mini)."""
+    owns_client = llm_client is None
+    llm_client = llm_client or OpenAIChatStreamer()
+    reporter = reporter if reporter is not None else llm_metrics
+    default_model = default_model or os.environ.get("LLM_MODEL") or DEFAULT_MODEL
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if owns_client:
+            await llm_client.aclose()
+        flush = getattr(reporter, "flush", None)
+        if flush is not None:  # as the seed flushes Langfuse; in a thread: it waits on the network
+            await asyncio.to_thread(flush, 5.0)
+
+    app = FastAPI(title="LLM app reporting to llm_exporter")
+    # FastAPI 0.92 (Debian 12) has no lifespan= argument; its Starlette router has.
+    app.router.lifespan_context = lifespan
+
+    @app.middleware("http")
+    async def observability_middleware(request: Request, call_next):
+        """Gives every request a trace id, a user and a team, and returns the trace id."""
+        parent = parse_traceparent(request.headers.get("traceparent"))
+        trace_id, flags = (parent[0], parent[2]) if parent else (secrets.token_hex(16), "01")
+        request.state.trace_id = trace_id
+        request.state.span_id = secrets.token_hex(8)  # this request's own span in the trace
+        request.state.user_id = label(request.headers.get("X-User-ID"), DEFAULT_USER_ID)
+        request.state.team_id = label(request.headers.get("X-Team-ID"), DEFAULT_TEAM_ID)
+        request.state.session_id = request.headers.get("X-Session-ID")
+
+        response = await call_next(request)
+
+        response.headers["X-Trace-ID"] = trace_id
+        response.headers["traceresponse"] = f"00-{trace_id}-{request.state.span_id}-{flags}"
+        return response
+
+    @app.post(ENDPOINT)
+    async def chat(request: Request, body: ChatRequest):
+        """Answers the query with the model; the call is reported whether it succeeds or not."""
+        state = request.state
+        model = body.model or default_model
+        meter = CallMeter(model, ENDPOINT, state.user_id, state.team_id, state.trace_id,
+                          reporter, clock, span_id=state.span_id)
+        messages = [{"role": "user", "content": body.query}]
+        meter.started()
+        chunks = aiter(llm_client.stream_chat(model, messages))
+        handed_over = False  # to a streamed response, which then reports the call
+        try:
+            # Wait for the first chunk here, so that a call failing at once is answered 502.
+            first = await anext(chunks, None)
+            if body.stream:
+                handed_over = True
+                return StreamingResponse(_deltas(meter, first, chunks),
+                                         media_type="text/plain")  # Starlette adds the charset
+            text = [meter.chunk(chunk) async for chunk in _rest(first, chunks)]
+        except Exception as error:
+            meter.fail()
+            return _failed(state.trace_id, error)
+        finally:
+            if not handed_over:
+                meter.finish()  # a cancelled request counts as closed early: see llm_openai
+                await _aclose(chunks)
+        input_tokens, output_tokens, cached = meter.tokens()
+        return {"response": "".join(text), "model": model, "trace_id": state.trace_id,
+                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                          "cached_input_tokens": cached}}
+
+    return app
+
+
+async def _rest(first, chunks):
+    if first is not None:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+
+async def _deltas(meter, first, chunks):
+    """The response body of a streamed /chat: content deltas as they arrive. A failure midway
+    is reported, then raised, so the server cuts the response and the caller sees it fail."""
+    try:
+        async for chunk in _rest(first, chunks):
+            content = meter.chunk(chunk)
+            if content:
+                yield content
+    except Exception:
+        meter.fail()
+        raise
+    finally:
+        meter.finish()
+        await _aclose(chunks)
+
+
+async def _aclose(chunks):
+    """Closes the model's stream (and so its connection) when the app stops reading early."""
+    with contextlib.suppress(Exception):
+        await chunks.aclose()
+
+
+def _failed(trace_id, error):
+    log.warning("the model call of trace %s failed: %r", trace_id, error)
+    return JSONResponse({"error": "the model call failed", "trace_id": trace_id}, status_code=502)
+
+
+app = create_app()
