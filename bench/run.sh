@@ -7,10 +7,11 @@
 # 10k and 100k cost series, then bench/memory.py (RSS under 5,000-event batches and big scrapes).
 # ONLY=remote-write runs bench/remote_write.py (remote write to Debian's Prometheus at 10k, 100k
 # and 1M series, then a simulated fleet; about 12 minutes and several GB of RAM): not by default.
+# ONLY=app runs bench/app_side.py: what reporting one LLM call costs the app, on each path.
 #
 #   bench/run.sh [BUILD_DIR]      default: build-bench (configured Release and built first)
 #   SKIP_BUILD=1                  use BUILD_DIR as it is
-#   ONLY="micro http unix unixgram otlp scrape memory remote-write"   run only these parts
+#   ONLY="micro http unix unixgram otlp scrape memory remote-write app"   run only these parts
 #   OTLP_REPS=5                   repetitions of each OTLP comparison run
 #   SCALE=0.1                     fewer events everywhere (a quick check, not a figure)
 #   AGENT_BIN=path                another agent binary (e.g. an experiment), same load
@@ -20,7 +21,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build-bench}"
-only="${ONLY:-micro http unix unixgram otlp scrape memory}"
+only="${ONLY:-micro http unix unixgram otlp scrape memory app}"
 scale="${SCALE:-1}"
 
 if [[ -z ${SKIP_BUILD:-} ]]; then
@@ -200,4 +201,9 @@ if [[ " $only " == *" remote-write "* ]]; then
   else
     echo "not measured: no prometheus on PATH (Debian: apt-get install prometheus)"
   fi
+fi
+
+if [[ " $only " == *" app "* ]]; then
+  echo "==== the app's side: what reporting one LLM call costs the app (bench/app_side.py)"
+  /usr/bin/python3 "$root/bench/app_side.py" --agent "$agent_bin" --events "$(python3 -c "print(max(1000, int(50000 * $scale)))")"
 fi

@@ -129,9 +129,12 @@ def create_app(llm_client=None, reporter=None, *, default_model=None, clock=time
         except Exception as error:
             meter.fail()
             return _failed(state.trace_id, error)
+        except asyncio.CancelledError:
+            meter.finish("cancelled")  # the caller went away: as a stream closed early
+            raise
         finally:
             if not handed_over:
-                meter.finish()  # a cancelled request counts as closed early: see llm_openai
+                meter.finish()
                 await _aclose(chunks)
         input_tokens, output_tokens, cached = meter.tokens()
         return {"response": "".join(text), "model": model, "trace_id": state.trace_id,
@@ -158,6 +161,9 @@ async def _deltas(meter, first, chunks):
                 yield content
     except Exception:
         meter.fail()
+        raise
+    except (asyncio.CancelledError, GeneratorExit):
+        meter.finish("cancelled")  # the caller stopped reading: as a stream closed early
         raise
     finally:
         meter.finish()

@@ -32,9 +32,11 @@ What one call reports (llm_metrics.track_llm_call, or any object with that metho
   `[DONE]` raises IncompleteStreamError).
 
 A stream that the consumer closes early (`stream.close()`, leaving the `with` block, or dropping
-the iterator after `break`) is reported once, as status "success" with the latency until the close,
-the TTFT when measured, and the tokens of the usage chunk only if it had arrived (usually not: the
-provider bills the tokens it generated, but the client never learns how many). Reporting never
+the iterator after `break`) is reported once, as status "cancelled" with the latency until the
+close, the TTFT when measured, and the tokens of the usage chunk only if it had arrived (usually
+not: the provider bills the tokens it generated, but the client never learns how many). It is not
+an "error": a user pressing "stop" is not a failing model, and the error-rate alert counts only
+status="error". The Node.js wrapper (examples/node/openai.js) reports such a stream the same way. Reporting never
 raises and never blocks: llm_metrics queues the event for its sender thread.
 
 From the command line, a streamed question (reported with endpoint "/cli"):
@@ -253,13 +255,15 @@ def _read_deltas(response, meter, parts):
                 parts.append(content)
                 yield content
     except GeneratorExit:
-        raise  # closed by the consumer: reported as success in finally
+        _close_quietly(response)
+        meter.finish("cancelled")  # the consumer closed the stream early
+        raise
     except BaseException:
         meter.fail()
         raise
     finally:
         _close_quietly(response)
-        meter.finish()  # after [DONE], or the consumer closed the stream early
+        meter.finish()  # after [DONE]
 
 
 def _close_quietly(response):

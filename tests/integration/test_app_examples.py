@@ -259,7 +259,8 @@ class OpenAIWrapperTest(TtftAssertions):
 
         self.assertSample(m, 2.0, "llm_requests_total", model=GPT4O, endpoint="/ask", status="success")
         self.assertSample(m, 3.0, "llm_requests_total", model=MINI, endpoint="/ask", status="error")
-        self.assertSample(m, 1.0, "llm_requests_total", model=MINI, endpoint="/ask", status="success")
+        self.assertSample(m, 1.0, "llm_requests_total", model=MINI, endpoint="/ask", status="cancelled")
+        self.assertIsNone(m.value("llm_requests_total", model=MINI, endpoint="/ask", status="success"))
         self.assertSample(m, 2400.0, "llm_tokens_total", model=GPT4O, direction="input")
         self.assertSample(m, 600.0, "llm_tokens_total", model=GPT4O, direction="output")
         self.assertSample(m, 0.0, "llm_tokens_total", model=MINI, direction="input")
@@ -296,7 +297,7 @@ class OpenAIWrapperTest(TtftAssertions):
         self.assertEqual(len(reporter.calls), 1)  # freed, and reported, by the end of the loop
         (model, endpoint, tokens_in, tokens_out, latency, ttft, *_, status), extra = \
             reporter.calls[0]
-        self.assertEqual((model, tokens_in, tokens_out, status, extra), (MINI, 0, 0, "success", {}))
+        self.assertEqual((model, tokens_in, tokens_out, status, extra), (MINI, 0, 0, "cancelled", {}))
         self.assertGreaterEqual(ttft, FIRST_TOKEN_DELAY)
         self.assertGreaterEqual(latency, ttft)
 
@@ -536,6 +537,33 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
         self.assertEqual(exemplar(om, f'llm_requests_total{{model="{MINI}",endpoint="/chat",'
                                       f'status="success"}}')["trace_id"],
                          anonymous.headers["X-Trace-ID"])
+
+    def test_a_caller_going_away_mid_stream_is_reported_as_cancelled(self):
+        app_module = importlib.import_module("app")
+        clock = FakeClock()
+        held = asyncio.Event()  # never set: the model holds the rest of its answer back
+
+        class HoldingModel:
+            async def stream_chat(self, model, messages):
+                yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+                clock.now += 0.25
+                yield {"choices": [{"index": 0, "delta": {"content": "Hi "}}]}
+                await held.wait()
+
+        reporter = RecordingReporter()
+        app = app_module.create_app(llm_client=HoldingModel(), reporter=reporter,
+                                    default_model=MINI, clock=clock)
+        with UvicornThread(app) as server:
+            with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as http:
+                with http.stream("POST", "/chat", json={"query": "hold", "stream": True},
+                                 headers={"X-User-ID": "dana", "X-Team-ID": "search"}) as answer:
+                    self.assertEqual(next(answer.iter_text()), "Hi ")
+                    clock.now += 0.25
+            # The connection is closed: the server notices and stops the answer.
+            wait_until(lambda: reporter.calls, timeout=30, what="the cancelled call reported")
+        (args, extra), = reporter.calls
+        self.assertEqual(args, (MINI, "/chat", 0, 0, 0.5, 0.25, "dana", "search", "cancelled"))
+        self.assertEqual(set(extra), {"trace_id", "span_id"})
 
     def test_traceparent_validation(self):
         app_module = importlib.import_module("app")
