@@ -14,6 +14,7 @@ span through the JS SDK's BatchSpanProcessor) by bench/app_side.mjs, which this 
 `node` and the npm packages are installed. Nothing asserts a time: it prints what it measured.
 """
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -26,7 +27,8 @@ import time
 import http.client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "tests", "integration"), os.path.join(ROOT, "examples", "python")]
+sys.path[:0] = [os.path.join(ROOT, "tests", "integration"), os.path.join(ROOT, "examples", "python"),
+                os.path.join(ROOT, "examples", "fastapi"), os.path.join(ROOT, "examples", "evaluation")]
 
 import harness  # noqa: E402
 
@@ -123,6 +125,127 @@ def unix_socket(path, events):
     return result
 
 
+def stream_chunks(pieces=50):
+    """A streamed answer as the wrappers see it: a role chunk, `pieces` deltas, the usage chunk."""
+    chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+    chunks += [{"choices": [{"index": 0, "delta": {"content": "tok "}}]}] * pieces
+    chunks.append({"choices": [], "usage": {"prompt_tokens": 1200, "completion_tokens": 350}})
+    return chunks
+
+
+def openai_wrapper(agent, events):
+    """llm_openai.CallMeter over one streamed answer of 50 deltas: what the TTFT wrapper adds to
+    reading the stream (the SSE parsing the app needs anyway is not counted)."""
+    import llm_metrics
+    import llm_openai
+    r = llm_metrics.Reporter(url=agent.url, max_queue=events + 1)
+    chunks = stream_chunks()
+
+    def call(i):
+        meter = llm_openai.CallMeter("gpt-4o", "/chat", "u42", "search", reporter=r)
+        meter.started()
+        for chunk in chunks:
+            meter.chunk(chunk)
+        meter.finish()
+
+    per_call, cpu0 = timed(call, events)
+    r.flush(timeout=60)
+    r.close()
+    return summarise("examples/python/llm_openai.py: CallMeter over a 50-delta stream", per_call,
+                     cpu0, events, f"per call, not per delta; dropped {r.dropped}")
+
+
+def fastapi_app(agent, requests):
+    """examples/fastapi: one /chat request through the app in process (httpx's ASGI transport, a
+    model that answers at once), minus the same request to a bare FastAPI app with the same
+    endpoint and no middleware, meter or reporting: what the example adds to a request."""
+    try:
+        import httpx
+        from fastapi import FastAPI
+        import app as example
+    except ImportError as e:
+        return None, f"FastAPI paths skipped: {e} (Debian: python3-fastapi python3-uvicorn python3-httpx)"
+    import llm_metrics
+    chunks = stream_chunks()
+
+    class InstantModel:
+        async def stream_chat(self, model, messages):
+            for chunk in chunks:
+                yield chunk
+
+    bare = FastAPI()
+
+    @bare.post("/chat")
+    async def chat(body: example.ChatRequest):
+        text = []
+        async for chunk in InstantModel().stream_chat("gpt-4o", []):
+            choices = chunk.get("choices")
+            if choices:
+                text.append(choices[0]["delta"].get("content") or "")
+        return {"response": "".join(text)}
+
+    r = llm_metrics.Reporter(url=agent.url, max_queue=requests + 1)
+    instrumented = example.create_app(llm_client=InstantModel(), reporter=r, default_model="gpt-4o")
+    headers = {"X-User-ID": "u42", "X-Team-ID": "search",
+               "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+    def per_request(asgi):
+        async def run():
+            async with httpx.AsyncClient(app=asgi, base_url="http://app") as client:
+                for _ in range(200):  # warm up
+                    await client.post("/chat", json={"query": "hi"}, headers=headers)
+                times = []
+                for start in range(0, requests, BATCH):
+                    t0 = time.perf_counter_ns()
+                    for _ in range(BATCH):
+                        await client.post("/chat", json={"query": "hi"}, headers=headers)
+                    times.append((time.perf_counter_ns() - t0) / BATCH / 1000)
+                return times
+        cpu0 = time.process_time()
+        times = asyncio.run(run())
+        return times, cpu0
+
+    bare_times, bare_cpu0 = per_request(bare)
+    bare_row = summarise("FastAPI: a bare /chat, no middleware, no reporting (baseline)",
+                         bare_times, bare_cpu0, requests)
+    times, cpu0 = per_request(instrumented)
+    r.flush(timeout=60)
+    row = summarise("examples/fastapi: /chat with the middleware, meter and reporting", times,
+                    cpu0, requests)
+    r.close()
+    added = row["median_us"] - bare_row["median_us"]
+    row["note"] = f"adds {added:.1f}µs to the bare app's request; dropped {r.dropped}"
+    return [bare_row, row], None
+
+
+def evaluation_submit(agent, events):
+    """examples/evaluation: what EvaluationPipeline.submit() costs the request path (sampling at
+    10% and queueing; the judge's calls run later, off the path)."""
+    import llm_metrics
+    import pipeline
+
+    class InstantJudge:
+        async def complete(self, prompt):
+            return '{"overall": 4}'
+
+    calls = [pipeline.CompletedCall(f"{i:032x}", "q", "a", "gpt-4o") for i in range(events)]
+    r = llm_metrics.Reporter(url=agent.url, max_queue=events + 1)
+
+    async def run():
+        evaluation = pipeline.EvaluationPipeline(InstantJudge(), r, sample_rate=0.1,
+                                                 max_queue=events + 1)
+        evaluation.start()
+        per_call, cpu0 = timed(lambda i: evaluation.submit(calls[i]), events)
+        await evaluation.close()
+        return per_call, cpu0, evaluation.stats
+
+    per_call, cpu0, stats = asyncio.run(run())
+    r.flush(timeout=60)
+    r.close()
+    return summarise("examples/evaluation: EvaluationPipeline.submit(), 10% sampled", per_call,
+                     cpu0, events, f"scored {stats.scored} off the path; dropped {r.dropped}")
+
+
 def node_paths(agent, events):
     """Runs bench/app_side.mjs; its rows, or [] with the reason it was skipped."""
     node = shutil.which("node")
@@ -149,6 +272,10 @@ def main():
         rows.append(reporter(agent, args.events))
         rows.append(unix_socket(sock, args.events))
         rows.append(http_per_event(agent, min(args.events, 5_000)))
+        rows.append(openai_wrapper(agent, args.events))
+        fastapi_rows, fastapi_skipped = fastapi_app(agent, min(args.events, 5_000))
+        rows += fastapi_rows or []
+        rows.append(evaluation_submit(agent, args.events))
         node_rows, skipped = node_paths(agent, args.events)
         rows += node_rows
     shutil.rmtree(tmp, ignore_errors=True)
@@ -157,6 +284,8 @@ def main():
     for r in rows:
         print(f"{r['path']:<64} {r['median_us']:>7.2f}µs {r['p99_us']:>7.2f}µs "
               f"{r['cpu_us']:>7.2f}µs {r['median_us'] / peer:>7.2f}  {r.get('note', '')}")
+    if fastapi_skipped:
+        print(fastapi_skipped)
     if skipped:
         print(f"Node.js paths skipped: {skipped}")
 

@@ -556,13 +556,14 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
         with UvicornThread(app) as server:
             with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as http:
                 with http.stream("POST", "/chat", json={"query": "hold", "stream": True},
-                                 headers={"X-User-ID": "dana", "X-Team-ID": "search"}) as answer:
+                                 headers={"X-User-ID": "José".encode(), "X-Team-ID": "search"}) as answer:
                     self.assertEqual(next(answer.iter_text()), "Hi ")
                     clock.now += 0.25
             # The connection is closed: the server notices and stops the answer.
             wait_until(lambda: reporter.calls, timeout=30, what="the cancelled call reported")
         (args, extra), = reporter.calls
-        self.assertEqual(args, (MINI, "/chat", 0, 0, 0.5, 0.25, "dana", "search", "cancelled"))
+        # A header in UTF-8 is read as such.
+        self.assertEqual(args, (MINI, "/chat", 0, 0, 0.5, 0.25, "José", "search", "cancelled"))
         self.assertEqual(set(extra), {"trace_id", "span_id"})
 
     def test_traceparent_validation(self):
