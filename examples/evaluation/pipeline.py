@@ -169,11 +169,7 @@ class EvaluationPipeline:
 
     def submit(self, call):
         """Offers one completed call; True when it was sampled and queued. Never waits."""
-        if sample_fraction(call) >= self.sample_rate:
-            self.stats.skipped += 1
-            return False
-        if self._closed:
-            self.stats.queue_full += 1
+        if not self._admit(call):
             return False
         try:
             self._queue.put_nowait(call)
@@ -186,14 +182,20 @@ class EvaluationPipeline:
     async def put(self, call):
         """As submit(), but waits for room in the queue instead of dropping: for batch jobs that
         should slow down rather than lose calls. True when sampled and queued."""
+        if not self._admit(call):
+            return False
+        await self._queue.put(call)
+        self.stats.sampled += 1
+        return True
+
+    def _admit(self, call):
+        """Whether the call is sampled and the pipeline still open; counts it when not."""
         if sample_fraction(call) >= self.sample_rate:
             self.stats.skipped += 1
             return False
         if self._closed:
             self.stats.queue_full += 1
             return False
-        await self._queue.put(call)
-        self.stats.sampled += 1
         return True
 
     async def close(self):
