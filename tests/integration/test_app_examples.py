@@ -321,6 +321,79 @@ class OpenAIWrapperTest(TtftAssertions):
         self.assertEqual(self.server.requests[0][0]["Authorization"], "Bearer sk-from-env")
 
 
+@needs_agent
+class CommandLineTest(TtftAssertions):
+    """The command lines of examples/python/README.md and examples/evaluation/README.md, run as a
+    user runs them: the scripts as processes, the agent at $LLM_EXPORTER_URL, the model at
+    $OPENAI_BASE_URL (the fake server)."""
+
+    def setUp(self):
+        self.server = FakeOpenAI()
+        self.addCleanup(self.server.stop)
+
+    def run_example(self, agent, *args, cwd=EXAMPLES):
+        env = dict(os.environ, LLM_EXPORTER_URL=agent.url, OPENAI_BASE_URL=self.server.url,
+                   OPENAI_API_KEY="sk-test")
+        done = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout
+
+    def test_example_app(self):
+        with Agent() as agent:
+            out = self.run_example(agent, "example_app.py", cwd=os.path.join(EXAMPLES, "python"))
+            m = agent.scrape()
+        self.assertIn("flush finished in time: True; events dropped: 0", out)
+        self.assertSample(m, 3.0, "llm_requests_total", model=MINI, endpoint="/chat", status="success")
+        self.assertSample(m, 1.0, "llm_requests_total", model=GPT4O, endpoint="/chat", status="success")
+        self.assertSample(m, 1.0, "llm_requests_total", model=GPT4O, endpoint="/chat", status="error")
+        # (800 x 0.0025 + 120 x 0.01) / 1000 and 800 x 0.0025 / 1000, built-in prices
+        self.assertCost(m, 0.0032, model=GPT4O, user_id="alice", team_id="support")
+        self.assertCost(m, 0.002, model=GPT4O, user_id="bob", team_id="support")
+        self.assertSample(m, 1.0, "llm_cache_hits_total", model=GPT4O)
+        self.assertSample(m, 1.0, "llm_quality_score_count", model=MINI, evaluator="llm-judge")
+        self.assertSample(m, 4.0, "llm_quality_score_sum", model=MINI, evaluator="llm-judge")
+
+    def test_llm_openai_command_line(self):
+        with agent_with_prices(self) as agent:
+            out = self.run_example(agent, "python/llm_openai.py", "--model", MINI, "--user-id",
+                                   "alice", "--team-id", "search", "What is a histogram?")
+            m = agent.scrape()
+        self.assertTrue(out.startswith("".join(PIECES) + "\n[ttft "), out)
+        self.assertSample(m, 1.0, "llm_requests_total", model=MINI, endpoint="/cli", status="success")
+        self.assertSample(m, 1200.0, "llm_tokens_total", model=MINI, direction="input")
+        self.assertSample(m, 300.0, "llm_tokens_total", model=MINI, direction="output")
+        # (200 x 0.00015 + 1000 cached x 0.000075 + 300 x 0.0006) / 1000
+        self.assertCost(m, 0.000285, model=MINI, user_id="alice", team_id="search")
+        self.assertMeasuredTtft(m, 1, model=MINI)
+
+    def test_evaluation_command_line(self):
+        calls = [{"trace_id": "0af7651916cd43dd8448eb211c80319c", "query": "What is a histogram?",
+                  "response": "A histogram counts observations in buckets.", "model": GPT4O},
+                 {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                  "query": "What is our refund policy?", "response": "I do not know.",
+                  "model": MINI}]
+        tmp = tempfile.mkdtemp(prefix="llmx-calls-")
+        self.addCleanup(shutil.rmtree, tmp)
+        path = os.path.join(tmp, "calls.ndjson")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(call) + "\n" for call in calls)
+        with Agent() as agent:
+            out = self.run_example(agent, "evaluation/pipeline.py", path, "--sample-rate", "1",
+                                   "--concurrency", "4")
+            m = agent.scrape()
+        self.assertIn("PipelineStats(sampled=2, skipped=0, queue_full=0, scored=2, retried=0, "
+                      "failed=0); sent to the agent: True; events dropped by the reporter: 0", out)
+        for model in (GPT4O, MINI):  # the fake judge answers overall 4
+            self.assertSample(m, 1.0, "llm_quality_score_count", model=model, evaluator="llm_judge")
+            self.assertSample(m, 4.0, "llm_quality_score_sum", model=model, evaluator="llm_judge")
+        # The judge's own calls, on the cheaper model.
+        self.assertSample(m, 2.0, "llm_requests_total", model=MINI, endpoint="/evaluation",
+                          status="success")
+        self.assertEqual([body.get("response_format") for _, body in self.server.requests],
+                         [{"type": "json_object"}] * 2)
+
+
 class RecordingReporter:
     def __init__(self):
         self.calls = []
