@@ -630,7 +630,8 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
             with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as http:
                 with http.stream("POST", "/chat", json={"query": "hold", "stream": True},
                                  headers={"X-User-ID": "José".encode(), "X-Team-ID": "search"}) as answer:
-                    self.assertEqual(next(answer.iter_text()), "Hi ")
+                    deltas = answer.iter_text()  # held: dropping it would close the response
+                    self.assertEqual(next(deltas), "Hi ")
                     clock.now += 0.25
             # The connection is closed: the server notices and stops the answer.
             wait_until(lambda: reporter.calls, timeout=30, what="the cancelled call reported")
