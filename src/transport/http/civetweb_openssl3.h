@@ -1,11 +1,12 @@
-// Lets Debian 12's civetweb 1.15 load OpenSSL 3 for HTTPS (see civetweb_openssl3.cpp for why and
-// how).
+// Lets Debian 12's civetweb 1.15 load OpenSSL 3 for HTTPS, with no -dev package installed (see
+// civetweb_openssl3.cpp for why and how).
 #pragma once
 
 namespace llm_exporter::transport {
 
-// The compatibility function civetweb looks up. Referencing it keeps its object file, which a
-// static library would otherwise leave out of the executable.
-void* CivetwebOpenSsl3Shim();
+// True. It references a symbol of each of the two libraries civetweb finds by name ("libssl.so",
+// "libcrypto.so"), so that the linker keeps both as dependencies of every executable that serves
+// HTTPS.
+bool CivetwebOpenSsl3Linked();
 
 }  // namespace llm_exporter::transport

@@ -208,7 +208,7 @@ void HttpServer::Start() {
   // returns 1, so civetweb loads no certificate of its own (it needs no ssl_certificate option).
   if (tls) {
     callbacks.init_ssl = &HttpServer::InitTls;
-    if (CivetwebOpenSsl3Shim() == nullptr) throw std::logic_error("OpenSSL 3 shim not linked");
+    if (!CivetwebOpenSsl3Linked()) throw std::logic_error("OpenSSL 3 names not linked");
     if (options_.web_config->tls->min_version < config::TlsVersion::kTls12) {
       spdlog::warn("Web config: min_version {} allows TLS below 1.2, but OpenSSL 3 at its default "
                    "security level refuses TLS 1.0 and 1.1 handshakes; clients need TLS 1.2 or "
