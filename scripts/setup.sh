@@ -29,7 +29,7 @@ test_packages=(
   doctest-dev libbenchmark-dev python3 python3-jsonschema python3-yaml curl prometheus
   # the strict OpenMetrics parser of tests/integration/test_exposition.py
   python3-prometheus-client
-  # TLS tests make their CA with the openssl CLI; civetweb loads libssl.so at run time (libssl-dev)
+  # TLS tests make their CA with the openssl CLI
   openssl
   # tests/integration/test_remote_write.py: its fake receivers decode the agent's requests
   # (snappy block bodies, WriteRequest messages compiled by protoc at test time)
@@ -38,6 +38,10 @@ test_packages=(
   python3-fastapi python3-uvicorn python3-httpx
   # fuzzing and sanitizers; the AddressSanitizer+UBSan stage of scripts/test.sh builds with clang
   clang libclang-rt-14-dev
+  # the Debian package (packaging/): help2man writes its man page from --help at build time;
+  # tests/package checks it with lintian and installs it into a Debian 12 root that debootstrap
+  # makes
+  help2man lintian debootstrap
 )
 
 case "$mode" in
