@@ -3,9 +3,9 @@
 # suites under AddressSanitizer+UBSan and ThreadSanitizer, and the fuzzers for a bounded time.
 # The plain ctest run comes last, so its summary closes the output; it includes the Debian
 # package's test (label package: cpack, lintian, systemd-analyze, and an install into a
-# debootstrapped Debian 12, which needs root and the network; tests/package/test_package.py). The plain build (GCC) and
-# the AddressSanitizer+UBSan build (clang) both compile with -Werror, so a new warning from
-# either compiler fails the run.
+# debootstrapped Debian 12, which needs root and the network; tests/package/test_package.py).
+# The plain build (GCC) and the AddressSanitizer+UBSan build (clang) both compile with -Werror,
+# so a new warning from either compiler fails the run.
 #   SKIP_SANITIZERS=1 / SKIP_FUZZ=1 leave those stages out; FUZZ_SECONDS sets the fuzz time.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
