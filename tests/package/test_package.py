@@ -213,9 +213,13 @@ class PackageTest(unittest.TestCase):
 
     def test_lintian(self):
         proc = run("lintian", "--pedantic", "--display-info", self.deb, check=False)
-        report = [line for line in proc.stdout.splitlines() if re.match(r"[EWIP]: ", line)]
         # Errors and warnings fail; what stays at info level is overridden, with the reason, in
-        # packaging/debian/lintian-overrides.
+        # packaging/debian/lintian-overrides. One override may go unused: the spelling hit "onthe"
+        # comes from two strings the linker happens to store end to end, which not every build
+        # does.
+        report = [line for line in proc.stdout.splitlines() if re.match(r"[EWIP]: ", line)
+                  and not re.match(r"I: llm-exporter: unused-override spelling-error-in-binary "
+                                   r"onthe on the ", line)]
         self.assertEqual(report, [], proc.stdout + proc.stderr)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
