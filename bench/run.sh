@@ -12,6 +12,7 @@
 #   bench/run.sh [BUILD_DIR]      default: build-bench (configured Release and built first)
 #   SKIP_BUILD=1                  use BUILD_DIR as it is
 #   ONLY="micro http unix unixgram otlp scrape memory remote-write app"   run only these parts
+#   REPS=3                        runs of each HTTP row (each against the agent, then the baseline)
 #   OTLP_REPS=5                   repetitions of each OTLP comparison run
 #   SCALE=0.1                     fewer events everywhere (a quick check, not a figure)
 #   AGENT_BIN=path                another agent binary (e.g. an experiment), same load
@@ -27,6 +28,7 @@ scale="${SCALE:-1}"
 if [[ -z ${SKIP_BUILD:-} ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLLM_EXPORTER_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j"$(nproc)" --target llm_exporter llm_exporter_bench llm_exporter_loadgen \
+    llm_exporter_baseline \
     >/dev/null
 fi
 agent_bin="${AGENT_BIN:-$build/llm_exporter}"
@@ -103,18 +105,38 @@ if [[ " $only " == *" micro "* ]]; then
   "$build/llm_exporter_bench" --benchmark_min_time=0.5
 fi
 
+# http_row LABEL LOADGEN_ARGS: $REPS runs against fresh agents, each followed by the same load
+# against llm_exporter_baseline (the bare civetweb + simdjson server); prints the medians and
+# sets $row_rate, $row_baseline and $row_share to them.
+http_row() {
+  local label=$1
+  shift
+  local rates=() baselines=() shares=() cpus=()
+  for rep in $(seq "$reps"); do
+    load "[$rep/$reps] $label" -- "$@" --baseline="$baseline_bin"
+    rates+=("$(last_rate)") cpus+=("$(last_cpu)")
+    baselines+=("$(sed -n 's/^RESULT .*baseline_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | grep . || echo 0)")
+    shares+=("$(sed -n 's/^RESULT .* share=\([0-9.]*\).*/\1/p' "$tmp/load.out" | grep . || echo 0)")
+  done
+  row_rate="$(median "${rates[@]}")"
+  row_baseline="$(median "${baselines[@]}")"
+  row_share="$(python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.3f}")' "${shares[@]}")"
+  echo "---- $label: agent $row_rate events/s, baseline $row_baseline events/s," \
+    "share $row_share (medians of $reps; shares ${shares[*]}); agent CPU $(median "${cpus[@]}") ns per event"
+}
+reps="${REPS:-3}"
+baseline_bin="$build/llm_exporter_baseline"
+http_ndjson_rate=0 http_ndjson_baseline=0
+
 if [[ " $only " == *" http "* ]]; then
-  echo "==== HTTP"
-  load "HTTP, 1,000 events per POST (JSON array), 2 connections" -- \
+  echo "==== HTTP, against the baseline (bare civetweb + simdjson) with the same load"
+  http_row "HTTP, 1,000 events per POST (JSON array), 2 connections" \
     --mode=http --batch=1000 --format=array --connections=2 --events="$(events 4000000)"
-  load "HTTP, 1,000 events per POST (NDJSON), 2 connections" -- \
+  http_row "HTTP, 1,000 events per POST (NDJSON), 2 connections" \
     --mode=http --batch=1000 --format=ndjson --connections=2 --events="$(events 4000000)"
-  load "HTTP, one event per POST, keep-alive, 8 connections" -- \
+  http_ndjson_rate=$row_rate http_ndjson_baseline=$row_baseline
+  http_row "HTTP, one event per POST, keep-alive, 8 connections" \
     --mode=http --batch=1 --connections=8 --events="$(events 400000)"
-  # For comparison: a client that acknowledges at once (TCP_QUICKACK) gains nothing now that
-  # every response leaves in one write.
-  load "HTTP, one event per POST, keep-alive, 8 connections, client TCP_QUICKACK" -- \
-    --mode=http --batch=1 --connections=8 --tcp-quickack --events="$(events 400000)"
 fi
 
 if [[ " $only " == *" unix "* ]]; then
@@ -124,6 +146,14 @@ if [[ " $only " == *" unix "* ]]; then
       --mode=unix --unix="$tmp/s.sock" --connections=1 --events="$(events 10000000)"
     load "unix stream, NDJSON, 2 connections" --ingest.listen-unix="$tmp/s.sock" -- \
       --mode=unix --unix="$tmp/s.sock" --connections=2 --events="$(events 10000000)"
+    if [[ $http_ndjson_rate != 0 ]]; then
+      # The target: the socket at least as fast as the agent's batched HTTP, and its share of the
+      # baseline's batched NDJSON rate (the nearest parse-only ceiling; the baseline has no
+      # socket).
+      echo "---- unix stream, 2 connections, $(last_rate) events/s: $(ratio "$(last_rate)" "$http_ndjson_rate")" \
+        "x the agent's HTTP 1,000-event NDJSON POSTs, share $(ratio "$(last_rate)" "$http_ndjson_baseline")" \
+        "of the baseline's"
+    fi
   else
     echo "not measured: $agent_bin has no --ingest.listen-unix"
   fi

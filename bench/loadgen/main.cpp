@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "loadgen/baseline_server.h"
 #include "loadgen/event_mix.h"
 #include "loadgen/http_sender.h"
 #include "loadgen/metrics_poller.h"
@@ -60,6 +61,7 @@ struct Flags {
   double interval_seconds = 0;
   double duration_seconds = 20;
   int receiver_pid = 0;
+  std::string baseline;
 };
 
 double LoadgenCpuSeconds() {
@@ -220,6 +222,41 @@ uint64_t UnixNanosNow() {
                                    .count());
 }
 
+// The same HTTP load sent to llm_exporter_baseline, the bare civetweb + simdjson server: its
+// events/s, or nullopt (with the reason printed) when it could not be measured. Nothing waits
+// for /metrics there: every answer's "accepted" count is checked as the agent's are.
+std::optional<double> RunBaseline(const Flags& flags, const EventMix& mix,
+                                  HttpLoadOptions options) {
+  BaselineServer server;
+  std::string error;
+  if (!server.Start(flags.baseline, &error)) {
+    std::cerr << "llm_exporter_loadgen: baseline: " << error << "\n";
+    return std::nullopt;
+  }
+  options.port = server.port();
+  ProcessProbe probe(server.pid());
+  const std::optional<double> cpu_before = probe.CpuSeconds();
+  const Clock::time_point start = Clock::now();
+  const SendReport report = HttpSender(mix, options).Run();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::optional<double> cpu_after = probe.CpuSeconds();
+  if (!report.ok()) {
+    std::cerr << "llm_exporter_loadgen: baseline: sending failed after " << report.events
+              << " events: " << report.error << "\n";
+    return std::nullopt;
+  }
+  const double events = static_cast<double>(options.events);
+  fmt::print("baseline: {} events in {:.3f} s: {:.0f} events/s (llm_exporter_baseline: civetweb "
+             "+ simdjson, parse only)",
+             options.events, seconds, events / seconds);
+  if (cpu_before && cpu_after) {
+    fmt::print("; its CPU {:.2f} s ({:.0f} ns per event)", *cpu_after - *cpu_before,
+               (*cpu_after - *cpu_before) * 1e9 / events);
+  }
+  fmt::print("\n");
+  return events / seconds;
+}
+
 int RunLoad(const Flags& flags, const std::string& host, int port) {
   const std::size_t batch = std::max<std::size_t>(flags.batch, 1);
   const bool otlp = IsOtlp(flags);
@@ -289,18 +326,19 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
   const std::optional<double> agent_cpu_before = probe ? probe->CpuSeconds() : std::nullopt;
   const double loadgen_cpu_before = LoadgenCpuSeconds();
 
+  HttpLoadOptions http_options;
+  http_options.host = host;
+  http_options.port = port;
+  http_options.connections = flags.connections;
+  http_options.batch = batch;
+  http_options.format = format;
+  http_options.events = flags.events;
+  http_options.quick_ack = flags.quick_ack;
+
   const Clock::time_point start = Clock::now();
   SendReport report;
   if (flags.mode == "http") {
-    HttpLoadOptions options;
-    options.host = host;
-    options.port = port;
-    options.connections = flags.connections;
-    options.batch = batch;
-    options.format = format;
-    options.events = flags.events;
-    options.quick_ack = flags.quick_ack;
-    report = HttpSender(mix, options).Run();
+    report = HttpSender(mix, http_options).Run();
   } else if (flags.mode == "otlp-http") {
     report = OtlpHttpSender(*span_bodies, {host, port, "/v1/traces", flags.quick_ack}).Run();
   } else if (flags.mode == "otlp-grpc") {
@@ -391,9 +429,19 @@ int RunLoad(const Flags& flags, const std::string& host, int port) {
                "llm_quality_score_count +{}, rejected +0)\n",
                flags.events, calls, scores);
   }
-  fmt::print("RESULT mode={} batch={} connections={} quickack={} {}={} {}_per_s={:.0f}\n",
+  const double rate = events / total_seconds;
+  std::string baseline_fields;
+  if (!flags.baseline.empty()) {
+    const std::optional<double> baseline = RunBaseline(flags, mix, http_options);
+    if (!baseline) return 1;
+    fmt::print("share:    the agent made {:.1f}% of the baseline's rate ({:.0f} of {:.0f} "
+               "events/s)\n",
+               rate * 100 / *baseline, rate, *baseline);
+    baseline_fields = fmt::format(" baseline_per_s={:.0f} share={:.3f}", *baseline, rate / *baseline);
+  }
+  fmt::print("RESULT mode={} batch={} connections={} quickack={} {}={} {}_per_s={:.0f}{}\n",
              flags.mode, batch, flags.connections, flags.quick_ack ? 1 : 0, unit, flags.events,
-             unit, events / total_seconds);
+             unit, rate, baseline_fields);
   return 0;
 }
 
@@ -468,7 +516,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--receiver-pid", flags.receiver_pid,
                  "remote-write: the receiver's pid: adds its CPU time and RSS");
+  app.add_option("--baseline", flags.baseline,
+                 "http: after the agent, send the same load to this llm_exporter_baseline binary "
+                 "(the bare civetweb + simdjson server, started on a free port) and report the "
+                 "agent's share of its rate");
   CLI11_PARSE(app, argc, argv);
+  if (!flags.baseline.empty() && flags.mode != "http") {
+    std::cerr << "llm_exporter_loadgen: --baseline needs --mode=http (the baseline server parses "
+                 "JSON events posted over HTTP)\n";
+    return 2;
+  }
   if (IsOtlp(flags) && app.count("--batch") == 0) flags.batch = 512;
   if (flags.mode == "remote-write") {
     if (app.count("--batch") == 0) flags.batch = 2000;

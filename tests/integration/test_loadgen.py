@@ -28,6 +28,7 @@ from test_prometheus_e2e import PROMETHEUS, Prometheus  # noqa: E402
 
 LOADGEN = os.environ.get("LLM_EXPORTER_LOADGEN",
                          os.path.join(os.path.dirname(harness.BINARY), "llm_exporter_loadgen"))
+BASELINE = os.path.join(os.path.dirname(LOADGEN), "llm_exporter_baseline")
 
 # The load generator is built with LLM_EXPORTER_BUILD_BENCH=ON only (not in the sanitizer builds).
 needs_loadgen = unittest.skipUnless(
@@ -185,6 +186,34 @@ class LoadgenTest(unittest.TestCase):
     def test_http_one_event_per_post_keep_alive(self):
         self.run_mode("http", 300, ["--mode=http", "--batch=1", "--connections=4",
                                     "--tcp-quickack", *self.COMMON])
+
+    def test_http_beside_the_baseline_server(self):
+        """--baseline sends the same load to the bare civetweb + simdjson server after the agent:
+        the agent's totals are still exact, every baseline answer accepted every event, and the
+        share printed is the agent's rate over the baseline's."""
+        agent = Agent()
+        with agent:
+            done, sent = self.run_loadgen(agent, "--events=3000", "--mode=http", "--batch=100",
+                                          "--format=ndjson", "--connections=2",
+                                          f"--baseline={BASELINE}", *self.COMMON)
+            self.assertTotals(agent.scrape(), Expected(sent), "http")
+        self.assertRegex(done.stdout, r"baseline: 3000 events in [0-9.]+ s: [0-9]+ events/s")
+        result = re.search(r"^RESULT .* events_per_s=(\d+) baseline_per_s=(\d+) share=([0-9.]+)$",
+                           done.stdout, re.M)
+        self.assertIsNotNone(result, done.stdout)
+        rate, baseline, share = int(result[1]), int(result[2]), float(result[3])
+        self.assertGreater(baseline, 0)
+        self.assertAlmostEqual(share, rate / baseline, delta=0.0006)
+        # Nothing is left running: the baseline server was stopped and reaped.
+        self.assertNotIn(BASELINE, subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                                  text=True).stdout)
+
+    def test_baseline_needs_http_mode(self):
+        done = subprocess.run([LOADGEN, "--mode=unix", "--unix=/nonexistent",
+                               f"--baseline={BASELINE}"], capture_output=True, text=True,
+                              timeout=30)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--baseline needs --mode=http", done.stderr)
 
     @needs_unix
     def test_unix_stream_ndjson(self):
