@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -156,7 +157,11 @@ class ShardedSeriesMap {
         const uint32_t slot = slots[i];
         if (slot == 0) return nullptr;
         Entry& e = entries[slot - 1];
-        if (e.hash == key.hash && KeyOf(e) == key.key) return &e.cell;
+        // Sizes first, then memcmp: string_view's == went through an out-of-line compare().
+        if (e.hash == key.hash && e.key_size == key.key.size() &&
+            std::memcmp(keys.data() + e.key_offset, key.key.data(), e.key_size) == 0) {
+          return &e.cell;
+        }
       }
     }
     Cell& Insert(const HashedKey& key, Cell cell) {
