@@ -3,9 +3,11 @@
 // see labels by name (series_labels.h) through snapshots (family_snapshot.h), never keys.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -19,8 +21,36 @@ inline constexpr std::size_t kMaxLabelValueBytes = 65535;
 template <std::size_t N>
 using LabelValues = std::array<std::string_view, N>;
 
-// Replaces *key with the encoding of `values`.
-void EncodeSeriesKey(const std::string_view* values, std::size_t count, std::string* key);
+// Replaces *key with the encoding of `values`. Inline, sized once and written with memcpy:
+// RecordCall encodes two keys per event, and pushing byte by byte cost 786 instructions per
+// event (callgrind, BM_Pipeline_Batch/array_1000), more than the four hash lookups.
+inline void EncodeSeriesKey(const std::string_view* values, std::size_t count, std::string* key) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    total += 2 + std::min(values[i].size(), kMaxLabelValueBytes);
+  }
+  key->resize(total);
+  char* out = key->data();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t n = std::min(values[i].size(), kMaxLabelValueBytes);
+    out[0] = static_cast<char>(n & 0xFF);
+    out[1] = static_cast<char>(n >> 8);
+    if (n > 0) std::memcpy(out + 2, values[i].data(), n);
+    out += 2 + n;
+  }
+}
+
+// The leading part of `key` (made by EncodeSeriesKey) that holds its first `count` values: by
+// itself, the key of those values. A family whose labels are the first ones of another's (in
+// kKeyOrder) finds its series with a prefix of the other's key, encoded once.
+inline std::string_view SeriesKeyPrefix(std::string_view key, std::size_t count) {
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < count && pos + 2 <= key.size(); ++i) {
+    pos += 2 + (static_cast<uint8_t>(key[pos]) |
+                (static_cast<std::size_t>(static_cast<uint8_t>(key[pos + 1])) << 8));
+  }
+  return key.substr(0, pos);
+}
 
 // Splits a key made by EncodeSeriesKey back into `count` values (views into `key`). Inline:
 // snapshots call it once per series while they hold a shard's lock.
@@ -59,6 +89,19 @@ void EncodeLabels(const Labels& labels, std::string* key) {
   std::size_t i = 0;
   ForEachKeyField<Labels>([&](auto field) { values[i++] = labels.*field(); });
   EncodeSeriesKey(values, key);
+}
+
+// True when the key of `shorter` is a prefix of the key of `longer`: each of shorter's key values
+// is the one at the same place in longer's. Given labels with a distinct value in every field,
+// it says (at compile time) that a family's key order starts with another family's, so that
+// SeriesKeyPrefix of the longer key finds the shorter family's series.
+template <typename Longer, typename Shorter>
+constexpr bool KeyStartsWith(const Longer& longer, const Shorter& shorter) {
+  static_assert(Shorter::kKeyOrder.size() <= Longer::kKeyOrder.size());
+  for (std::size_t i = 0; i < Shorter::kKeyOrder.size(); ++i) {
+    if (longer.*Longer::kKeyOrder[i] != shorter.*Shorter::kKeyOrder[i]) return false;
+  }
+  return true;
 }
 
 // The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder.

@@ -17,14 +17,34 @@ HashedKey KeyOf(const Labels& labels) {
   return HashedKey(buffer);
 }
 
-// Update, or on a full family fold the event into the overflow series labelled `overflow`.
-template <typename Cell, typename Labels, typename Make, typename Apply>
-bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const Labels& labels, const Labels& overflow,
+// The same in a buffer of its own, for the overflow series: its key is made while the key of
+// the event's own series is still in use.
+template <typename Labels>
+HashedKey OverflowKeyOf(const Labels& labels) {
+  thread_local std::string buffer;
+  EncodeLabels(labels, &buffer);
+  return HashedKey(buffer);
+}
+
+// Update, or on a full family fold the event into the overflow series, whose labels overflow()
+// gives: they are made only then.
+template <typename Cell, typename Overflow, typename Make, typename Apply>
+bool UpdateOrOverflow(ShardedSeriesMap<Cell>& map, const HashedKey& key, const Overflow& overflow,
                       Make&& make, Apply&& apply) {
-  if (map.Update(KeyOf(labels), make, apply) != UpdateResult::kOverLimit) return false;
-  map.UpdateUnlimited(KeyOf(overflow), make, apply);
+  if (map.Update(key, make, apply) != UpdateResult::kOverLimit) return false;
+  map.UpdateUnlimited(OverflowKeyOf(overflow()), make, apply);
   return true;
 }
+
+// RecordCall encodes two keys per event, {model, endpoint, status} and {model, user_id,
+// team_id}, and finds the model and duration series by prefixes of the first: these keep that
+// right if a kKeyOrder changes.
+static_assert(KeyStartsWith(RequestLabels{.model = "m", .endpoint = "e", .status = "s"},
+                            DurationLabels{.model = "m", .endpoint = "e"}));
+static_assert(KeyStartsWith(RequestLabels{.model = "m", .endpoint = "e", .status = "s"},
+                            ModelLabels{.model = "m"}));
+inline constexpr std::size_t kModelKeyValues = ModelLabels::kKeyOrder.size();
+inline constexpr std::size_t kDurationKeyValues = DurationLabels::kKeyOrder.size();
 
 // Counters stop at the largest value rather than wrap round to small numbers.
 void AddSaturating(uint64_t* total, uint64_t amount) {
@@ -112,16 +132,25 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     }
     cell.touched = now;
   };
-  if (UpdateOrOverflow(models_, ModelLabels{.model = model}, ModelLabels{.model = kOver},
-                       make_model, apply_model)) {
+  // One key for requests, whose prefixes are the model's and the duration's keys.
+  thread_local std::string call_key;
+  EncodeLabels(RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
+               &call_key);
+  if (UpdateOrOverflow(
+          models_, HashedKey(SeriesKeyPrefix(call_key, kModelKeyValues)),
+          [] { return ModelLabels{.model = kOver}; }, make_model, apply_model)) {
     CountOverflow(Family::kModel);
     model = kOver;
+    EncodeLabels(RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
+                 &call_key);
   }
 
   if (UpdateOrOverflow(
-          requests_,
-          RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
-          RequestLabels{.model = model, .endpoint = kOver, .status = OverflowStatus(call.status)},
+          requests_, HashedKey(call_key),
+          [&] {
+            return RequestLabels{
+                .model = model, .endpoint = kOver, .status = OverflowStatus(call.status)};
+          },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
@@ -132,8 +161,8 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          durations_, DurationLabels{.model = model, .endpoint = call.endpoint},
-          DurationLabels{.model = model, .endpoint = kOver},
+          durations_, HashedKey(SeriesKeyPrefix(call_key, kDurationKeyValues)),
+          [&] { return DurationLabels{.model = model, .endpoint = kOver}; },
           [&] {
             HistogramSeries cell = MakeHistogram(duration_layout_);
             if (options_.native) cell.native = std::make_unique<NativeHistogram>(*options_.native);
@@ -153,8 +182,9 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   }
 
   if (UpdateOrOverflow(
-          costs_, CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id},
-          CostLabels{.model = model, .user_id = kOver, .team_id = kOver},
+          costs_,
+          KeyOf(CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id}),
+          [&] { return CostLabels{.model = model, .user_id = kOver, .team_id = kOver}; },
           [&] {
             CostCell cell;
             cell.created = WallSeconds();
@@ -175,8 +205,10 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 void SeriesStore::RecordQuality(const QualityScore& score) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          qualities_, QualityLabels{.model = score.model, .evaluator = score.evaluator},
-          QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue},
+          qualities_, KeyOf(QualityLabels{.model = score.model, .evaluator = score.evaluator}),
+          [] {
+            return QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue};
+          },
           [&] { return MakeHistogram(quality_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(quality_layout_, score.score);
@@ -190,8 +222,11 @@ void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view sta
                                  double duration_seconds) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          workflows_, WorkflowLabels{.workflow = workflow, .status = status},
-          WorkflowLabels{.workflow = kOverflowLabelValue, .status = OverflowStatus(status)},
+          workflows_, KeyOf(WorkflowLabels{.workflow = workflow, .status = status}),
+          [&] {
+            return WorkflowLabels{.workflow = kOverflowLabelValue,
+                                  .status = OverflowStatus(status)};
+          },
           [&] { return MakeHistogram(workflow_layout_); },
           [&](HistogramSeries& cell) {
             cell.histogram.Observe(workflow_layout_, duration_seconds);
@@ -204,8 +239,10 @@ void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view sta
 void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view status) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          agents_, AgentLabels{.agent = agent, .status = status},
-          AgentLabels{.agent = kOverflowLabelValue, .status = OverflowStatus(status)},
+          agents_, KeyOf(AgentLabels{.agent = agent, .status = status}),
+          [&] {
+            return AgentLabels{.agent = kOverflowLabelValue, .status = OverflowStatus(status)};
+          },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
@@ -218,8 +255,8 @@ void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view
 void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          tools_, ToolLabels{.tool = tool, .status = status},
-          ToolLabels{.tool = kOverflowLabelValue, .status = OverflowStatus(status)},
+          tools_, KeyOf(ToolLabels{.tool = tool, .status = status}),
+          [&] { return ToolLabels{.tool = kOverflowLabelValue, .status = OverflowStatus(status)}; },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;

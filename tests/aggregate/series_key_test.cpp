@@ -68,5 +68,35 @@ TEST_CASE("SeriesKey: every labels struct round-trips field by field through its
   CHECK(request.status == "success");
 }
 
+TEST_CASE("SeriesKey: a key's prefix holding its first values is the key of those values") {
+  std::string key, two, one, none;
+  EncodeSeriesKey(LabelValues<3>{"gpt-4o", "/chat", "success"}, &key);
+  EncodeSeriesKey(LabelValues<2>{"gpt-4o", "/chat"}, &two);
+  EncodeSeriesKey(LabelValues<1>{"gpt-4o"}, &one);
+  CHECK(SeriesKeyPrefix(key, 3) == key);
+  CHECK(SeriesKeyPrefix(key, 2) == two);
+  CHECK(SeriesKeyPrefix(key, 1) == one);
+  CHECK(SeriesKeyPrefix(key, 0) == none);
+  std::string empty_values, empty_first;
+  EncodeSeriesKey(LabelValues<2>{"", ""}, &empty_values);
+  EncodeSeriesKey(LabelValues<1>{""}, &empty_first);
+  CHECK(SeriesKeyPrefix(empty_values, 1) == empty_first);
+}
+
+TEST_CASE("SeriesKey: the keys RecordCall takes as prefixes are prefixes of the request key") {
+  // The store finds model and duration series by prefixes of the request key.
+  const RequestLabels request{.model = "gpt-4o", .endpoint = "/chat", .status = "error"};
+  std::string request_key, duration_key, model_key;
+  EncodeLabels(request, &request_key);
+  EncodeLabels(DurationLabels{.model = "gpt-4o", .endpoint = "/chat"}, &duration_key);
+  EncodeLabels(ModelLabels{.model = "gpt-4o"}, &model_key);
+  CHECK(SeriesKeyPrefix(request_key, DurationLabels::kKeyOrder.size()) == duration_key);
+  CHECK(SeriesKeyPrefix(request_key, ModelLabels::kKeyOrder.size()) == model_key);
+  CHECK(KeyStartsWith(request, DurationLabels{.model = "gpt-4o", .endpoint = "/chat"}));
+  CHECK_FALSE(KeyStartsWith(request, DurationLabels{.model = "/chat", .endpoint = "gpt-4o"}));
+  CHECK_FALSE(KeyStartsWith(CostLabels{.model = "m", .user_id = "u", .team_id = "t"},
+                            QualityLabels{.model = "m", .evaluator = "t"}));
+}
+
 }  // namespace
 }  // namespace llm_exporter::aggregate

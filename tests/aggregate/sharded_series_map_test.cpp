@@ -114,5 +114,55 @@ TEST_CASE("ShardedSeriesMap: after EraseIf the kept series keep their keys and c
   CHECK(map.size() == 201);
 }
 
+TEST_CASE("ShardedSeriesMap: keys of one hash are told apart, as the index grows and after "
+          "EraseIf") {
+  // Every key gets the same hash, so all land in one shard and one probe run of its index.
+  const auto same_hash = [](std::string_view key) {
+    HashedKey k(key);
+    k.hash = 0x123456789abcdefULL;
+    return k;
+  };
+  ShardedSeriesMap<Counter> map;
+  const auto make = [] { return Counter{}; };
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back("k" + std::to_string(i));
+  for (int round = 1; round <= 2; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      const UpdateResult result = map.Update(same_hash(keys[static_cast<std::size_t>(i)]), make,
+                                             [i](Counter& c) { c.n += static_cast<uint64_t>(i); });
+      CHECK(result == (round == 1 ? UpdateResult::kCreated : UpdateResult::kUpdated));
+    }
+  }
+  CHECK(map.size() == 100);
+  CHECK(map.EraseIf([](const Counter& c) { return c.n % 4 == 0; }) == 50);  // even i
+  for (int i = 0; i < 100; ++i) {
+    const UpdateResult result =
+        map.Update(same_hash(keys[static_cast<std::size_t>(i)]), make, [](Counter&) {});
+    CHECK(result == (i % 2 == 0 ? UpdateResult::kCreated : UpdateResult::kUpdated));
+  }
+  std::map<std::string, uint64_t> seen;
+  map.ForEach([&](std::string_view key, const Counter& c) { seen[std::string(key)] = c.n; });
+  REQUIRE(seen.size() == 100);
+  for (int i = 0; i < 100; ++i) {
+    CHECK(seen.at(keys[static_cast<std::size_t>(i)]) ==
+          (i % 2 == 0 ? 0 : 2 * static_cast<uint64_t>(i)));
+  }
+}
+
+TEST_CASE("ShardedSeriesMap: a key that is a prefix of another is a different series") {
+  ShardedSeriesMap<Counter> map;
+  const auto make = [] { return Counter{}; };
+  const std::string longer = "gpt-4o/chat/success";
+  const std::string_view shorter = std::string_view(longer).substr(0, 11);
+  map.Update(HashedKey(longer), make, [](Counter& c) { c.n += 1; });
+  map.Update(HashedKey(shorter), make, [](Counter& c) { c.n += 10; });
+  map.Update(HashedKey(shorter), make, [](Counter& c) { c.n += 10; });
+  std::map<std::string, uint64_t> seen;
+  map.ForEach([&](std::string_view key, const Counter& c) { seen[std::string(key)] = c.n; });
+  CHECK(seen.size() == 2);
+  CHECK(seen.at(longer) == 1);
+  CHECK(seen.at(std::string(shorter)) == 20);
+}
+
 }  // namespace
 }  // namespace llm_exporter::aggregate
