@@ -49,6 +49,9 @@ class TextWriter {
   // " value" without the newline.
   void Number(double value);
   void Number(uint64_t value);
+  // name{labels[,extra]} value and the newline, appended in one piece.
+  template <typename T>
+  void Line(std::string_view name, LabelList labels, const Label* extra, T value);
   void Value(double value) {
     Number(value);
     out_->push_back('\n');

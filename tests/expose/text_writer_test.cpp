@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace llm_exporter::expose {
 namespace {
@@ -40,6 +43,50 @@ TEST_CASE("TextWriter: label values escape backslash, quote and newline; HELP es
         "# HELP m a \"quoted\" \\\\ help\\nline\n"
         "# TYPE m gauge\n"
         "m{l=\"a\\\"b\\\\c\\nd\"} 1\n");
+}
+
+// The escapes as the text format defines them, one character at a time.
+std::string EscapedOneByOne(std::string_view value) {
+  std::string escaped;
+  for (const char c : value) {
+    if (c == '\\') escaped += "\\\\";
+    else if (c == '\n') escaped += "\\n";
+    else if (c == '"') escaped += "\\\"";
+    else escaped += c;
+  }
+  return escaped;
+}
+
+// Label values are copied and searched for escapes a word at a time, with overlapping words at
+// the end: every length, with each byte value (the escaped ones among them) at each position.
+TEST_CASE("TextWriter: label values of every length, escapes in every position") {
+  for (std::size_t size = 0; size <= 40; ++size) {
+    std::string plain;
+    for (std::size_t i = 0; i < size; ++i) plain += static_cast<char>('a' + i % 26);
+    std::vector<std::string> values = {plain};
+    for (std::size_t at = 0; at < size; ++at) {
+      for (int c = 0; c < 256; ++c) {  // the escaped ones, and every other byte beside them
+        std::string value = plain;
+        value[at] = static_cast<char>(c);
+        values.push_back(value);
+      }
+    }
+    for (const std::string& value : values) {
+      std::string out;
+      TextWriter w(&out);
+      w.Sample("m", {{"a", value}, {"b", "x"}}, uint64_t{7});
+      REQUIRE(out == "m{a=\"" + EscapedOneByOne(value) + "\",b=\"x\"} 7\n");
+    }
+  }
+}
+
+TEST_CASE("TextWriter: a line longer than the stack buffer, escapes included") {
+  const std::string value = std::string(3000, '"') + std::string(65535 - 3000, 'v');
+  std::string out;
+  TextWriter w(&out);
+  w.Sample("m", {{"a", value}, {"b", value}}, 0.5);
+  CHECK(out == "m{a=\"" + EscapedOneByOne(value) + "\",b=\"" + EscapedOneByOne(value) +
+                   "\"} 0.5\n");
 }
 
 TEST_CASE("TextWriter: NaN and infinities are spelled as Prometheus reads them") {
