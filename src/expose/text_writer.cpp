@@ -18,6 +18,8 @@ namespace {
 
 // A line that fits is built on the stack; a longer one (label values may be 64 KiB) on the heap.
 constexpr std::size_t kStackLine = 1024;
+// The buffer of pending sample lines: appended to the output each time it fills.
+constexpr std::size_t kPendingBytes = 64 * 1024;
 
 uint64_t Load64(const char* p) {
   uint64_t w;
@@ -82,8 +84,9 @@ char* EscapeEach(char* out, std::string_view text, bool quotes) {
   return out;
 }
 
-// Copies `text` to `out` escaped; `out` has room for twice its size.
-char* Escape(char* out, std::string_view text, bool quotes) {
+// Copies `text` to `out` escaped; `out` has room for twice its size. Inlined into PutName(),
+// which calls it for every label value.
+[[gnu::always_inline]] inline char* Escape(char* out, std::string_view text, bool quotes) {
   const char* from = text.data();
   const std::size_t n = text.size();
   uint64_t hit = 0;
@@ -182,6 +185,7 @@ void TextWriter::AppendEscaped(std::string_view text, bool escape_quotes) {
 
 void TextWriter::Family(std::string_view name, MetricType type, std::string_view help,
                         std::string_view /*unit*/) {
+  Flush();
   out_->append("# HELP ").append(name).push_back(' ');
   AppendEscaped(help, /*escape_quotes=*/false);
   out_->append("\n# TYPE ").append(name).push_back(' ');
@@ -205,11 +209,30 @@ void TextWriter::Number(uint64_t value) {
 
 template <typename T>
 void TextWriter::Line(std::string_view name, LabelList labels, const Label* extra, T value) {
-  AppendBuilt(out_, NameBound(name, labels, extra) + kMaxNumberText + 2, [&](char* line) {
+  const auto put = [&](char* line) {
     char* end = PutNumber(PutName(line, name, labels, extra), value);
     *end++ = '\n';
     return end;
-  });
+  };
+  const std::size_t bound = NameBound(name, labels, extra) + kMaxNumberText + 2;
+  if (static_cast<std::size_t>(pending_end_ - pending_at_) < bound) {
+    Flush();
+    if (bound > kPendingBytes) {
+      AppendBuilt(out_, bound, put);
+      return;
+    }
+    if (!pending_) {
+      pending_ = std::make_unique_for_overwrite<char[]>(kPendingBytes);
+      pending_at_ = pending_.get();
+      pending_end_ = pending_at_ + kPendingBytes;
+    }
+  }
+  pending_at_ = put(pending_at_);
+}
+
+void TextWriter::FlushPending() {
+  out_->append(pending_.get(), static_cast<std::size_t>(pending_at_ - pending_.get()));
+  pending_at_ = pending_.get();
 }
 
 void TextWriter::Sample(std::string_view name, LabelList labels, uint64_t value,
