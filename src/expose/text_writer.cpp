@@ -36,7 +36,7 @@ void Store32(char* p, uint32_t w) { std::memcpy(p, &w, 4); }
 
 // Copies n bytes to `out` with a few word-wide moves (overlapping ones for the tail) rather than
 // a call to memcpy, which costs more than the copy for the short pieces of a line.
-char* Copy(char* out, const char* from, std::size_t n) {
+[[gnu::always_inline]] inline char* Copy(char* out, const char* from, std::size_t n) {
   if (n >= 8) {
     for (std::size_t i = 0; i + 8 < n; i += 8) Store64(out + i, Load64(from + i));
     Store64(out + n - 8, Load64(from + n - 8));
@@ -50,7 +50,9 @@ char* Copy(char* out, const char* from, std::size_t n) {
   }
   return out + n;
 }
-char* Copy(char* out, std::string_view text) { return Copy(out, text.data(), text.size()); }
+[[gnu::always_inline]] inline char* Copy(char* out, std::string_view text) {
+  return Copy(out, text.data(), text.size());
+}
 
 constexpr uint64_t kOnes = 0x0101010101010101u;
 constexpr uint64_t kHighBits = 0x8080808080808080u;
