@@ -17,6 +17,7 @@
 #include "aggregate/exemplar.h"
 #include "aggregate/histogram.h"
 #include "aggregate/native_histogram.h"
+#include "aggregate/series_key.h"
 #include "aggregate/series_labels.h"
 #include "llm_exporter/money.h"
 
@@ -171,23 +172,19 @@ class FamilySnapshot {
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     const char* bytes = key_bytes_.data();
-    const LabelSpan* span = label_spans_.data();
-    Labels labels;
     for (std::size_t i = 0; i < values_.size(); ++i) {
-      // The spans were stored in kKeyOrder (AppendLabels); the same order names them here.
-      ForEachKeyField<Labels>([&](auto field) {
-        labels.*field() = std::string_view(bytes + span->offset, span->size);
-        ++span;
-      });
+      // Decoded here, with no lock held, rather than while the shard was copied.
+      const KeySpan span = key_spans_[i];
+      const Labels labels = DecodeLabels<Labels>(std::string_view(bytes + span.offset, span.size));
       if constexpr (std::is_invocable_v<Fn&, const Labels&, decltype(values_.At(i)),
                                         const SeriesExtras&>) {
         const Extra& extra = extras_[i];
-        fn(std::as_const(labels), values_.At(i),
+        fn(labels, values_.At(i),
            SeriesExtras{extra.created, std::span<const ExemplarSlot>(
                                            exemplars_.data() + extra.exemplars_at,
                                            extra.exemplar_count)});
       } else {
-        fn(std::as_const(labels), values_.At(i));
+        fn(labels, values_.At(i));
       }
     }
   }
@@ -198,11 +195,13 @@ class FamilySnapshot {
   friend class SeriesStore;
   using Column = typename snapshot_internal::ColumnOf<Value>::type;
 
-  // Where one label value lies in key_bytes_.
-  struct LabelSpan {
-    uint64_t offset : 48;
-    uint64_t size : 16;  // label values are at most 65535 bytes (kMaxLabelValueBytes)
+  // Where one series' key lies in key_bytes_.
+  struct KeySpan {
+    uint64_t offset : 40;
+    uint64_t size : 24;
   };
+  // A key is its label values (at most kMaxLabelValueBytes each), each behind a 2-byte length.
+  static_assert(Labels::kKeyOrder.size() * (kMaxLabelValueBytes + 2) < (uint64_t{1} << 24));
 
   // Where a series' extras lie.
   struct Extra {
@@ -214,8 +213,8 @@ class FamilySnapshot {
   // Empties the snapshot but keeps its buffers, sized for about `series` series.
   void Clear(std::size_t series) {
     key_bytes_.clear();
-    label_spans_.clear();
-    label_spans_.reserve(series * Labels::kKeyOrder.size());
+    key_spans_.clear();
+    key_spans_.reserve(series);
     values_.Clear();
     values_.Reserve(series);
     extras_.clear();
@@ -229,29 +228,17 @@ class FamilySnapshot {
     extras_.push_back(Extra{created, static_cast<uint32_t>(at),
                             static_cast<uint32_t>(exemplars_.size() - at)});
   }
-  // Copies a series' key (one copy, whatever the number of labels) and returns the copy, for
-  // the store to decode into the views AppendLabels() takes.
-  std::string_view AppendKey(std::string_view key) {
-    const std::size_t at = key_bytes_.size();
+  // Copies a series' key: its labels are decoded from the copy when the snapshot is read, so
+  // that the store's shard lock is held only for copying.
+  void AppendKey(std::string_view key) {
+    key_spans_.push_back(KeySpan{key_bytes_.size(), key.size()});
     key_bytes_.append(key);
-    return std::string_view(key_bytes_).substr(at);
-  }
-  // Records where the label values of the key appended last lie: `labels` are views into it.
-  void AppendLabels(const Labels& labels) {
-    ForEachKeyField<Labels>([&](auto field) {
-      const std::string_view value = labels.*field();
-      LabelSpan span;
-      // An empty value may not point into the key at all.
-      span.offset = value.empty() ? 0 : static_cast<uint64_t>(value.data() - key_bytes_.data());
-      span.size = value.size();
-      label_spans_.push_back(span);
-    });
   }
 
-  std::string key_bytes_;               // every series' key, back to back
-  std::vector<LabelSpan> label_spans_;  // kKeyOrder.size() per series: its label values
-  Column values_;                       // one value per series, in the same order
-  std::vector<Extra> extras_;           // one per series, in the same order
+  std::string key_bytes_;                // every series' key, back to back
+  std::vector<KeySpan> key_spans_;       // one per series: where its key lies in key_bytes_
+  Column values_;                        // one value per series, in the same order
+  std::vector<Extra> extras_;            // one per series, in the same order
   std::vector<ExemplarSlot> exemplars_;  // the exemplars of all series, back to back
 };
 

@@ -104,13 +104,26 @@ constexpr bool KeyStartsWith(const Longer& longer, const Shorter& shorter) {
   return true;
 }
 
-// The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder.
+// The labels struct a key made by EncodeLabels holds (views into `key`), named by kKeyOrder:
+// as DecodeSeriesKey() splits it, but straight into the fields. Through an array of values, the
+// fields were stored twice and read back in wider loads that waited for the stores: 13% of
+// perf's samples of a 100,000-series text scrape, which decodes every series' key.
 template <typename Labels>
 Labels DecodeLabels(std::string_view key) {
-  const auto values = DecodeSeriesKey<Labels::kKeyOrder.size()>(key);
   Labels labels;
-  std::size_t i = 0;
-  ForEachKeyField<Labels>([&](auto field) { labels.*field() = values[i++]; });
+  std::size_t pos = 0;
+  ForEachKeyField<Labels>([&](auto field) {
+    if (pos + 2 > key.size()) {
+      labels.*field() = {};
+      return;
+    }
+    const std::size_t n = static_cast<uint8_t>(key[pos]) |
+                          (static_cast<std::size_t>(static_cast<uint8_t>(key[pos + 1])) << 8);
+    pos += 2;
+    const std::string_view value = key.substr(pos, n);
+    labels.*field() = value;
+    pos += value.size();
+  });
   return labels;
 }
 

@@ -270,9 +270,8 @@ template <typename Snapshot, typename Cell, typename Copy>
 void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
                             const Copy& copy, bool extras) {
   // Under the shard's lock: copying only, no formatting.
-  using Labels = typename Snapshot::LabelsType;
   const auto copy_one = [&](std::string_view key, const Cell& cell) {
-    into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
+    into->AppendKey(key);
     copy(cell, &into->values_, extras);
     into->AppendExtras(cell.created, cell.exemplars, extras);
   };
@@ -343,9 +342,8 @@ template <typename Snapshot, typename Cell, typename Stale, typename Copy>
 std::size_t SeriesStore::EraseInto(ShardedSeriesMap<Cell>& map, const Stale& stale,
                                    const Copy& copy, Snapshot* into) {
   if (into == nullptr) return map.EraseIf(stale);
-  using Labels = typename Snapshot::LabelsType;
   return map.EraseIf(stale, [&](std::string_view key, const Cell& cell) {
-    into->AppendLabels(DecodeLabels<Labels>(into->AppendKey(key)));
+    into->AppendKey(key);
     copy(cell, &into->values_, false);
     into->AppendExtras(cell.created, cell.exemplars, false);
   });
