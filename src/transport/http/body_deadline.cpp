@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -83,55 +84,50 @@ BodyDeadline::~BodyDeadline() {
   thread_.join();
 }
 
-BodyDeadline::Watch::Watch(BodyDeadline& owner, const ConnectionEnds& ends,
-                           Clock::time_point deadline)
-    : owner_(owner), id_(owner.Add(ends, deadline)) {}
+BodyDeadline::Watch::Watch(BodyDeadline& owner, ConnectionEnds ends, Clock::time_point deadline)
+    : owner_(owner), ends_(std::move(ends)), deadline_(deadline) {
+  owner_.Add(this);
+}
 
-BodyDeadline::Watch::~Watch() { owner_.Remove(id_); }
-
-bool BodyDeadline::Watch::expired() const { return owner_.Expired(id_); }
+BodyDeadline::Watch::~Watch() { owner_.Remove(this); }
 
 uint64_t BodyDeadline::expired_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return expired_count_;
 }
 
-uint64_t BodyDeadline::Add(const ConnectionEnds& ends, Clock::time_point deadline) {
-  uint64_t id = 0;
+void BodyDeadline::Add(Watch* watch) {
   bool sooner = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    id = next_id_++;
-    entries_.emplace(id, Entry{ends, deadline, false});
+    watch->prev_ = last_;
+    (last_ != nullptr ? last_->next_ : first_) = watch;
+    last_ = watch;
     // Deadlines come in the order requests do, so the thread is woken only when it sleeps with
     // nothing to watch: about once per request timeout, not once per request (a wake-up per
     // request cost a fifth of the one-event-per-POST throughput).
-    if (deadline < next_wake_) {
-      next_wake_ = deadline;
+    if (watch->deadline_ < next_wake_) {
+      next_wake_ = watch->deadline_;
       sooner = true;
     }
   }
   if (sooner) wake_.notify_all();
-  return id;
 }
 
-void BodyDeadline::Remove(uint64_t id) {
+void BodyDeadline::Remove(Watch* watch) {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(id);
-}
-
-bool BodyDeadline::Expired(uint64_t id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto it = entries_.find(id);
-  return it != entries_.end() && it->second.expired;
+  (watch->prev_ != nullptr ? watch->prev_->next_ : first_) = watch->next_;
+  (watch->next_ != nullptr ? watch->next_->prev_ : last_) = watch->prev_;
 }
 
 void BodyDeadline::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     next_wake_ = Clock::time_point::max();
-    for (const auto& [id, entry] : entries_) {
-      if (!entry.expired && entry.deadline < next_wake_) next_wake_ = entry.deadline;
+    for (const Watch* watch = first_; watch != nullptr; watch = watch->next_) {
+      if (!watch->expired_.load(std::memory_order_relaxed) && watch->deadline_ < next_wake_) {
+        next_wake_ = watch->deadline_;
+      }
     }
     const Clock::time_point until = next_wake_;  // Add() may move next_wake_ while we wait
     if (until == Clock::time_point::max()) {
@@ -144,13 +140,13 @@ void BodyDeadline::Run() {
 }
 
 void BodyDeadline::ExpireDue(Clock::time_point now) {
-  std::vector<Entry*> due;
+  std::vector<Watch*> due;
   std::vector<ConnectionEnds> ends;
-  for (auto& [id, entry] : entries_) {
-    if (entry.expired || entry.deadline > now) continue;
-    entry.expired = true;
-    due.push_back(&entry);
-    ends.push_back(entry.ends);
+  for (Watch* watch = first_; watch != nullptr; watch = watch->next_) {
+    if (watch->expired_.load(std::memory_order_relaxed) || watch->deadline_ > now) continue;
+    watch->expired_.store(true, std::memory_order_release);
+    due.push_back(watch);
+    ends.push_back(watch->ends_);
   }
   if (due.empty()) return;
   expired_count_ += due.size();
@@ -162,7 +158,7 @@ void BodyDeadline::ExpireDue(Clock::time_point now) {
       shutdown(fds[i], SHUT_RD);
     } else {
       spdlog::debug("Body deadline passed for {}:{}, but its socket was not found",
-                    due[i]->ends.remote_address, due[i]->ends.remote_port);
+                    due[i]->ends_.remote_address, due[i]->ends_.remote_port);
     }
   }
 }

@@ -5,10 +5,10 @@
 // blocked read at once; the handler then answers 408 and the connection closes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,42 +36,44 @@ class BodyDeadline {
   BodyDeadline(const BodyDeadline&) = delete;
   BodyDeadline& operator=(const BodyDeadline&) = delete;
 
-  // Watches one body read; the read is cut off if it is still going at `deadline`.
+  // Watches one body read; the read is cut off if it is still going at `deadline`. A Watch is
+  // its own entry in the owner's list (linked in and out under the owner's lock), so watching a
+  // read allocates nothing: one watch per request, and a std::map node each was most of the
+  // bookkeeping's cost.
   class Watch {
    public:
-    Watch(BodyDeadline& owner, const ConnectionEnds& ends, Clock::time_point deadline);
+    Watch(BodyDeadline& owner, ConnectionEnds ends, Clock::time_point deadline);
     ~Watch();
     Watch(const Watch&) = delete;
     Watch& operator=(const Watch&) = delete;
     // True once the deadline passed while the read was going on.
-    bool expired() const;
+    bool expired() const { return expired_.load(std::memory_order_acquire); }
 
    private:
+    friend class BodyDeadline;
     BodyDeadline& owner_;
-    uint64_t id_;
+    const ConnectionEnds ends_;
+    const Clock::time_point deadline_;
+    // Set by the watchdog under the owner's lock, before it shuts the socket; read without it.
+    std::atomic<bool> expired_{false};
+    Watch* prev_ = nullptr;  // the owner's list, under its lock
+    Watch* next_ = nullptr;
   };
 
   // Reads cut off so far.
   uint64_t expired_count() const;
 
  private:
-  struct Entry {
-    ConnectionEnds ends;
-    Clock::time_point deadline;
-    bool expired = false;
-  };
-
-  uint64_t Add(const ConnectionEnds& ends, Clock::time_point deadline);
-  void Remove(uint64_t id);
-  bool Expired(uint64_t id) const;
+  void Add(Watch* watch);
+  void Remove(Watch* watch);
   void Run();
-  // Shuts the read side of every expired entry's socket; called with mu_ held.
+  // Shuts the read side of every expired watch's socket; called with mu_ held.
   void ExpireDue(Clock::time_point now);
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::map<uint64_t, Entry> entries_;
-  uint64_t next_id_ = 1;
+  Watch* first_ = nullptr;  // the watches alive, oldest first
+  Watch* last_ = nullptr;
   uint64_t expired_count_ = 0;
   // When the thread wakes next: Add() wakes it sooner only for an earlier deadline.
   Clock::time_point next_wake_ = Clock::time_point::max();

@@ -6,6 +6,23 @@
 #include <limits>
 
 namespace llm_exporter::transport {
+namespace {
+
+// The value of request header `name` (compared ignoring case), or null. mg_get_header() runs
+// civetweb's byte-at-a-time case-insensitive compare over each header name; this looks at the
+// names' lengths first.
+const char* HeaderValue(const mg_request_info* info, std::string_view name) {
+  for (int i = 0; i < info->num_headers; ++i) {
+    const mg_header& header = info->http_headers[i];
+    if (header.name != nullptr && strncasecmp(header.name, name.data(), name.size()) == 0 &&
+        header.name[name.size()] == '\0') {
+      return header.value;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 BodyRead ReadBody(mg_connection* conn, std::size_t limit, std::size_t padding, std::string* body) {
   const mg_request_info* info = mg_get_request_info(conn);
@@ -52,7 +69,7 @@ void Respond(mg_connection* conn, int status, std::string_view content_type,
   for (const auto& [name, value] : extra) close |= name == "Connection" && value == "close";
   if (!close) {
     const mg_request_info* info = mg_get_request_info(conn);
-    const char* connection = mg_get_header(conn, "Connection");
+    const char* connection = HeaderValue(info, "Connection");
     const bool http11 = info->http_version != nullptr && std::string_view(info->http_version) == "1.1";
     close = connection != nullptr ? strcasecmp(connection, "close") == 0 || (!http11 && strcasecmp(connection, "keep-alive") != 0)
                                   : !http11;

@@ -14,6 +14,7 @@
 
 #include "otlp/export_response.h"
 #include "transport/common/listen_address.h"
+#include "transport/http/events_response.h"
 #include "transport/http/exposition_negotiation.h"
 #include "transport/http/gzip_body.h"
 #include "transport/http/civetweb_openssl3.h"
@@ -85,23 +86,6 @@ std::chrono::steady_clock::time_point DecodeTime(const void* data) {
       static_cast<std::chrono::steady_clock::rep>(reinterpret_cast<std::uintptr_t>(data))));
 }
 static_assert(sizeof(void*) >= sizeof(std::chrono::steady_clock::rep));
-
-std::string EventsResponse(const IngestResult& result) {
-  nlohmann::json errors = nlohmann::json::array();
-  for (const EventError& e : result.errors) {
-    errors.push_back({{"index", e.index},
-                      {"field", e.field},
-                      {"reason", RejectReasonName(e.reason)},
-                      {"message", e.message}});
-  }
-  nlohmann::json body = {{"accepted", result.accepted},
-                         {"rejected", result.rejected},
-                         {"errors", std::move(errors)}};
-  if (result.errors.size() < result.rejected) {
-    body["errors_truncated"] = true;  // every rejection is counted, the first ones listed
-  }
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
 
 std::string ErrorJson(std::string_view message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
@@ -476,8 +460,9 @@ int HttpServer::ReadBodyOrRespond(mg_connection* conn, Handler handler, std::str
     // The body must follow its headers within the request timeout; a client trickling it in
     // is cut off then (BodyDeadline), as one that sends nothing is by civetweb's own timeout.
     const mg_request_info* info = mg_get_request_info(conn);
-    const ConnectionEnds ends{info->server_port, info->remote_addr, info->remote_port};
-    BodyDeadline::Watch watch(body_deadline_, ends,
+    BodyDeadline::Watch watch(body_deadline_,
+                              ConnectionEnds{info->server_port, info->remote_addr,
+                                             info->remote_port},
                               BodyDeadline::Clock::now() +
                                   std::chrono::milliseconds(options_.request_timeout_ms));
     read = ReadBody(conn, options_.max_request_bytes, kIngestPadding, body);
@@ -526,18 +511,16 @@ int HttpServer::HandleEvents(mg_connection* conn) {
     return status;
   }
   const IngestResult result = events_.Ingest(Transport::kHttp, *body, body->capacity());
-  int status = 200;
-  std::string response;
   if (!result.ok()) {
-    status = 400;
-    response = ErrorJson(result.body_error);
-  } else {
-    // 400 when every event was refused, so a client that checks the status code notices.
-    if (result.accepted == 0 && result.rejected > 0) status = 400;
-    response = EventsResponse(result);
+    agent_metrics_.CountHttpRequest(Handler::kEvents, 400);
+    Respond(conn, 400, kJson, ErrorJson(result.body_error));
+    return 400;
   }
+  // 400 when every event was refused, so a client that checks the status code notices.
+  const int status = result.accepted == 0 && result.rejected > 0 ? 400 : 200;
+  const EventsResponse response(result);
   agent_metrics_.CountHttpRequest(Handler::kEvents, status);
-  Respond(conn, status, kJson, response);
+  Respond(conn, status, kJson, response.body());
   return status;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace llm_exporter::transport {
@@ -90,6 +91,32 @@ TEST_CASE("BodyDeadline: a read that ends before its deadline is left alone") {
   char byte = 0;
   CHECK(recv(c.server, &byte, 1, 0) == 1);
   CHECK(byte == 'y');
+}
+
+TEST_CASE("BodyDeadline: watches end in any order, and only the one past its deadline is cut off") {
+  LoopbackConnection early, due, late;
+  BodyDeadline deadlines;
+  const auto later = BodyDeadline::Clock::now() + std::chrono::hours(1);
+  std::optional<BodyDeadline::Watch> first, second, third;
+  first.emplace(deadlines, early.server_view, later);
+  second.emplace(deadlines, due.server_view, later);
+  third.emplace(deadlines, late.server_view, later);
+  // The first and the middle one end before their deadline; a new one is already due.
+  first.reset();
+  second.reset();
+  BodyDeadline::Watch now(deadlines, due.server_view, BodyDeadline::Clock::now());
+  CHECK(ReadsEndOfFile(due.server, 10000));
+  CHECK(now.expired());
+  CHECK_FALSE(third->expired());
+  third.reset();
+  CHECK(deadlines.expired_count() == 1);
+  // The other connections still read what is sent to them.
+  for (LoopbackConnection* c : {&early, &late}) {
+    REQUIRE(send(c->client, "z", 1, 0) == 1);
+    char byte = 0;
+    CHECK(recv(c->server, &byte, 1, 0) == 1);
+    CHECK(byte == 'z');
+  }
 }
 
 }  // namespace
