@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark that bench/README.md reports and prints the figures: the micro-benchmarks
 # (decode, price, aggregate, render), then llm_exporter_loadgen against fresh agents on
-# 127.0.0.1 and unix sockets in a temp dir (HTTP batched and one event per POST, unix stream,
-# unix datagram), then OpenTelemetry spans against JSON events (OTLP/HTTP protobuf, OTLP/gRPC and
+# 127.0.0.1 and unix sockets in a temp dir (HTTP batched and one event per POST, each followed
+# by the same load against llm_exporter_baseline, the bare civetweb + simdjson server, to give
+# the agent's share of it; unix stream; unix datagram), then OpenTelemetry spans against JSON events (OTLP/HTTP protobuf, OTLP/gRPC and
 # JSON arrays, 512 a request, alternating, medians), then the end-to-end scrape benchmark at 1k,
 # 10k and 100k cost series, then bench/memory.py (RSS under 5,000-event batches and big scrapes).
 # ONLY=remote-write runs bench/remote_write.py (remote write to Debian's Prometheus at 10k, 100k
@@ -88,7 +89,7 @@ load() {
 
 # The rate of the last load's RESULT line (events/s or spans/s), or 0 when it failed; and the
 # agent's CPU per event or span in ns (what a machine shared with other work changes least).
-last_rate() { sed -n 's/^RESULT .*_per_s=\([0-9]*\).*/\1/p' "$tmp/load.out" | grep . || echo 0; }
+last_rate() { sed -n 's/^RESULT .* \(events\|spans\)_per_s=\([0-9]*\).*/\2/p' "$tmp/load.out" | grep . || echo 0; }
 last_cpu() { sed -n 's/^agent: .*(\([0-9]*\) ns CPU per.*/\1/p' "$tmp/load.out" | grep . || echo 0; }
 median() {
   python3 -c 'import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:]))))' "$@"
