@@ -138,7 +138,7 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
                &call_key);
   if (UpdateOrOverflow(
           models_, HashedKey(SeriesKeyPrefix(call_key, kModelKeyValues)),
-          [] { return ModelLabels{.model = kOver}; }, make_model, apply_model)) {
+          [] { return ModelLabels{.model = kOverflowLabelValue}; }, make_model, apply_model)) {
     CountOverflow(Family::kModel);
     model = kOver;
     EncodeLabels(RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
