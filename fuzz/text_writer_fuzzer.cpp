@@ -124,6 +124,7 @@ void FuzzTextWriter(std::string_view input) {
   histogram.counts = counts;
   histogram.sum = sum;
   w.Histogram("fuzz_seconds", {{"a", pieces[0]}}, BucketBounds{bounds, les}, histogram);
+  w.Finish();  // the writer appends its lines to `out` in blocks
 
   const std::vector<ExpositionLine> lines = ParseExposition(out);
   Require(lines.size() == 5 + 2 + les.size() + 2, "a label value or help text broke a line");
