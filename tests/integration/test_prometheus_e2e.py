@@ -31,6 +31,7 @@ $LLM_EXPORTER_E2E_REPORT if set).
     LLM_EXPORTER_BIN=build/llm_exporter python3 tests/integration/test_prometheus_e2e.py
 """
 import ctypes
+import datetime
 import json
 import math
 import os
@@ -222,6 +223,19 @@ def extrapolation_factor(points, t_eval_ms, window_s):
     interval += to_start if to_start < threshold else average / 2
     interval += to_end if to_end < threshold else average / 2
     return interval / sampled
+
+
+def rfc3339_seconds(text):
+    """Seconds since the epoch of an RFC 3339 time as the Prometheus API writes it, with up to
+    nanoseconds and a zone: "2026-11-28T00:40:12.123456789Z" or "...12.1+01:00"."""
+    m = re.fullmatch(r"([^.]+?)(\.\d+)?(Z|[+-]\d\d:\d\d)", text)
+    whole = datetime.datetime.fromisoformat(m[1] + ("+00:00" if m[3] == "Z" else m[3]))
+    return whole.timestamp() + (float(m[2]) if m[2] else 0.0)
+
+
+def ref_series():
+    """A series that the known batch moves by 2: its raw samples give the extrapolation factor."""
+    return 'llm_requests_total{model="gpt-4o",endpoint="/chat",status="success"}'
 
 
 # ------------------------------------------------------------------ Prometheus
@@ -443,6 +457,19 @@ class PrometheusEndToEndTest(unittest.TestCase):
         return bool(result) and float(result[0]["value"][1]) == calls
 
     @classmethod
+    def _stored_after(cls, expr):
+        """True when every series of `timestamp(...)` expr, evaluated now, is stamped after T."""
+        result = cls.prom.query(expr, time.time()).get("data", {}).get("result", [])
+        return bool(result) and min(float(r["value"][1]) for r in result) > cls.at
+
+    @classmethod
+    def _rules_evaluated_after_at(cls):
+        """True when every rule group has finished an evaluation stamped after T."""
+        groups = cls.prom.api("rules").get("data", {}).get("groups", [])
+        return bool(groups) and all(rfc3339_seconds(g["lastEvaluation"]) > cls.at
+                                    for g in groups)
+
+    @classmethod
     def _post(cls, batch):
         """The events and the spans of one batch, one right after the other."""
         answer = cls.agent.post_events(BATCH).json()
@@ -470,9 +497,16 @@ class PrometheusEndToEndTest(unittest.TestCase):
         # the warm-up values only at its start and of the known batch only at its end.
         cls.seconds = int(cls.at - cls.window_start)
         cls.window = f"{cls.seconds}s"
+        # A scrape stamped just before T may still be in flight (a slow agent, e.g. under a
+        # sanitizer): queries run before and after it lands would see different samples. Query
+        # only once a scrape and every rule evaluation stamped after T have been stored.
+        wait_until(lambda: cls._stored_after(f"timestamp({ref_series()})"), timeout=15,
+                   what="a scrape stamped after T")
+        wait_until(cls._rules_evaluated_after_at, timeout=15,
+                   what="every rule group evaluated after T")
         # The extrapolation factor of increase() over the window, from the raw samples of a
         # series that the known batch moved by 2.
-        ref = 'llm_requests_total{model="gpt-4o",endpoint="/chat",status="success"}'
+        ref = ref_series()
         raw = prom.query(f"{ref}[{cls.window}]", cls.at)["data"]["result"][0]["values"]
         points = [(round(float(t) * 1000), float(v)) for t, v in raw]
         assert points[-1][1] - points[0][1] == 2, points
