@@ -3,6 +3,8 @@
 // the decoder's buffers and stay valid only while the sink handles the event.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -11,6 +13,13 @@ namespace llm_exporter {
 
 // Whether the call was answered from a prompt/response cache, as the app reported it.
 enum class CacheOutcome : uint8_t { kUnknown, kHit, kMiss };
+
+// Where a call came in: the `transport` label of llm_calls_without_usage_total. JSON events name
+// their transport (transport.h); calls read from OTLP trace spans, over HTTP or gRPC, are "otlp".
+enum class CallSource : uint8_t { kHttp, kUnix, kUnixgram, kUdp, kOtlp };
+inline constexpr std::size_t kCallSourceCount = 5;
+inline constexpr std::array<std::string_view, kCallSourceCount> kCallSourceNames = {
+    "http", "unix", "unixgram", "udp", "otlp"};
 
 struct LlmCall {
   std::string_view model;
@@ -25,6 +34,13 @@ struct LlmCall {
   uint64_t input_tokens = 0;
   uint64_t output_tokens = 0;
   uint64_t cached_input_tokens = 0;  // Part of input_tokens, priced at the cached rate if known.
+  // Part of input_tokens: written to a prompt cache (Anthropic's cache creation), priced at the
+  // cache-write rate if known. cached_input_tokens + cache_write_input_tokens <= input_tokens.
+  uint64_t cache_write_input_tokens = 0;
+  uint64_t reasoning_tokens = 0;  // Part of output_tokens, and billed as output.
+  // False when the call arrived with no token counts at all (common for streams): its tokens are
+  // unknown, not zero. It is priced at 0 and counted in llm_calls_without_usage_total.
+  bool usage_known = true;
   double latency_seconds = 0;
   std::optional<double> ttft_seconds;       // Absent: nothing is observed.
   std::optional<int64_t> caller_cost_pico;  // A caller-known cost that replaces the priced one.
