@@ -487,6 +487,28 @@ def overview():
                    "threshold.",
                    [target(ratio_by("tool", tool_errors, tool_calls), "{{tool}}")],
                    "percentunit", steps=[(0.2, "red")]),
+
+        # Appended after the rows above, so that the panel ids (and links to them) stay.
+        row("Generation speed"),
+        timeseries("TPOT p50 and p95 by model",
+                   "Time per output token after the first, by model: the 50th and 95th "
+                   "percentiles of llm_time_per_output_token_seconds (native where stored, else "
+                   "llm_time_per_output_token_seconds_bucket), (latency - TTFT) / (output tokens "
+                   "- 1) of each streamed call with a TTFT and at least 2 output tokens.",
+                   [target(quantile(0.5, "model", "llm_time_per_output_token_seconds", *M),
+                           "{{model}} p50"),
+                    target(quantile(0.95, "model", "llm_time_per_output_token_seconds", *M),
+                           "{{model}} p95")], "s"),
+        timeseries("Output tokens/s p50 and p95 by model",
+                   "Generation speed by model: the 50th and 95th percentiles of "
+                   "llm_output_tokens_per_second (native where stored, else "
+                   "llm_output_tokens_per_second_bucket), output tokens over the time after the "
+                   "first token (over the whole latency for calls without a TTFT). Calls without "
+                   "token counts are left out.",
+                   [target(quantile(0.5, "model", "llm_output_tokens_per_second", *M),
+                           "{{model}} p50"),
+                    target(quantile(0.95, "model", "llm_output_tokens_per_second", *M),
+                           "{{model}} p95")], "cps"),
     ]
     return dashboard(
         "llm-overview", "LLM overview",
@@ -597,6 +619,24 @@ def cost():
                       f"{increase('llm_exporter_fallback_priced_events_total', *M)}) > 0", "",
                       instant=True, fmt="table")],
               "short", w=24, decimals=0, rename={"Value": "calls priced with the fallback"}),
+        timeseries("Cached, cache-write and reasoning tokens per minute by model",
+                   "Parts of the input and output tokens per minute, by model and kind: "
+                   "cache_read (input tokens read from the provider's prompt cache, at the "
+                   "cached-input price), cache_write (input tokens written to it, at the "
+                   "cache-write price) and reasoning (output tokens spent thinking, at the "
+                   "output price). Rate of llm_tokens_by_kind_total times 60; these tokens are "
+                   "already counted in llm_tokens_total, not on top of it.",
+                   [target(f"sum by (model, kind) ({rate('llm_tokens_by_kind_total', *M)}) * 60",
+                           "{{model}} {{kind}}")], "cpm"),
+        table("Calls without token counts",
+              "Calls that arrived without any token count, by model and transport, over the "
+              "time range: increase of llm_calls_without_usage_total. Their tokens and cost are "
+              "unknown, not zero: the spend and token panels leave them out "
+              "(LLMCallsWithoutUsage).",
+              [target("sum by (model, transport) ("
+                      f"{increase('llm_calls_without_usage_total', *M)}) > 0", "",
+                      instant=True, fmt="table")],
+              "short", decimals=0, rename={"Value": "calls without token counts"}),
     ]
     return dashboard(
         "llm-cost", "LLM cost",

@@ -45,10 +45,15 @@ FILTER_LABELS = ("model", "team_id")
 # Series that Prometheus itself writes for every target, and their labels.
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                      "scrape_samples_post_metric_relabeling", "scrape_series_added", "ALERTS"}
-# Self metrics announced for the series-limit work (docs/metrics.md will list them when it lands).
+# Metrics announced before docs/metrics.md lists them: the series-limit self metrics, and the
+# generation-speed, token-kind and usage-less call families. docs/metrics.md wins once it has them.
 ANNOUNCED = {
     "llm_exporter_series_overflow_total": ("counter", {"family"}),
     "llm_exporter_series_limit": ("gauge", {"family"}),
+    "llm_time_per_output_token_seconds": ("histogram", {"model", "endpoint"}),
+    "llm_output_tokens_per_second": ("histogram", {"model", "endpoint"}),
+    "llm_tokens_by_kind_total": ("counter", {"model", "kind"}),
+    "llm_calls_without_usage_total": ("counter", {"model", "transport"}),
 }
 RANGE_FUNCTIONS = {"rate", "increase", "irate"}
 AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
@@ -59,6 +64,15 @@ LEVEL_LABELS = {"team": "team_id"}  # recording-rule level words that are not la
 
 
 # --------------------------------------------------------------------------- metric catalogue
+def series_of(name, kind, labels):
+    """{series name: (type, labels)} of a metric family; a histogram has four."""
+    if kind != "histogram":
+        return {name: (kind, labels)}
+    # The bare name is the native histogram (--metrics.native-histograms).
+    return {name: ("counter", labels), name + "_bucket": ("counter", labels | {"le"}),
+            name + "_sum": ("counter", labels), name + "_count": ("counter", labels)}
+
+
 def load_metric_catalogue():
     """{name: (type, labels)} from docs/metrics.md, with histogram series expanded."""
     catalogue = {}
@@ -72,16 +86,10 @@ def load_metric_catalogue():
             labels = set(re.findall(r"`([a-z_][a-z0-9_]*)`", cells[2])) if len(cells) > 2 else set()
             for name in names:
                 k = kind or ("counter" if name.endswith("_total") else "gauge")
-                if k == "histogram":
-                    # The bare name is the native histogram (--metrics.native-histograms).
-                    catalogue[name] = ("counter", labels)
-                    catalogue[name + "_bucket"] = ("counter", labels | {"le"})
-                    catalogue[name + "_sum"] = ("counter", labels)
-                    catalogue[name + "_count"] = ("counter", labels)
-                else:
-                    catalogue[name] = (k, labels)
-    for name, entry in ANNOUNCED.items():
-        catalogue.setdefault(name, entry)
+                catalogue.update(series_of(name, k, labels))
+    for name, (kind, labels) in ANNOUNCED.items():
+        for series, entry in series_of(name, kind, labels).items():
+            catalogue.setdefault(series, entry)
     for name in PROMETHEUS_SERIES:
         catalogue[name] = ("gauge", {"alertname", "alertstate", "severity"} if name == "ALERTS"
                            else set())

@@ -12,9 +12,11 @@ Then, at one evaluation time T:
   $__rate_interval and $__range set to a window that starts after the warm-up and ends after the
   known batch, must parse and return data, as an instant and (for range panels) a range query;
 - the headline panels must return what the known batch implies (the LLM panels count the events'
-  calls and the spans' calls together). Ratios of series scraped at the
-  same timestamps (error rate, cache hit rate, quality average, quantiles, cost per request) are
-  exact; rates and increases are exact once multiplied by Prometheus' extrapolation factor,
+  calls and the spans' calls together), the generation-speed (TPOT, output tokens/s), token-kind
+  and calls-without-usage panels included; the batch has cache reads, cache writes and reasoning
+  tokens, priced from a price file with cache rates, and calls without token counts over JSON and
+  OTLP. Ratios of series scraped at the same timestamps (error rate, cache hit rate, quality
+  average, quantiles, cost per request) are exact; rates and increases are exact once multiplied by Prometheus' extrapolation factor,
   which the test computes from the raw sample timestamps with the algorithm of Prometheus 2.42
   (promql/functions.go, extrapolatedRate). Tolerance: 1e-9 relative, for float rounding only;
 - every rule of rules/ is loaded, evaluates without error, parses through the query API, every
@@ -64,23 +66,77 @@ JOB = "llm_exporter"
 REL = 1e-9
 
 # ------------------------------------------------------------------ the known set of events
-# USD per 1K tokens (input, output): the agent's default table; other models use the fallback.
+# USD per 1K tokens (input, output): the agent's default table, which the price file below
+# repeats; other models use the fallback.
 PRICES = {"gpt-4o": (0.0025, 0.01), "gpt-4o-mini": (0.00015, 0.0006),
           "claude-sonnet-4-20250514": (0.003, 0.015)}
 FALLBACK = (0.01, 0.03)
+# The price file adds cache rates: gpt-4o a cached-input rate only (its cache writes cost the
+# input rate), Claude both (a 5-minute cache write at 1.25 times the input rate), gpt-4o-mini
+# neither (cache reads and writes at the input rate).
+CACHE_PRICES = {"gpt-4o": {"cached_input": 0.00125},
+                "claude-sonnet-4-20250514": {"cached_input": 0.0003,
+                                             "cache_write_input": 0.00375}}
+PRICE_FILE = {"unit": "usd_per_1k_tokens",
+              "models": {m: {"input": i, "output": o, **CACHE_PRICES.get(m, {})}
+                         for m, (i, o) in PRICES.items()},
+              "fallback": {"input": FALLBACK[0], "output": FALLBACK[1]}}
 LATENCY_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30]
 TTFT_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5]
+TPOT_BUCKETS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1]
+TOKENS_PER_SECOND_BUCKETS = [5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500]
 WORKFLOW_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300]
+# llm_tokens_by_kind_total's kinds and the event fields they sum.
+TOKEN_KINDS = {"cache_read": "cached_input_tokens", "cache_write": "cache_write_input_tokens",
+               "reasoning": "reasoning_tokens"}
 
 
-def call(model, endpoint, status, tin, tout, latency, user, team, ttft=None, cache=None):
+def call(model, endpoint, status, tin, tout, latency, user, team, ttft=None, cache=None,
+         cached=None, cache_write=None, reasoning=None):
+    """An event; tin and tout None leave the token counts out (a call without usage)."""
     e = {"model": model, "endpoint": endpoint, "status": status, "input_tokens": tin,
          "output_tokens": tout, "latency": latency, "user_id": user, "team_id": team}
-    if ttft is not None:
-        e["ttft"] = ttft
-    if cache is not None:
-        e["cache"] = cache
+    for key, value in (("ttft", ttft), ("cache", cache), ("cached_input_tokens", cached),
+                       ("cache_write_input_tokens", cache_write),
+                       ("reasoning_tokens", reasoning), ("input_tokens", tin),
+                       ("output_tokens", tout)):
+        if value is None:
+            e.pop(key, None)
+        else:
+            e[key] = value
     return e
+
+
+def usage_known(e):
+    """Whether the call gave a token count: neither input nor output means tokens unknown."""
+    return "input_tokens" in e or "output_tokens" in e
+
+
+def tokens_in(e):
+    return e.get("input_tokens", 0)
+
+
+def tokens_out(e):
+    return e.get("output_tokens", 0)
+
+
+def tpot(e):
+    """llm_time_per_output_token_seconds' observation of a call, or None: the time per output
+    token after the first, for calls with a TTFT, at least 2 output tokens and latency > TTFT."""
+    if "ttft" in e and tokens_out(e) >= 2 and e["latency"] > e["ttft"]:
+        return (e["latency"] - e["ttft"]) / (tokens_out(e) - 1)
+    return None
+
+
+def tokens_per_second(e):
+    """llm_output_tokens_per_second's observation of a call, or None: output tokens over the
+    time after the first token (over the latency without a TTFT), for calls with usage and at
+    least one output token."""
+    if not usage_known(e) or tokens_out(e) < 1:
+        return None
+    if "ttft" in e:
+        return tokens_out(e) / (e["latency"] - e["ttft"]) if e["latency"] > e["ttft"] else None
+    return tokens_out(e) / e["latency"] if e["latency"] > 0 else None
 
 
 EVENT_CALLS = [
@@ -96,18 +152,38 @@ EVENT_CALLS = [
     call("claude-sonnet-4-20250514", "/chat", "error", 100, 0, 0.2, "u2", "support"),
     call("llama-3-70b", "/chat", "success", 1000, 1000, 2.5, "u1", "search", ttft=0.3),
 ]
+# Calls with the parts of their tokens (cache reads and writes, reasoning) and streamed calls
+# whose time per output token and tokens/s fall in several buckets (none near a bound), and a
+# call without token counts. gpt-4o's go to /agent, so that ref_series() moves by 2 as before.
+USAGE_CALLS = [
+    call("gpt-4o", "/agent", "success", 3000, 120, 2.5, "u1", "search", ttft=0.3, cache="hit",
+         cached=2000, cache_write=400, reasoning=40),
+    call("gpt-4o", "/agent", "success", 1800, 60, 3.1, "u2", "search", ttft=0.5, cached=1024,
+         reasoning=20),
+    call("gpt-4o-mini", "/summarize", "success", 5000, 400, 6.3, "u3", "support", ttft=0.4,
+         cached=3000, cache_write=1000),
+    call("gpt-4o-mini", "/summarize", "success", 900, 2, 0.9, "u3", "support", ttft=0.35),
+    call("gpt-4o-mini", "/summarize", "success", 700, 150, 1.6, "u3", "support"),
+    call("claude-sonnet-4-20250514", "/chat", "success", 6000, 900, 9.2, "u2", "support",
+         ttft=0.8, cached=4000, cache_write=1500, reasoning=300),
+    call("claude-sonnet-4-20250514", "/chat", "success", 2500, 1, 1.3, "u2", "support", ttft=0.9),
+    # No token count at all: tokens and cost unknown, neither 0-token nor fallback-priced.
+    call("claude-sonnet-4-20250514", "/chat", "success", None, None, 0.6, "u2", "support"),
+]
 # LLM calls posted as OTLP spans (the OpenAI chat span of OpenLLMetry's RAG pipeline, under its
 # workflow): the endpoint is the workflow's name; spans carry no cache outcome. Latency and TTFT
 # are whole milliseconds, as the span's times are.
 SPAN_CALLS = [
     call("gpt-4o", "rag_pipeline", "success", 1200, 300, 1.2, "u4", "search", ttft=0.3),
+    # A span without usage attributes.
+    call("gpt-4o", "rag_pipeline", "success", None, None, 0.9, "u4", "search"),
 ]
-CALLS = EVENT_CALLS + SPAN_CALLS
+CALLS = EVENT_CALLS + USAGE_CALLS + SPAN_CALLS
 SCORES = [("gpt-4o", "judge", 4), ("gpt-4o", "judge", 5), ("gpt-4o-mini", "judge", 3),
           ("claude-sonnet-4-20250514", "judge", 5)]
 QUALITY = [{"type": "quality", "model": m, "evaluator": ev, "score": s} for m, ev, s in SCORES]
 INVALID = [{"endpoint": "/chat", "input_tokens": 1}]  # no model: rejected as missing_field
-BATCH = EVENT_CALLS + QUALITY + INVALID
+BATCH = EVENT_CALLS + USAGE_CALLS + QUALITY + INVALID
 BUDGETS = {"teams": {"search": {"daily_usd": 50, "monthly_usd": 1000},
                      "support": {"daily_usd": 0.015, "monthly_usd": 400}}}
 # Workflow, agent and tool spans (docs/otlp.md): (name, status, seconds) per workflow or task run,
@@ -165,19 +241,31 @@ def otlp_batch(batch):
     for c in SPAN_CALLS:
         attrs = {"llm.request.type": "chat", "gen_ai.system": "openai",
                  "gen_ai.request.model": c["model"],
-                 "gen_ai.usage.prompt_tokens": c["input_tokens"],
-                 "gen_ai.usage.completion_tokens": c["output_tokens"],
                  "traceloop.workflow.name": c["endpoint"],
                  "traceloop.association.properties.user_id": c["user_id"],
                  "traceloop.association.properties.team_id": c["team_id"]}
+        if usage_known(c):
+            attrs["gen_ai.usage.prompt_tokens"] = tokens_in(c)
+            attrs["gen_ai.usage.completion_tokens"] = tokens_out(c)
         ttft = [("First Token Stream Event", 100 + round(c["ttft"] * 1000))] if "ttft" in c else []
         add(trace, "openai.chat", 100, c["latency"], attrs, c["status"], events=ttft)
     return request(spans, {"service.name": "rag-service"})
 
 
 def cost_of(e):
+    """The priced cost: uncached input at the input rate, cache reads and writes at their rates
+    (the input rate where the model has none), output (reasoning included) at the output rate.
+    A call without usage costs nothing it could be priced for."""
+    if not usage_known(e):
+        return 0.0
     pin, pout = PRICES.get(e["model"], FALLBACK)
-    return (e["input_tokens"] * pin + e["output_tokens"] * pout) / 1000
+    rates = CACHE_PRICES.get(e["model"], {})
+    cached = e.get("cached_input_tokens", 0)
+    written = e.get("cache_write_input_tokens", 0)
+    return ((tokens_in(e) - cached - written) * pin
+            + cached * rates.get("cached_input", pin)
+            + written * rates.get("cache_write_input", pin)
+            + tokens_out(e) * pout) / 1000
 
 
 def total(values):
@@ -407,6 +495,9 @@ class PrometheusEndToEndTest(unittest.TestCase):
         budgets = os.path.join(cls.tmp.name, "budgets.json")
         with open(budgets, "w", encoding="utf-8") as f:
             json.dump(BUDGETS, f)
+        prices = os.path.join(cls.tmp.name, "prices.json")
+        with open(prices, "w", encoding="utf-8") as f:
+            json.dump(PRICE_FILE, f)
         agent_port = free_port()
         cls.prom = Prometheus(f"127.0.0.1:{agent_port}",
                               flags=["--web.enable-remote-write-receiver"])
@@ -427,7 +518,8 @@ class PrometheusEndToEndTest(unittest.TestCase):
         action: keep
 """)
         # --otlp.span-hold=0: LLM-call spans are counted when their request is read, as events.
-        cls.agent = Agent(args=[f"--budgets.file={budgets}", "--otlp.span-hold=0",
+        cls.agent = Agent(args=[f"--budgets.file={budgets}", f"--pricing.file={prices}",
+                                "--otlp.span-hold=0",
                                 f"--remote-write.config.file={remote_write}"], port=agent_port)
         cls.agent.__enter__()
         try:
@@ -604,7 +696,7 @@ class PrometheusEndToEndTest(unittest.TestCase):
         d = "llm-overview.json"
         cost = total(cost_of(e) for e in CALLS)
         errors = sum(e["status"] == "error" for e in CALLS)
-        tokens = sum(e["input_tokens"] + e["output_tokens"] for e in CALLS)
+        tokens = sum(tokens_in(e) + tokens_out(e) for e in CALLS)
         hits = sum(e.get("cache") == "hit" for e in CALLS)
         lookups = sum("cache" in e for e in CALLS)
         self.assertValues(d, "Total cost (24h)", {"cost": self.increase(cost)})
@@ -661,7 +753,7 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertValues(d, "Tokens per minute by model and direction", {
             f"{m} {direction}": self.rate(v) * 60
             for direction, field in (("input", "input_tokens"), ("output", "output_tokens"))
-            for m, v in group(lambda e: e["model"], lambda e: e[field]).items()})
+            for m, v in group(lambda e: e["model"], lambda e: e.get(field, 0)).items()})
         self.assertValues(d, "Spend rate by model", {
             m: self.rate(c) * 3600 for m, c in group(lambda e: e["model"], cost_of).items()})
         # model:llm_requests:rate5m has a window of its own: check the shares.
@@ -691,14 +783,69 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertIn(("rag_pipeline", "error", 45.0), WORKFLOWS)
         self.assertEqual(errors["llm_call"], 0)
 
+    # ---- generation speed, token kinds, calls without usage
+    def test_the_batch_covers_the_new_families(self):
+        # Not a check of the agent: of the batch, so that the checks below cannot pass vacuously.
+        for e in CALLS:
+            self.assertLessEqual(e.get("cached_input_tokens", 0)
+                                 + e.get("cache_write_input_tokens", 0), tokens_in(e), e)
+            self.assertLessEqual(e.get("reasoning_tokens", 0), tokens_out(e), e)
+        tpots = [tpot(e) for e in CALLS if tpot(e) is not None]
+        speeds = [tokens_per_second(e) for e in CALLS if tokens_per_second(e) is not None]
+        # Several buckets each, and no observation within 0.1% of a bound, where the agent's
+        # float arithmetic and Python's could disagree on the bucket.
+        for values, bounds in ((tpots, TPOT_BUCKETS), (speeds, TOKENS_PER_SECOND_BUCKETS)):
+            self.assertGreaterEqual(len({sum(v > b for b in bounds) for v in values}), 5)
+            for v in values:
+                self.assertTrue(all(abs(v - b) > b * 1e-3 for b in bounds), (v, bounds))
+        self.assertTrue(any("ttft" not in e and tokens_per_second(e) for e in CALLS))
+        self.assertTrue(any("ttft" in e and tokens_out(e) == 1 for e in CALLS))
+        for field in TOKEN_KINDS.values():
+            self.assertTrue(any(e.get(field) for e in CALLS), field)
+        self.assertTrue(any("cache_write_input_tokens" in e and e["model"] in CACHE_PRICES
+                            and "cache_write_input" not in CACHE_PRICES[e["model"]]
+                            for e in CALLS), "a cache write at the input rate")
+        self.assertTrue(any("cache_write_input" in CACHE_PRICES.get(e["model"], {})
+                            and e.get("cache_write_input_tokens") for e in CALLS))
+
+    def test_overview_generation_speed(self):
+        d = "llm-overview.json"
+        for title, observe, bounds in (
+                ("TPOT p50 and p95 by model", tpot, TPOT_BUCKETS),
+                ("Output tokens/s p50 and p95 by model", tokens_per_second,
+                 TOKENS_PER_SECOND_BUCKETS)):
+            observed = {}
+            for e in CALLS:
+                if observe(e) is not None:
+                    observed.setdefault(e["model"], []).append(observe(e))
+            for ref, q in (("A", 0.5), ("B", 0.95)):
+                with self.subTest(panel=title, quantile=q):
+                    self.assertValues(d, title, {
+                        f"{m} p{round(q * 100)}": bucket_quantile(q, v, bounds)
+                        for m, v in observed.items()}, ref=ref)
+
+    def test_cost_token_kinds_and_calls_without_usage(self):
+        d = "llm-cost.json"
+        models = {e["model"] for e in CALLS}
+        # Every model's series has all three kinds, at 0 where the calls had none.
+        self.assertValues(d, "Cached, cache-write and reasoning tokens per minute by model", {
+            f"{m} {kind}": self.rate(sum(e.get(field, 0) for e in CALLS if e["model"] == m)) * 60
+            for m in models for kind, field in TOKEN_KINDS.items()})
+        transport = {id(e): "http" for e in EVENT_CALLS + USAGE_CALLS}
+        transport.update({id(e): "otlp" for e in SPAN_CALLS})
+        self.assertValues(d, "Calls without token counts", {
+            f"model={m},transport={t}": self.increase(n) for (m, t), n in group(
+                lambda e: (e["model"], transport[id(e)]), lambda e: not usage_known(e)).items()
+            if n})
+
     # ---- llm-cost
     def test_cost_values(self):
         d = "llm-cost.json"
         cost = total(cost_of(e) for e in CALLS)
-        tokens = sum(e["input_tokens"] + e["output_tokens"] for e in CALLS)
+        tokens = sum(tokens_in(e) + tokens_out(e) for e in CALLS)
         by_model = group(lambda e: e["model"], cost_of)
         calls_model = group(lambda e: e["model"], lambda e: 1)
-        tokens_model = group(lambda e: e["model"], lambda e: e["input_tokens"] + e["output_tokens"])
+        tokens_model = group(lambda e: e["model"], lambda e: tokens_in(e) + tokens_out(e))
         by_team = group(lambda e: e["team_id"], cost_of)
         by_user = group(lambda e: (e["user_id"], e["team_id"]), cost_of)
         self.assertValues(d, "Spend in the time range", {"spend": self.increase(cost)})
@@ -719,8 +866,8 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertValues(d, "Cost per 1K tokens by model",
                           {m: by_model[m] / tokens_model[m] * 1000 for m in by_model})
         self.assertValues(d, "Input/output token split", {
-            "input": self.increase(sum(e["input_tokens"] for e in CALLS)),
-            "output": self.increase(sum(e["output_tokens"] for e in CALLS))})
+            "input": self.increase(sum(tokens_in(e) for e in CALLS)),
+            "output": self.increase(sum(tokens_out(e) for e in CALLS))})
         self.assertValues(d, "Calls priced with the fallback price", {
             "model=llama-3-70b": self.increase(1)})
         got = {(r["metric"]["team_id"], r["metric"]["period"]): float(r["value"][1])
@@ -781,6 +928,26 @@ class PrometheusEndToEndTest(unittest.TestCase):
         for q in (0.5, 0.95, 0.99):
             checks[f"latency-p{round(q * 100)}-by-model"] = by("model", {
                 m: bucket_quantile(q, v, LATENCY_BUCKETS) for m, v in latencies.items()})
+        for rid, q, observe, bounds in (
+                ("tpot-p95-by-model", 0.95, tpot, TPOT_BUCKETS),
+                ("output-tokens-per-second-p50-by-model", 0.5, tokens_per_second,
+                 TOKENS_PER_SECOND_BUCKETS)):
+            observed = {}
+            for e in CALLS:
+                if observe(e) is not None:
+                    observed.setdefault(e["model"], []).append(observe(e))
+            checks[rid] = by("model", {m: bucket_quantile(q, v, bounds)
+                                       for m, v in observed.items()})
+        checks["tokens-by-kind"] = {
+            f"kind={kind},model={m}": self.increase(
+                sum(e.get(field, 0) for e in CALLS if e["model"] == m))
+            for m in models for kind, field in TOKEN_KINDS.items()}
+        transports = dict.fromkeys(map(id, EVENT_CALLS + USAGE_CALLS), "http")
+        transports.update(dict.fromkeys(map(id, SPAN_CALLS), "otlp"))
+        checks["calls-without-usage"] = {
+            f"model={m},transport={t}": self.increase(n) for (m, t), n in group(
+                lambda e: (e["model"], transports[id(e)]), lambda e: not usage_known(e)).items()
+            if n}
         return checks
 
     def test_recipes_each_have_a_marker_and_a_check(self):
@@ -907,9 +1074,16 @@ class PrometheusEndToEndTest(unittest.TestCase):
         want |= {("LLMHighLatencyP99", m) for m in slow}
         want |= {("LLMExporterEventsRejected", "missing_field"),
                  ("LLMExporterUnpricedModel", "llama-3-70b"),
-                 # support's daily budget is $0.015, under the known batch's $0.01875 (the
-                 # 24h increase sees the known batch only, extrapolated a little upwards).
+                 # support's daily budget is $0.015, under the known batch's spend of support
+                 # (the 24h increase sees the known batch only, extrapolated a little upwards);
+                 # search's $50 is far above its spend.
                  ("LLMTeamDailyBudgetExceeded", "support")}
+        spend = group(lambda e: e["team_id"], cost_of)
+        self.assertGreater(spend["support"], BUDGETS["teams"]["support"]["daily_usd"])
+        self.assertLess(spend["search"] * 2, BUDGETS["teams"]["search"]["daily_usd"])
+        # Calls without token counts: one over JSON (http), one over OTLP.
+        want |= {("LLMCallsWithoutUsage", e["model"]) for e in CALLS if not usage_known(e)}
+        self.assertEqual(len({e["model"] for e in CALLS if not usage_known(e)}), 2)
         # Over 20% of a tool's calls failed, and at least 20 calls in 5 minutes: the known batch's
         # increase over 5m, extrapolated upwards as every increase here, is at least its count.
         tools = {t for t, _ in TOOLS}
@@ -919,7 +1093,8 @@ class PrometheusEndToEndTest(unittest.TestCase):
         self.assertIn(("LLMToolErrorRateHigh", "web_search"), want)
         key = {"LLMHighErrorRate": "model", "LLMHighLatencyP99": "model",
                "LLMExporterEventsRejected": "reason", "LLMExporterUnpricedModel": "model",
-               "LLMTeamDailyBudgetExceeded": "team_id", "LLMToolErrorRateHigh": "tool"}
+               "LLMTeamDailyBudgetExceeded": "team_id", "LLMToolErrorRateHigh": "tool",
+               "LLMCallsWithoutUsage": "model"}
 
         def pending():
             alerts = self.prom.api("alerts")["data"]["alerts"]
