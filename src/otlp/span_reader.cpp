@@ -25,7 +25,7 @@ enum FixedSlot : uint16_t {
   kInput0, kInput1, kInput2, kInput3, kInput4,
   kOutput0, kOutput1, kOutput2, kOutput3, kOutput4,
   kCached0, kCached1, kCached2, kCached3,
-  kCacheWrite0, kCacheWrite1, kCacheWrite2, kCacheWrite3,
+  kCacheWrite0, kCacheWrite1, kCacheWrite2, kCacheWrite3, kCacheWrite4,
   kReasoning0, kReasoning1, kReasoning2, kReasoning3, kReasoning4,
   kTtftSeconds0, kTtftSeconds1, kTtftSeconds2,
   kTtftMs0, kTtftMs1,
@@ -57,8 +57,9 @@ constexpr std::array<std::string_view, kFixedSlotCount> kFixedKeys = {
     "ai.usage.outputTokens", "ai.usage.completionTokens",
     "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
     "llm.token_count.prompt_details.cache_read", "ai.usage.cachedInputTokens",
-    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-    "llm.token_count.prompt_details.cache_write", "ai.usage.inputTokenDetails.cacheWriteTokens",
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+    "ai.usage.inputTokenDetails.cacheWriteTokens",
     "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
     "llm.token_count.completion_details.reasoning", "ai.usage.reasoningTokens",
     "ai.usage.outputTokenDetails.reasoningTokens",
@@ -408,8 +409,9 @@ ReadSpan SpanReader::Read(const Span& span) const {
                                                            kOutput3, kOutput4};
   static constexpr std::array<uint16_t, 4> kCachedSlots = {kCached0, kCached1, kCached2,
                                                            kCached3};
-  static constexpr std::array<uint16_t, 4> kCacheWriteSlots = {kCacheWrite0, kCacheWrite1,
-                                                               kCacheWrite2, kCacheWrite3};
+  static constexpr std::array<uint16_t, 5> kCacheWriteSlots = {kCacheWrite0, kCacheWrite1,
+                                                               kCacheWrite2, kCacheWrite3,
+                                                               kCacheWrite4};
   static constexpr std::array<uint16_t, 5> kReasoningSlots = {kReasoning0, kReasoning1,
                                                               kReasoning2, kReasoning3,
                                                               kReasoning4};

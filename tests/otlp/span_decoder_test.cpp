@@ -67,10 +67,11 @@ TEST_CASE("SpanDecoder: cache-write and reasoning counts reach the reader from b
         {"key":"gen_ai.operation.name","value":{"stringValue":"chat"}}]}]}]}]})";
   SpanDecoder decoder;
   const SpanReader reader;
-  for (const auto& [encoding, body] :
+  for (const auto& request_body :
        {std::pair{SpanEncoding::kProtobuf, proto}, std::pair{SpanEncoding::kJson, json}}) {
-    CAPTURE(static_cast<int>(encoding));
-    const DecodedSpans& spans = decoder.Decode(encoding, body);
+    const int encoding = static_cast<int>(request_body.first);
+    CAPTURE(encoding);
+    const DecodedSpans& spans = decoder.Decode(request_body.first, request_body.second);
     REQUIRE(spans.ok());
     REQUIRE(spans.spans.size() == 3);
     const ReadSpan a = reader.Read(spans.spans[0]);
