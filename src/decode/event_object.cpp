@@ -25,7 +25,8 @@ constexpr double kMaxMagnitude = 9007199254740992.0;  // 2^53
 
 enum class Field : uint8_t {
   kType, kModel, kEndpoint, kStatus, kUserId, kTeamId, kTraceId, kSpanId, kInputTokens,
-  kOutputTokens, kCachedInputTokens, kCacheWriteInputTokens, kReasoningTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
+  kOutputTokens, kCachedInputTokens, kCacheWriteInputTokens, kReasoningTokens, kLatency, kTtft,
+  kCache, kCostUsd, kEvaluator, kScore, kCount,
 };
 
 // The OpenAI names prompt_tokens/completion_tokens are aliases of input/output_tokens.

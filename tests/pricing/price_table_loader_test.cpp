@@ -76,8 +76,8 @@ TEST_CASE("ParsePriceTable: every mistake is named with the file and the entry")
   CHECK(ErrorOf(R"({"models": {"m": {"input": "1", "output": 1}}})") ==
         "pricing file prices.json: models[\"m\"].input must be a number, got \"1\"");
   CHECK(ErrorOf(R"({"models": {"m": {"input": 1, "ouput": 1}}})") ==
-        "pricing file prices.json: models[\"m\"] has unknown key \"ouput\" (known: input, output, cached_input, "
-        "cache_write_input)");
+        "pricing file prices.json: models[\"m\"] has unknown key \"ouput\" (known: input, output, "
+        "cached_input, cache_write_input)");
   CHECK(ErrorOf(R"({"modles": {}})") ==
         "pricing file prices.json: unknown key \"modles\" (known: unit, models, fallback)");
   CHECK(ErrorOf(R"({"models": {}})") ==
