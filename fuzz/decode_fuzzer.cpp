@@ -44,6 +44,11 @@ class CheckingSink final : public EventSink {
     Require(call.input_tokens <= (uint64_t{1} << 53), "input_tokens over 2^53");
     Require(call.output_tokens <= (uint64_t{1} << 53), "output_tokens over 2^53");
     Require(call.cached_input_tokens <= call.input_tokens, "cached_input_tokens > input_tokens");
+    Require(call.cached_input_tokens + call.cache_write_input_tokens <= call.input_tokens,
+            "cached + cache_write input tokens > input_tokens");
+    Require(call.reasoning_tokens <= call.output_tokens, "reasoning_tokens > output_tokens");
+    Require(call.usage_known || (call.input_tokens == 0 && call.output_tokens == 0),
+            "token counts on a call without usage");
     CheckNumber(call.latency_seconds, 0);
     if (call.ttft_seconds) CheckNumber(*call.ttft_seconds, 0);
     if (call.caller_cost_pico) Require(*call.caller_cost_pico >= 0, "negative caller cost");

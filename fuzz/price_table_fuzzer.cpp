@@ -25,15 +25,19 @@ void CheckPrice(const PriceTable& table, const ModelPrice& price, std::string_vi
   Require(price.input_per_1k >= 0 && price.output_per_1k >= 0, "a negative rate", model);
   Require(!price.cached_input_per_1k || *price.cached_input_per_1k >= 0, "a negative cached rate",
           model);
+  Require(!price.cache_write_input_per_1k || *price.cache_write_input_per_1k >= 0,
+          "a negative cache-write rate", model);
   // The largest call the decoder lets through: the cost clamps, it never wraps or goes negative.
   LlmCall call;
   call.model = model;
   call.input_tokens = uint64_t{1} << 53;
   call.cached_input_tokens = uint64_t{1} << 52;
+  call.cache_write_input_tokens = uint64_t{1} << 51;
   call.output_tokens = uint64_t{1} << 53;
   Require(table.Price(call).cost >= 0, "a huge call priced negative", model);
   call.input_tokens = 1000;
   call.cached_input_tokens = 0;
+  call.cache_write_input_tokens = 0;
   call.output_tokens = 0;
   Require(table.Price(call).cost == price.input_per_1k, "1000 input tokens do not cost the rate",
           model);

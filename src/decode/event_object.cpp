@@ -25,12 +25,13 @@ constexpr double kMaxMagnitude = 9007199254740992.0;  // 2^53
 
 enum class Field : uint8_t {
   kType, kModel, kEndpoint, kStatus, kUserId, kTeamId, kTraceId, kSpanId, kInputTokens,
-  kOutputTokens, kCachedInputTokens, kLatency, kTtft, kCache, kCostUsd, kEvaluator, kScore, kCount,
+  kOutputTokens, kCachedInputTokens, kCacheWriteInputTokens, kReasoningTokens, kLatency, kTtft,
+  kCache, kCostUsd, kEvaluator, kScore, kCount,
 };
 
 // The OpenAI names prompt_tokens/completion_tokens are aliases of input/output_tokens.
 // Called for every key of every event: dispatch on the length first, so that most keys are
-// compared with one or two names instead of all nineteen.
+// compared with one or two names instead of all twenty-one.
 std::optional<Field> LookUpField(std::string_view key) {
   const auto is = [&](std::string_view name, Field field) -> std::optional<Field> {
     if (key == name) return field;
@@ -55,8 +56,10 @@ std::optional<Field> LookUpField(std::string_view key) {
     case 9: return is("evaluator", Field::kEvaluator);
     case 12: return is("input_tokens", Field::kInputTokens);
     case 13: return key == "output_tokens" ? Field::kOutputTokens : is("prompt_tokens", Field::kInputTokens);
+    case 16: return is("reasoning_tokens", Field::kReasoningTokens);
     case 17: return is("completion_tokens", Field::kOutputTokens);
     case 19: return is("cached_input_tokens", Field::kCachedInputTokens);
+    case 24: return is("cache_write_input_tokens", Field::kCacheWriteInputTokens);
     default: return std::nullopt;
   }
 }
@@ -136,10 +139,13 @@ class ObjectValidator {
         !Label(Field::kTeamId, "team_id", false, &call.team_id) ||
         !Id(Field::kTraceId, "trace_id", &call.trace_id) ||
         !Id(Field::kSpanId, "span_id", &call.span_id) ||
-        !Count(Field::kInputTokens, "input_tokens", true, &call.input_tokens) ||
-        !Count(Field::kOutputTokens, "output_tokens", true, &call.output_tokens) ||
+        !Count(Field::kInputTokens, "input_tokens", false, &call.input_tokens) ||
+        !Count(Field::kOutputTokens, "output_tokens", false, &call.output_tokens) ||
         !Count(Field::kCachedInputTokens, "cached_input_tokens", false,
                &call.cached_input_tokens) ||
+        !Count(Field::kCacheWriteInputTokens, "cache_write_input_tokens", false,
+               &call.cache_write_input_tokens) ||
+        !Count(Field::kReasoningTokens, "reasoning_tokens", false, &call.reasoning_tokens) ||
         !Number(Field::kLatency, "latency", true, 0, &call.latency_seconds) ||
         !OptionalNumber(Field::kTtft, "ttft", &ttft) ||
         !OptionalNumber(Field::kCostUsd, "cost_usd", &cost_usd) || !Cache(&call.cache)) {
@@ -148,10 +154,29 @@ class ObjectValidator {
     if (Has(Field::kStatus) && call.status.empty()) {
       return Fail("status", RejectReason::kInvalidValue, "status must not be empty");
     }
+    // No token count given (null counts as absent), as streams often end: the tokens are
+    // unknown, not zero. One count alone is a call whose other count is 0. A part given without
+    // its whole keeps the usage known and is held to a whole of 0, so it is refused, not lost.
+    call.usage_known = Given(Field::kInputTokens) || Given(Field::kOutputTokens) ||
+                       Given(Field::kCachedInputTokens) ||
+                       Given(Field::kCacheWriteInputTokens) || Given(Field::kReasoningTokens);
     if (call.cached_input_tokens > call.input_tokens) {
       return Fail("cached_input_tokens", RejectReason::kInvalidValue,
                   fmt::format("cached_input_tokens ({}) must not exceed input_tokens ({})",
                               call.cached_input_tokens, call.input_tokens));
+    }
+    // Each part is at most 2^53, so the sum cannot wrap.
+    if (call.cached_input_tokens + call.cache_write_input_tokens > call.input_tokens) {
+      return Fail("cache_write_input_tokens", RejectReason::kInvalidValue,
+                  fmt::format("cached_input_tokens ({}) + cache_write_input_tokens ({}) must not "
+                              "exceed input_tokens ({})",
+                              call.cached_input_tokens, call.cache_write_input_tokens,
+                              call.input_tokens));
+    }
+    if (call.reasoning_tokens > call.output_tokens) {
+      return Fail("reasoning_tokens", RejectReason::kInvalidValue,
+                  fmt::format("reasoning_tokens ({}) must not exceed output_tokens ({})",
+                              call.reasoning_tokens, call.output_tokens));
     }
     call.ttft_seconds = ttft;
     if (cost_usd) {
@@ -169,6 +194,7 @@ class ObjectValidator {
   bool Has(Field f) const { return present_[static_cast<std::size_t>(f)]; }
   const element& Value(Field f) const { return values_[static_cast<std::size_t>(f)]; }
   bool IsNull(Field f) const { return Has(f) && Value(f).type() == element_type::NULL_VALUE; }
+  bool Given(Field f) const { return Has(f) && !IsNull(f); }
 
   bool Fail(std::string_view field, RejectReason reason, std::string message) {
     error_->index = context_.index;

@@ -25,6 +25,8 @@ enum FixedSlot : uint16_t {
   kInput0, kInput1, kInput2, kInput3, kInput4,
   kOutput0, kOutput1, kOutput2, kOutput3, kOutput4,
   kCached0, kCached1, kCached2, kCached3,
+  kCacheWrite0, kCacheWrite1, kCacheWrite2, kCacheWrite3, kCacheWrite4,
+  kReasoning0, kReasoning1, kReasoning2, kReasoning3, kReasoning4,
   kTtftSeconds0, kTtftSeconds1, kTtftSeconds2,
   kTtftMs0, kTtftMs1,
   kCost0, kCost1,
@@ -55,6 +57,12 @@ constexpr std::array<std::string_view, kFixedSlotCount> kFixedKeys = {
     "ai.usage.outputTokens", "ai.usage.completionTokens",
     "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
     "llm.token_count.prompt_details.cache_read", "ai.usage.cachedInputTokens",
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+    "ai.usage.inputTokenDetails.cacheWriteTokens",
+    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+    "llm.token_count.completion_details.reasoning", "ai.usage.reasoningTokens",
+    "ai.usage.outputTokenDetails.reasoningTokens",
     "gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk",
     "gen_ai.server.time_to_first_token",
     "ai.response.msToFirstChunk", "ai.stream.msToFirstChunk",
@@ -68,6 +76,9 @@ constexpr std::array<std::string_view, kFixedSlotCount> kFixedKeys = {
     "ai.toolCall.name",
     "telemetry.sdk.name",
 };
+// A key left out above would leave the last slots empty (std::array pads): the keys must fill
+// every slot, so that each slot's key is the one its name says.
+static_assert(!kFixedKeys.back().empty(), "kFixedKeys has fewer keys than FixedSlot has slots");
 
 constexpr std::size_t kMaxSlots = 256;
 constexpr std::string_view kFirstTokenEvent = "First Token Stream Event";
@@ -354,9 +365,10 @@ ReadSpan SpanReader::Read(const Span& span) const {
   // Token counts: whole, non-negative, not absurd. Integers, integral doubles and decimal
   // strings are accepted, as libraries differ.
   bool bad = false;
-  const auto tokens = [&](std::span<const uint16_t> slots, uint64_t* into) {
+  // The attribute found (value nullptr: none), whether or not its value was good.
+  const auto tokens = [&](std::span<const uint16_t> slots, uint64_t* into) -> Hit {
     const Hit hit = first_present(slots);
-    if (hit.value == nullptr || bad) return;
+    if (hit.value == nullptr || bad) return hit;
     const AttributeValue& v = *hit.value;
     std::optional<uint64_t> n;
     if (v.type == AttributeValue::Type::kInt) {
@@ -379,16 +391,17 @@ ReadSpan SpanReader::Read(const Span& span) const {
       fail(SpanRejectReason::kInvalidValue,
            std::string(key) + " must be a non-negative whole number of tokens, got " +
                ValueText(v));
-      return;
+      return hit;
     }
     if (*n > kMaxSpanTokens) {
       bad = true;
       fail(SpanRejectReason::kInvalidValue,
            std::string(key) + " is " + std::to_string(*n) + " tokens, above the limit of " +
                std::to_string(kMaxSpanTokens) + " for one call");
-      return;
+      return hit;
     }
     *into = *n;
+    return hit;
   };
   static constexpr std::array<uint16_t, 5> kInputSlots = {kInput0, kInput1, kInput2, kInput3,
                                                           kInput4};
@@ -396,18 +409,44 @@ ReadSpan SpanReader::Read(const Span& span) const {
                                                            kOutput3, kOutput4};
   static constexpr std::array<uint16_t, 4> kCachedSlots = {kCached0, kCached1, kCached2,
                                                            kCached3};
-  tokens(kInputSlots, &call.input_tokens);
-  tokens(kOutputSlots, &call.output_tokens);
-  tokens(kCachedSlots, &call.cached_input_tokens);
+  static constexpr std::array<uint16_t, 5> kCacheWriteSlots = {kCacheWrite0, kCacheWrite1,
+                                                               kCacheWrite2, kCacheWrite3,
+                                                               kCacheWrite4};
+  static constexpr std::array<uint16_t, 5> kReasoningSlots = {kReasoning0, kReasoning1,
+                                                              kReasoning2, kReasoning3,
+                                                              kReasoning4};
+  const Hit input = tokens(kInputSlots, &call.input_tokens);
+  const Hit output = tokens(kOutputSlots, &call.output_tokens);
+  const Hit cached = tokens(kCachedSlots, &call.cached_input_tokens);
+  const Hit cache_write = tokens(kCacheWriteSlots, &call.cache_write_input_tokens);
+  const Hit reasoning = tokens(kReasoningSlots, &call.reasoning_tokens);
   if (bad) return out;
-  // Input counts include cached tokens in the GenAI conventions, OpenLLMetry and OpenInference;
-  // OpenLIT's Anthropic instrumentation and Langfuse count them apart (docs/otlp.md). A cached
-  // count above the input count can only mean the same.
+  // No token count at all (streams often end without one): the usage is unknown, not zero. A
+  // part alone (cached, cache write, reasoning) still says something, as in JSON events.
+  call.usage_known = input.value != nullptr || output.value != nullptr ||
+                     cached.value != nullptr || cache_write.value != nullptr ||
+                     reasoning.value != nullptr;
+  // Input counts include cached and cache-write tokens in the GenAI conventions, OpenLLMetry and
+  // OpenInference; OpenLIT's Anthropic instrumentation and Langfuse count them apart
+  // (docs/otlp.md), as Anthropic's API does. Parts above the input count can only mean the same.
+  // Each count is at most kMaxSpanTokens, so the sums cannot wrap.
   const bool openlit = string_of(resource.get(kSdkName)).value_or("") == "openlit" ||
                        string_of(own.get(kSdkName)).value_or("") == "openlit";
-  const bool excludes_cached = (openlit && provider == "anthropic") || !langfuse_type.empty() ||
-                               call.cached_input_tokens > call.input_tokens;
-  if (excludes_cached) call.input_tokens += call.cached_input_tokens;
+  const bool excludes_cached =
+      (openlit && provider == "anthropic") || !langfuse_type.empty() ||
+      call.cached_input_tokens + call.cache_write_input_tokens > call.input_tokens;
+  if (excludes_cached) {
+    call.input_tokens += call.cached_input_tokens + call.cache_write_input_tokens;
+  }
+  // Reasoning tokens are part of the output in every convention: more of them than output is a
+  // broken span, not another way of counting.
+  if (call.reasoning_tokens > call.output_tokens) {
+    return fail(SpanRejectReason::kInvalidValue,
+                std::string(slot_keys_[reasoning.slot]) + " (" +
+                    std::to_string(call.reasoning_tokens) +
+                    " reasoning tokens) must not exceed the output tokens (" +
+                    std::to_string(call.output_tokens) + ")");
+  }
 
   // Time to first token: seconds, or milliseconds from the Vercel AI SDK, or a span event.
   const auto seconds_value = [&](const Hit& hit, double scale) -> bool {

@@ -1,5 +1,5 @@
-// Prices LLM calls: a model's USD-per-1K-token rates for input, cached input and output tokens,
-// and the fallback rate for models the table does not list.
+// Prices LLM calls: a model's USD-per-1K-token rates for input, cached input, cache-write input
+// and output tokens, and the fallback rate for models the table does not list.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +19,9 @@ struct ModelPrice {
   PicoUsd input_per_1k = 0;
   PicoUsd output_per_1k = 0;
   std::optional<PicoUsd> cached_input_per_1k;  // Absent: cached tokens cost the input rate.
+  // Tokens written to a prompt cache (Anthropic charges 1.25x input for 5-minute writes).
+  // Absent: they cost the input rate.
+  std::optional<PicoUsd> cache_write_input_per_1k;
 
   bool operator==(const ModelPrice&) const = default;
 };
@@ -36,8 +39,11 @@ class PriceTable {
   // The seed's table: gpt-4o, gpt-4o-mini and claude-sonnet-4-20250514, fallback 0.01/0.03.
   static PriceTable Default();
 
-  // cost = (uncached input x input + cached x cached_input + output x output) / 1000, in exact
-  // integer arithmetic and rounded to the nearest pico-dollar; a caller-given cost wins.
+  // cost = ((input - cached - cache_write) x input + cached x cached_input
+  //         + cache_write x cache_write_input + output x output) / 1000, in exact integer
+  // arithmetic and rounded to the nearest pico-dollar; reasoning tokens are part of output and
+  // priced with it. A caller-given cost wins. A call without usage (usage_known false) and
+  // without a caller cost costs 0 and is not a fallback: no tokens were priced.
   PricedCall Price(const LlmCall& call) const;
 
   // nullptr when the model is not listed.

@@ -52,9 +52,11 @@ ModelPrice ParsePrice(const json& entry, double factor, std::string_view origin,
       has_output = true;
     } else if (key == "cached_input") {
       price.cached_input_per_1k = Rate(value, factor, origin, where + ".cached_input");
+    } else if (key == "cache_write_input") {
+      price.cache_write_input_per_1k = Rate(value, factor, origin, where + ".cache_write_input");
     } else {
       Fail(origin, where + " has unknown key \"" + key +
-                       "\" (known: input, output, cached_input)");
+                       "\" (known: input, output, cached_input, cache_write_input)");
     }
   }
   if (!has_input) Fail(origin, where + ".input is required");

@@ -40,6 +40,9 @@ TEST_CASE("EventDecoder: one object with every field of an LLM call") {
   CHECK(c.input_tokens == 1000);
   CHECK(c.output_tokens == 500);
   CHECK(c.cached_input_tokens == 200);
+  CHECK(c.cache_write_input_tokens == 0);
+  CHECK(c.reasoning_tokens == 0);
+  CHECK(c.usage_known);
   CHECK(c.latency == 0.8);
   CHECK(c.ttft == 0.25);
   CHECK(c.user_id == "u1");
@@ -48,6 +51,102 @@ TEST_CASE("EventDecoder: one object with every field of an LLM call") {
   CHECK(c.cost_pico == 500'000'000'000);
   CHECK(c.trace_id == "abc");
   CHECK(c.span_id == "def");
+}
+
+TEST_CASE("EventDecoder: cache-write and reasoning tokens are parts of input and output") {
+  const Decoded d = Decode(R"({"model":"claude","input_tokens":10000,"output_tokens":700,
+      "cached_input_tokens":6000,"cache_write_input_tokens":3000,"reasoning_tokens":650,
+      "latency":2})");
+  REQUIRE(d.result.ok());
+  REQUIRE(d.sink.calls.size() == 1);
+  const auto& c = d.sink.calls[0];
+  CHECK(c.input_tokens == 10000);
+  CHECK(c.cached_input_tokens == 6000);
+  CHECK(c.cache_write_input_tokens == 3000);
+  CHECK(c.output_tokens == 700);
+  CHECK(c.reasoning_tokens == 650);
+  CHECK(c.usage_known);
+
+  // At the limits: the parts may make up all of the input and the output; null is absent; the
+  // OpenAI names count as input and output.
+  const Decoded full = Decode(R"([{"model":"m","prompt_tokens":9,"completion_tokens":5,
+      "cached_input_tokens":4,"cache_write_input_tokens":5,"reasoning_tokens":5,"latency":1},
+      {"model":"m","input_tokens":9,"output_tokens":5,"cache_write_input_tokens":null,
+      "reasoning_tokens":null,"latency":1}])");
+  REQUIRE(full.sink.calls.size() == 2);
+  CHECK(full.sink.calls[0].cache_write_input_tokens == 5);
+  CHECK(full.sink.calls[0].reasoning_tokens == 5);
+  CHECK(full.sink.calls[1].cache_write_input_tokens == 0);
+  CHECK(full.sink.calls[1].reasoning_tokens == 0);
+}
+
+TEST_CASE("EventDecoder: parts above their whole are invalid_value, naming the field") {
+  EventError e = OnlyError(R"({"model":"m","input_tokens":10,"cached_input_tokens":6,
+      "cache_write_input_tokens":5,"output_tokens":1,"latency":1})");
+  CHECK(e.field == "cache_write_input_tokens");
+  CHECK(e.reason == RejectReason::kInvalidValue);
+  CHECK(e.message ==
+        "event 0: cached_input_tokens (6) + cache_write_input_tokens (5) must not exceed "
+        "input_tokens (10)");
+  e = OnlyError(R"({"model":"m","prompt_tokens":2,"cache_write_input_tokens":3,"output_tokens":1,
+      "latency":1})");
+  CHECK(e.field == "cache_write_input_tokens");
+  CHECK(e.message ==
+        "event 0: cached_input_tokens (0) + cache_write_input_tokens (3) must not exceed "
+        "input_tokens (2)");
+  e = OnlyError(R"({"model":"m","input_tokens":1,"output_tokens":4,"reasoning_tokens":5,
+      "latency":1})");
+  CHECK(e.field == "reasoning_tokens");
+  CHECK(e.reason == RejectReason::kInvalidValue);
+  CHECK(e.message == "event 0: reasoning_tokens (5) must not exceed output_tokens (4)");
+  // Counted like the other counts.
+  e = OnlyError(R"({"model":"m","input_tokens":1,"output_tokens":1,"reasoning_tokens":-1,
+      "latency":1})");
+  CHECK(e.field == "reasoning_tokens");
+  CHECK(e.message == "event 0: reasoning_tokens must be a non-negative integer, got -1");
+  e = OnlyError(R"({"model":"m","input_tokens":1,"output_tokens":1,
+      "cache_write_input_tokens":"3","latency":1})");
+  CHECK(e.field == "cache_write_input_tokens");
+  CHECK(e.reason == RejectReason::kWrongType);
+  CHECK(e.message ==
+        "event 0: cache_write_input_tokens must be a non-negative integer, got a string");
+  e = OnlyError(R"({"model":"m","input_tokens":1,"output_tokens":1,"reasoning_tokens":0,
+      "reasoning_tokens":0,"latency":1})");
+  CHECK(e.reason == RejectReason::kDuplicateField);
+  CHECK(e.message == "event 0: reasoning_tokens appears more than once");
+}
+
+TEST_CASE("EventDecoder: a call without any token count has its usage unknown") {
+  const Decoded d = Decode(R"({"model":"m","latency":1.5}
+      {"model":"m","input_tokens":null,"completion_tokens":null,"latency":1}
+      {"model":"m","input_tokens":7,"latency":1}
+      {"model":"m","completion_tokens":8,"latency":1}
+      {"model":"m","input_tokens":0,"output_tokens":0,"latency":1})");
+  REQUIRE(d.result.ok());
+  CHECK(d.result.accepted == 5);
+  REQUIRE(d.sink.calls.size() == 5);
+  CHECK_FALSE(d.sink.calls[0].usage_known);
+  CHECK(d.sink.calls[0].input_tokens == 0);
+  CHECK(d.sink.calls[0].output_tokens == 0);
+  CHECK_FALSE(d.sink.calls[1].usage_known);
+  // One count alone is a known usage whose other count is 0; explicit zeros are known zeros.
+  CHECK(d.sink.calls[2].usage_known);
+  CHECK(d.sink.calls[2].input_tokens == 7);
+  CHECK(d.sink.calls[2].output_tokens == 0);
+  CHECK(d.sink.calls[3].usage_known);
+  CHECK(d.sink.calls[3].output_tokens == 8);
+  CHECK(d.sink.calls[4].usage_known);
+  // A part without its whole keeps the usage known, and is held to the whole (0).
+  EventError e = OnlyError(R"({"model":"m","cached_input_tokens":5,"latency":1})");
+  CHECK(e.field == "cached_input_tokens");
+  CHECK(e.message == "event 0: cached_input_tokens (5) must not exceed input_tokens (0)");
+  e = OnlyError(R"({"model":"m","reasoning_tokens":5,"latency":1})");
+  CHECK(e.message == "event 0: reasoning_tokens (5) must not exceed output_tokens (0)");
+  const Decoded zero_parts = Decode(R"({"model":"m","cached_input_tokens":0,"reasoning_tokens":0,
+      "latency":1})");
+  REQUIRE(zero_parts.sink.calls.size() == 1);
+  CHECK(zero_parts.sink.calls[0].usage_known);
+  CHECK(zero_parts.sink.calls[0].input_tokens == 0);
 }
 
 TEST_CASE("EventDecoder: span_id is held to the trace_id's limit") {
@@ -88,9 +187,9 @@ TEST_CASE("EventDecoder: arrays and NDJSON; bad events are reported by index, go
   CHECK(d.result.rejected == 2);
   REQUIRE(d.result.errors.size() == 2);
   CHECK(d.result.errors[0].index == 1);
-  CHECK(d.result.errors[0].field == "input_tokens");
+  CHECK(d.result.errors[0].field == "latency");
   CHECK(d.result.errors[0].reason == RejectReason::kMissingField);
-  CHECK(d.result.errors[0].message == "event 1: input_tokens is required");
+  CHECK(d.result.errors[0].message == "event 1: latency is required");
   CHECK(d.result.errors[1].index == 2);
   CHECK(d.result.errors[1].reason == RejectReason::kNotAnObject);
 

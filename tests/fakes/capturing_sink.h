@@ -16,6 +16,8 @@ struct CapturedCall {
   std::optional<double> ttft;
   std::optional<int64_t> cost_pico;
   CacheOutcome cache;
+  uint64_t cache_write_input_tokens, reasoning_tokens;
+  bool usage_known;
 };
 
 struct CapturedScore {
@@ -30,7 +32,8 @@ class CapturingSink final : public EventSink {
     calls.push_back({std::string(c.model), std::string(c.endpoint), std::string(c.status),
                      std::string(c.user_id), std::string(c.team_id), std::string(c.trace_id),
                      std::string(c.span_id), c.input_tokens, c.output_tokens, c.cached_input_tokens, c.latency_seconds,
-                     c.ttft_seconds, c.caller_cost_pico, c.cache});
+                     c.ttft_seconds, c.caller_cost_pico, c.cache, c.cache_write_input_tokens,
+                     c.reasoning_tokens, c.usage_known});
   }
   void OnQualityScore(const QualityScore& s) override {
     scores.push_back({std::string(s.model), std::string(s.evaluator), std::string(s.trace_id),

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "otlp/otlp_fixture.h"
+#include "otlp/span_reader.h"
 
 namespace llm_exporter::otlp {
 namespace {
@@ -29,6 +30,66 @@ TEST_CASE("SpanDecoder: one decoder serves both encodings, one request after the
     const DecodedSpans& refused = decoder.Decode(SpanEncoding::kJson, proto);
     CHECK_FALSE(refused.ok());
     CHECK(refused.spans.empty());
+  }
+}
+
+TEST_CASE("SpanDecoder: cache-write and reasoning counts reach the reader from both encodings") {
+  // An Anthropic call with a cache write, an OpenAI reasoning call, and a stream without usage.
+  ExportTraceServiceRequest request;
+  pb_trace::ScopeSpans* scope = request.add_resource_spans()->add_scope_spans();
+  pb_trace::Span* write = AddSpan(scope, "chat claude");
+  AddString(write->mutable_attributes(), "gen_ai.operation.name", "chat");
+  AddInt(write->mutable_attributes(), "gen_ai.usage.input_tokens", 2000);
+  AddInt(write->mutable_attributes(), "gen_ai.usage.output_tokens", 10);
+  AddInt(write->mutable_attributes(), "gen_ai.usage.cache_creation.input_tokens", 1500);
+  pb_trace::Span* reason = AddSpan(scope, "o3");
+  AddString(reason->mutable_attributes(), "openinference.span.kind", "LLM");
+  AddInt(reason->mutable_attributes(), "llm.token_count.prompt", 30);
+  AddInt(reason->mutable_attributes(), "llm.token_count.completion", 500);
+  AddInt(reason->mutable_attributes(), "llm.token_count.completion_details.reasoning", 448);
+  AddInt(reason->mutable_attributes(), "llm.token_count.prompt_details.cache_write", 16);
+  pb_trace::Span* stream = AddSpan(scope, "chat stream");
+  AddString(stream->mutable_attributes(), "gen_ai.operation.name", "chat");
+  const std::string proto = request.SerializeAsString();
+  const std::string json = R"({"resourceSpans":[{"scopeSpans":[{"spans":[
+      {"name":"chat claude","attributes":[
+        {"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
+        {"key":"gen_ai.usage.input_tokens","value":{"intValue":"2000"}},
+        {"key":"gen_ai.usage.output_tokens","value":{"intValue":10}},
+        {"key":"gen_ai.usage.cache_creation.input_tokens","value":{"intValue":"1500"}}]},
+      {"name":"o3","attributes":[
+        {"key":"openinference.span.kind","value":{"stringValue":"LLM"}},
+        {"key":"llm.token_count.prompt","value":{"intValue":"30"}},
+        {"key":"llm.token_count.completion","value":{"intValue":"500"}},
+        {"key":"llm.token_count.completion_details.reasoning","value":{"intValue":"448"}},
+        {"key":"llm.token_count.prompt_details.cache_write","value":{"intValue":16}}]},
+      {"name":"chat stream","attributes":[
+        {"key":"gen_ai.operation.name","value":{"stringValue":"chat"}}]}]}]}]})";
+  SpanDecoder decoder;
+  const SpanReader reader;
+  for (const auto& request_body :
+       {std::pair{SpanEncoding::kProtobuf, proto}, std::pair{SpanEncoding::kJson, json}}) {
+    const int encoding = static_cast<int>(request_body.first);
+    CAPTURE(encoding);
+    const DecodedSpans& spans = decoder.Decode(request_body.first, request_body.second);
+    REQUIRE(spans.ok());
+    REQUIRE(spans.spans.size() == 3);
+    const ReadSpan a = reader.Read(spans.spans[0]);
+    REQUIRE_FALSE(a.error);
+    CHECK(a.meaning.call.input_tokens == 2000);
+    CHECK(a.meaning.call.cache_write_input_tokens == 1500);
+    CHECK(a.meaning.call.reasoning_tokens == 0);
+    CHECK(a.meaning.call.usage_known);
+    const ReadSpan b = reader.Read(spans.spans[1]);
+    REQUIRE_FALSE(b.error);
+    CHECK(b.meaning.call.input_tokens == 30);
+    CHECK(b.meaning.call.cache_write_input_tokens == 16);
+    CHECK(b.meaning.call.output_tokens == 500);
+    CHECK(b.meaning.call.reasoning_tokens == 448);
+    const ReadSpan c = reader.Read(spans.spans[2]);
+    REQUIRE_FALSE(c.error);
+    CHECK(c.meaning.kind == SpanKind::kLlmCall);
+    CHECK_FALSE(c.meaning.call.usage_known);
   }
 }
 

@@ -421,6 +421,164 @@ TEST_CASE("SpanReader: a cached count above the input count is added to it") {
   CHECK(Read(b).meaning.call.input_tokens == 55);
 }
 
+TEST_CASE("SpanReader: every cache-write attribute name, each read exactly") {
+  // Included in the input count by every convention here (10 = 4 uncached + 1 read + 5 written).
+  for (const char* key : {"gen_ai.usage.cache_creation.input_tokens",
+                          "gen_ai.usage.cache_write.input_tokens",
+                          "gen_ai.usage.cache_creation_input_tokens",
+                          "llm.token_count.prompt_details.cache_write",
+                          "ai.usage.inputTokenDetails.cacheWriteTokens"}) {
+    CAPTURE(key);
+    SpanBuilder b("chat");
+    b.Str("gen_ai.operation.name", "chat")
+        .Str("gen_ai.request.model", "claude-sonnet-4")
+        .Int("gen_ai.usage.input_tokens", 10)
+        .Int("gen_ai.usage.output_tokens", 7)
+        .Int("gen_ai.usage.cache_read.input_tokens", 1)
+        .Int(key, 5);
+    const ReadSpan r = Read(b);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.meaning.call.cache_write_input_tokens == 5);
+    CHECK(r.meaning.call.cached_input_tokens == 1);
+    CHECK(r.meaning.call.input_tokens == 10);
+    CHECK(r.meaning.call.usage_known);
+  }
+  // The first name in the table's order wins, as for the other counts.
+  SpanBuilder both("chat");
+  both.Str("gen_ai.operation.name", "chat")
+      .Int("gen_ai.usage.input_tokens", 100)
+      .Int("llm.token_count.prompt_details.cache_write", 9)
+      .Int("gen_ai.usage.cache_creation.input_tokens", 8);
+  CHECK(Read(both).meaning.call.cache_write_input_tokens == 8);
+}
+
+TEST_CASE("SpanReader: every reasoning attribute name, each read exactly") {
+  for (const char* key : {"gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+                          "llm.token_count.completion_details.reasoning",
+                          "ai.usage.reasoningTokens",
+                          "ai.usage.outputTokenDetails.reasoningTokens"}) {
+    CAPTURE(key);
+    SpanBuilder b("chat");
+    b.Str("gen_ai.operation.name", "chat")
+        .Str("gen_ai.request.model", "o3")
+        .Int("gen_ai.usage.input_tokens", 50)
+        .Int("gen_ai.usage.output_tokens", 900)
+        .Int(key, 768);
+    const ReadSpan r = Read(b);
+    REQUIRE_FALSE(r.error);
+    CHECK(r.meaning.call.reasoning_tokens == 768);
+    CHECK(r.meaning.call.output_tokens == 900);  // reasoning is part of the output, not added
+    CHECK(r.meaning.call.input_tokens == 50);
+  }
+  // As strings and integral doubles too, like the other counts.
+  SpanBuilder text("ai.generateText.doGenerate");
+  text.Str("ai.model.id", "o4-mini")
+      .Int("ai.usage.inputTokens", 3)
+      .Int("ai.usage.outputTokens", 40)
+      .Str("ai.usage.reasoningTokens", "32");
+  CHECK(Read(text).meaning.call.reasoning_tokens == 32);
+  SpanBuilder real("chat");
+  real.Str("gen_ai.operation.name", "chat")
+      .Int("gen_ai.usage.output_tokens", 40)
+      .Double("llm.token_count.completion_details.reasoning", 40.0);
+  CHECK(Read(real).meaning.call.reasoning_tokens == 40);
+}
+
+TEST_CASE("SpanReader: cache writes counted apart from the input are added to it") {
+  // OpenLIT's Anthropic spans, like Anthropic's API, count cache reads and writes apart.
+  SpanBuilder openlit("chat claude");
+  openlit.Str("gen_ai.operation.name", "chat")
+      .Str("gen_ai.system", "anthropic")
+      .Str("gen_ai.request.model", "claude-3-5-sonnet")
+      .Int("gen_ai.usage.input_tokens", 20)
+      .Int("gen_ai.usage.cache_read_input_tokens", 15)
+      .Int("gen_ai.usage.cache_creation_input_tokens", 300)
+      .ResourceStr("telemetry.sdk.name", "openlit");
+  const LlmCall a = Read(openlit).meaning.call;
+  CHECK(a.input_tokens == 335);
+  CHECK(a.cached_input_tokens == 15);
+  CHECK(a.cache_write_input_tokens == 300);
+
+  SpanBuilder langfuse("generation");
+  langfuse.Str("langfuse.observation.type", "generation")
+      .Int("gen_ai.usage.input_tokens", 10)
+      .Int("gen_ai.usage.cache_creation.input_tokens", 4);
+  CHECK(Read(langfuse).meaning.call.input_tokens == 14);
+
+  // Elsewhere, parts above the input count can only mean it excludes them: 5 + 3 + 4 > 6.
+  SpanBuilder above("chat");
+  above.Str("gen_ai.operation.name", "chat")
+      .Int("gen_ai.usage.input_tokens", 6)
+      .Int("gen_ai.usage.cache_read.input_tokens", 3)
+      .Int("gen_ai.usage.cache_creation.input_tokens", 4);
+  CHECK(Read(above).meaning.call.input_tokens == 13);
+  // ...while parts within it are taken as included: 3 + 4 <= 7.
+  SpanBuilder within("chat");
+  within.Str("gen_ai.operation.name", "chat")
+      .Int("gen_ai.usage.input_tokens", 7)
+      .Int("gen_ai.usage.cache_read.input_tokens", 3)
+      .Int("gen_ai.usage.cache_creation.input_tokens", 4);
+  CHECK(Read(within).meaning.call.input_tokens == 7);
+}
+
+TEST_CASE("SpanReader: reasoning above the output count refuses the span") {
+  SpanBuilder b("chat o3");
+  b.Str("gen_ai.operation.name", "chat")
+      .Int("gen_ai.usage.input_tokens", 10)
+      .Int("gen_ai.usage.output_tokens", 40)
+      .Int("gen_ai.usage.reasoning.output_tokens", 41);
+  ReadSpan r = Read(b);
+  REQUIRE(r.error);
+  CHECK(r.error->reason == SpanRejectReason::kInvalidValue);
+  CHECK(r.error->message ==
+        "span 3 (chat o3): gen_ai.usage.reasoning.output_tokens (41 reasoning tokens) must not "
+        "exceed the output tokens (40)");
+  SpanBuilder alone("chat");
+  alone.Str("gen_ai.operation.name", "chat").Int("ai.usage.reasoningTokens", 1);
+  r = Read(alone);
+  REQUIRE(r.error);
+  CHECK(r.error->message ==
+        "span 3 (chat): ai.usage.reasoningTokens (1 reasoning tokens) must not exceed the output "
+        "tokens (0)");
+  SpanBuilder negative("chat");
+  negative.Str("gen_ai.operation.name", "chat").Int("gen_ai.usage.cache_creation.input_tokens", -1);
+  r = Read(negative);
+  REQUIRE(r.error);
+  CHECK(r.error->message ==
+        "span 3 (chat): gen_ai.usage.cache_creation.input_tokens must be a non-negative whole "
+        "number of tokens, got -1");
+}
+
+TEST_CASE("SpanReader: a call span without any token count has its usage unknown") {
+  SpanBuilder none("chat gpt-4o");
+  none.Str("gen_ai.operation.name", "chat").Str("gen_ai.request.model", "gpt-4o");
+  ReadSpan r = Read(none);
+  REQUIRE_FALSE(r.error);
+  CHECK(r.meaning.kind == SpanKind::kLlmCall);
+  CHECK_FALSE(r.meaning.call.usage_known);
+  CHECK(r.meaning.call.input_tokens == 0);
+  CHECK(r.meaning.call.output_tokens == 0);
+
+  SpanBuilder output_only("chat");
+  output_only.Str("gen_ai.operation.name", "chat").Int("llm.token_count.completion", 0);
+  CHECK(Read(output_only).meaning.call.usage_known);
+  SpanBuilder input_only("chat");
+  input_only.Str("gen_ai.operation.name", "chat").Int("ai.usage.promptTokens", 12);
+  CHECK(Read(input_only).meaning.call.usage_known);
+  // A count on the resource counts too, as for every field.
+  SpanBuilder resource("chat");
+  resource.Str("gen_ai.operation.name", "chat").ResourceStr("gen_ai.usage.input_tokens", "5");
+  r = Read(resource);
+  CHECK(r.meaning.call.usage_known);
+  CHECK(r.meaning.call.input_tokens == 5);
+  // A part alone still says something about the usage: 9 cache reads are 9 input tokens.
+  SpanBuilder part("chat");
+  part.Str("gen_ai.operation.name", "chat").Int("gen_ai.usage.cache_read.input_tokens", 9);
+  r = Read(part);
+  CHECK(r.meaning.call.usage_known);
+  CHECK(r.meaning.call.input_tokens == 9);
+}
+
 TEST_CASE("TraceIdHex: 32 lower-case hex digits, empty for none") {
   TraceId id{};
   CHECK(TraceIdHex(id).empty());

@@ -56,8 +56,8 @@ TEST_CASE("SocketEventSink: rejections are logged once, by the pipeline, over-lo
   CHECK(f.Rejected(Transport::kUnix, RejectReason::kTooLarge) == 2);
   CHECK(log.Text(spdlog::level::warn) ==
         "unix: rejected 1 event(s) since the last such warning (at most one every 10s; by "
-        "reason: missing_field 1); latest: event 1 of its batch, field input_tokens, reason "
-        "missing_field: input_tokens is required\n"
+        "reason: missing_field 1); latest: event 1 of its batch, field latency, reason "
+        "missing_field: latency is required\n"
         "unix: rejected 2 event(s) since the last such warning (at most one every 10s; by "
         "reason: too_large 2); latest: reason too_large: a line longer than 64 bytes "
         "(--ingest.max-line-bytes) on test socket\n");
