@@ -209,7 +209,7 @@ CASES = [
     # --- wrong types everywhere
     Case("wrong types everywhere",
          js([bad(model=1), bad(endpoint=[]), bad(status={}), bad(user_id=True), bad(team_id=5),
-             bad(trace_id=1.5), bad(input_tokens="1"), bad(output_tokens=None),
+             bad(trace_id=1.5), bad(input_tokens="1"), bad(output_tokens=False),
              bad(cached_input_tokens="0"), bad(latency="0.5"), bad(ttft=[0.1]), bad(cache=1),
              bad(cost_usd="0.1"), bad(type=5),
              {"type": "quality", "model": "bad", "evaluator": "e", "score": "5"},
@@ -222,7 +222,7 @@ CASES = [
                  (4, "team_id", "wrong_type", "team_id must be a string, got 5"),
                  (5, "trace_id", "wrong_type", "trace_id must be a string, got 1.5"),
                  (6, "input_tokens", "wrong_type", "input_tokens must be a non-negative integer, got a string"),
-                 (7, "output_tokens", "wrong_type", "output_tokens must be a non-negative integer, got null"),
+                 (7, "output_tokens", "wrong_type", "output_tokens must be a non-negative integer, got false"),
                  (8, "cached_input_tokens", "wrong_type", "got a string"),
                  (9, "latency", "wrong_type", "latency must be a number, got a string"),
                  (10, "ttft", "wrong_type", "ttft must be a number, got an array"),
@@ -253,7 +253,7 @@ CASES = [
     # NDJSON is line by line: a line that parses but is not a valid event is a per-event answer;
     # only when no line parses at all is the body refused as a whole.
     Case("NDJSON whose lines are all invalid events", '{"model":"bad"}\n{"model":\n', 400,
-         errors=[(0, "input_tokens", "missing_field", "event 0: input_tokens is required"),
+         errors=[(0, "latency", "missing_field", "event 0: latency is required"),
                  (1, "", "invalid_json", "event 1: not valid JSON")]),
     Case("NDJSON none of whose lines parse", '{"model":1e400}\n{"model":\n', 400,
          body_error="body is neither JSON nor NDJSON (send a JSON object, a JSON array of objects, "

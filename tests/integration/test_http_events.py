@@ -180,7 +180,7 @@ class RejectionTest(unittest.TestCase):
         batch = [
             good,
             call("gpt-4o", -5, 10, 0.3),
-            {"model": "gpt-4o", "output_tokens": 1, "latency": 1},
+            {"model": "gpt-4o", "input_tokens": 1, "output_tokens": 1},
             good,
             call("gpt-4o", 1, 1, 1, ttft="fast"),
             "not an object",
@@ -198,7 +198,7 @@ class RejectionTest(unittest.TestCase):
             self.assertEqual(got, [
                 (1, "input_tokens", "invalid_value",
                  "event 1: input_tokens must be a non-negative integer, got -5"),
-                (2, "input_tokens", "missing_field", "event 2: input_tokens is required"),
+                (2, "latency", "missing_field", "event 2: latency is required"),
                 (4, "ttft", "wrong_type", "event 4: ttft must be a number, got a string"),
                 (5, "", "not_an_object", "event 5: must be a JSON object"),
                 (6, "user_id", "label_too_long",

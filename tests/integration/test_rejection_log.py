@@ -47,7 +47,7 @@ class RejectionLogTest(unittest.TestCase):
             self.assertEqual(rejected, [
                 "http: rejected 2 event(s) since the last such warning (at most one every 10s; "
                 "by reason: missing_field 1, wrong_type 1); latest: event 1 of its batch, field "
-                "input_tokens, reason missing_field: input_tokens is required"])
+                "latency, reason missing_field: latency is required"])
 
     def test_socket_transports_log_their_rejections_the_same_way(self):
         directory = short_temp_dir()
