@@ -312,6 +312,13 @@ int Run(const config::AgentConfig& cfg) {
   store_options.ttl = cfg.ttl;
   store_options.duration_buckets = cfg.duration_buckets;
   store_options.ttft_buckets = cfg.ttft_buckets;
+  store_options.tpot_buckets = cfg.tpot_buckets;
+  store_options.output_tps_buckets = cfg.output_tps_buckets;
+  store_options.labels = cfg.label_control;
+  // A dropped label or a limit given for one metric of a stored family holds for all of them.
+  for (const std::string& note : aggregate::SharedFamilyNotes(cfg.label_control)) {
+    spdlog::info("{}", note);
+  }
   store_options.quality_buckets = cfg.quality_buckets;
   store_options.workflow_buckets = cfg.workflow_buckets;
   if (cfg.native_histograms) {

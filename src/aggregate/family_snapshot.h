@@ -3,6 +3,7 @@
 // Labels come out by name (series_labels.h) and values as plain numbers, never as series keys.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include "aggregate/native_histogram.h"
 #include "aggregate/series_key.h"
 #include "aggregate/series_labels.h"
+#include "llm_exporter/event.h"
 #include "llm_exporter/money.h"
 
 namespace llm_exporter::aggregate {
@@ -33,6 +35,13 @@ struct HistogramValue {
   uint64_t Count() const { return std::accumulate(counts.begin(), counts.end(), uint64_t{0}); }
 };
 
+// One {model, endpoint} series of the duration family: the latency histogram (this value read
+// as a HistogramValue) and the output speed histograms kept beside it.
+struct DurationValue : HistogramValue {
+  HistogramValue tpot;        // llm_time_per_output_token_seconds
+  HistogramValue output_tps;  // llm_output_tokens_per_second
+};
+
 // Everything the model family keeps for one model, copied together under one lock: tokens,
 // cache outcomes, fallback pricing and time to first token agree with each other.
 struct ModelValue {
@@ -42,6 +51,12 @@ struct ModelValue {
   uint64_t cache_misses = 0;
   uint64_t fallback_priced = 0;
   HistogramValue ttft;
+  // llm_tokens_by_kind_total: parts of input_tokens (cache read, cache write) and of
+  // output_tokens (reasoning).
+  uint64_t cache_read_tokens = 0;
+  uint64_t cache_write_tokens = 0;
+  uint64_t reasoning_tokens = 0;
+  std::array<uint64_t, kCallSourceCount> calls_without_usage{};  // by CallSource
 };
 
 // What a snapshot keeps of a series beside its value: when it was created (Unix seconds) and its
@@ -108,6 +123,40 @@ class HistogramColumn {
   std::size_t natives_used_ = 0;
 };
 
+// The duration family's three histograms, the latency's with its native form.
+class DurationColumn {
+ public:
+  void Clear() {
+    latency_.Clear();
+    tpot_.Clear();
+    output_tps_.Clear();
+  }
+  void Reserve(std::size_t series) {
+    latency_.Reserve(series);
+    tpot_.Reserve(series);
+    output_tps_.Reserve(series);
+  }
+  void Append(const HistogramCell& latency, const NativeHistogram* native,
+              const HistogramCell& tpot, const HistogramCell& output_tps) {
+    latency_.Append(latency, native);
+    tpot_.Append(tpot, nullptr);
+    output_tps_.Append(output_tps, nullptr);
+  }
+  std::size_t size() const { return latency_.size(); }
+  DurationValue At(std::size_t i) const {
+    DurationValue value;
+    static_cast<HistogramValue&>(value) = latency_.At(i);
+    value.tpot = tpot_.At(i);
+    value.output_tps = output_tps_.At(i);
+    return value;
+  }
+
+ private:
+  HistogramColumn latency_;
+  HistogramColumn tpot_;
+  HistogramColumn output_tps_;
+};
+
 class ModelColumn {
  public:
   struct Counters {
@@ -116,6 +165,10 @@ class ModelColumn {
     uint64_t cache_hits;
     uint64_t cache_misses;
     uint64_t fallback_priced;
+    uint64_t cache_read_tokens;
+    uint64_t cache_write_tokens;
+    uint64_t reasoning_tokens;
+    std::array<uint64_t, kCallSourceCount> calls_without_usage;
   };
 
   void Clear() {
@@ -134,8 +187,16 @@ class ModelColumn {
   std::size_t size() const { return counters_.size(); }
   ModelValue At(std::size_t i) const {
     const Counters& c = counters_[i];
-    return {c.input_tokens, c.output_tokens, c.cache_hits, c.cache_misses, c.fallback_priced,
-            ttft_.At(i)};
+    return {.input_tokens = c.input_tokens,
+            .output_tokens = c.output_tokens,
+            .cache_hits = c.cache_hits,
+            .cache_misses = c.cache_misses,
+            .fallback_priced = c.fallback_priced,
+            .ttft = ttft_.At(i),
+            .cache_read_tokens = c.cache_read_tokens,
+            .cache_write_tokens = c.cache_write_tokens,
+            .reasoning_tokens = c.reasoning_tokens,
+            .calls_without_usage = c.calls_without_usage};
   }
 
  private:
@@ -150,6 +211,10 @@ struct ColumnOf {
 template <>
 struct ColumnOf<HistogramValue> {
   using type = HistogramColumn;
+};
+template <>
+struct ColumnOf<DurationValue> {
+  using type = DurationColumn;
 };
 template <>
 struct ColumnOf<ModelValue> {
@@ -247,7 +312,7 @@ template <typename Snapshot>
 using ShardReader = std::function<void(const Snapshot&)>;
 
 using RequestsSnapshot = FamilySnapshot<RequestLabels, uint64_t>;
-using DurationSnapshot = FamilySnapshot<DurationLabels, HistogramValue>;
+using DurationSnapshot = FamilySnapshot<DurationLabels, DurationValue>;
 using ModelSnapshot = FamilySnapshot<ModelLabels, ModelValue>;
 using CostSnapshot = FamilySnapshot<CostLabels, PicoUsdTotal>;
 using QualitySnapshot = FamilySnapshot<QualityLabels, HistogramValue>;

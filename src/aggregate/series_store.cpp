@@ -1,5 +1,6 @@
 #include "aggregate/series_store.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,34 @@ static_assert(KeyStartsWith(RequestLabels{.model = "m", .endpoint = "e", .status
 inline constexpr std::size_t kModelKeyValues = ModelLabels::kKeyOrder.size();
 inline constexpr std::size_t kDurationKeyValues = DurationLabels::kKeyOrder.size();
 
+// `labels` with the values of the labels `dropped` names (label_control.h) made "".
+template <typename Labels>
+Labels WithDropped(Labels labels, DroppedLabels dropped) {
+  std::size_t i = 0;
+  ForEachKeyField<Labels>([&](auto field) {
+    if ((dropped >> i++) & 1) labels.*field() = {};
+  });
+  return labels;
+}
+
+// label_control.cpp names each family's labels by their place in kKeyOrder; these keep the two
+// in step for the labels RecordCall drops by place.
+static_assert(RequestLabels::kKeyOrder[1] == &RequestLabels::endpoint);
+static_assert(RequestLabels::kKeyOrder[2] == &RequestLabels::status);
+static_assert(DurationLabels::kKeyOrder[1] == &DurationLabels::endpoint);
+static_assert(CostLabels::kKeyOrder[1] == &CostLabels::user_id);
+static_assert(CostLabels::kKeyOrder[2] == &CostLabels::team_id);
+static_assert(QualityLabels::kKeyOrder[1] == &QualityLabels::evaluator);
+static_assert(WorkflowLabels::kKeyOrder[0] == &WorkflowLabels::workflow);
+static_assert(AgentLabels::kKeyOrder[0] == &AgentLabels::agent);
+static_assert(ToolLabels::kKeyOrder[0] == &ToolLabels::tool);
+inline constexpr DroppedLabels kEndpointBit = 1u << 1;  // in requests and duration alike
+
+std::size_t LimitOf(const StoreOptions& options, Family family) {
+  const std::size_t own = options.labels.max_series[static_cast<std::size_t>(family)];
+  return own != 0 ? own : options.max_series_per_family;
+}
+
 // Counters stop at the largest value rather than wrap round to small numbers.
 void AddSaturating(uint64_t* total, uint64_t amount) {
   if (__builtin_add_overflow(*total, amount, total)) *total = UINT64_MAX;
@@ -63,16 +92,30 @@ SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
       clock_(clock),
       duration_layout_(options_.duration_buckets),
       ttft_layout_(options_.ttft_buckets),
+      tpot_layout_(options_.tpot_buckets),
+      output_tps_layout_(options_.output_tps_buckets),
       quality_layout_(options_.quality_buckets),
       workflow_layout_(options_.workflow_buckets),
-      requests_(options_.max_series_per_family),
-      durations_(options_.max_series_per_family),
-      models_(options_.max_series_per_family),
-      costs_(options_.max_series_per_family),
-      qualities_(options_.max_series_per_family),
-      workflows_(options_.max_series_per_family),
-      agents_(options_.max_series_per_family),
-      tools_(options_.max_series_per_family) {}
+      duration_key_apart_(((dropped_labels(Family::kRequests) ^
+                            dropped_labels(Family::kDuration)) &
+                           kEndpointBit) != 0),
+      requests_(LimitOf(options_, Family::kRequests)),
+      durations_(LimitOf(options_, Family::kDuration)),
+      models_(LimitOf(options_, Family::kModel)),
+      costs_(LimitOf(options_, Family::kCost)),
+      qualities_(LimitOf(options_, Family::kQuality)),
+      workflows_(LimitOf(options_, Family::kWorkflow)),
+      agents_(LimitOf(options_, Family::kAgent)),
+      tools_(LimitOf(options_, Family::kTool)) {}
+
+std::size_t SeriesStore::series_limit(Family family) const { return LimitOf(options_, family); }
+
+template <typename Labels>
+Labels SeriesStore::Dropped(Family family, const Labels& labels) const {
+  const DroppedLabels dropped = dropped_labels(family);
+  if (dropped == 0) [[likely]] return labels;
+  return WithDropped(labels, dropped);
+}
 
 CountCell SeriesStore::MakeCount() const {
   CountCell cell;
@@ -97,7 +140,8 @@ Touched SeriesStore::Now() const {
       .count();
 }
 
-void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced) {
+void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced,
+                             CallSource source) {
   const Touched now = Now();
   constexpr std::string_view kOver = kOverflowLabelValue;
   // An event with a usable trace id leaves its ids as the exemplar of the series and buckets
@@ -105,6 +149,32 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
   const ExemplarIds ids(call.trace_id, call.span_id);
   const bool traced = ids.usable();
   const double wall = traced ? WallSeconds() : 0;
+  const std::size_t source_at =
+      std::min(static_cast<std::size_t>(source), kCallSourceCount - 1);
+
+  // The output speed, where the call's usage and timings give one (docs/metrics.md): computed
+  // before any lock is taken.
+  double tpot = 0;
+  double output_tps = 0;
+  bool has_tpot = false;
+  bool has_output_tps = false;
+  if (call.usage_known && call.output_tokens >= 1) {
+    const double output = static_cast<double>(call.output_tokens);
+    if (call.ttft_seconds) {
+      const double generating = call.latency_seconds - *call.ttft_seconds;
+      if (generating > 0) {
+        output_tps = output / generating;
+        has_output_tps = true;
+        if (call.output_tokens >= 2) {
+          tpot = generating / (output - 1);
+          has_tpot = true;
+        }
+      }
+    } else if (call.latency_seconds > 0) {
+      output_tps = output / call.latency_seconds;
+      has_output_tps = true;
+    }
+  }
 
   // The model family admits models; a model it has no room for is recorded as __overflow__
   // in every family, which bounds the overflow series of the others by the model limit (times
@@ -117,8 +187,15 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     return cell;
   };
   const auto apply_model = [&](ModelCell& cell) {
-    AddSaturating(&cell.input_tokens, call.input_tokens);
-    AddSaturating(&cell.output_tokens, call.output_tokens);
+    if (call.usage_known) {
+      AddSaturating(&cell.input_tokens, call.input_tokens);
+      AddSaturating(&cell.output_tokens, call.output_tokens);
+      AddSaturating(&cell.cache_read_tokens, call.cached_input_tokens);
+      AddSaturating(&cell.cache_write_tokens, call.cache_write_input_tokens);
+      AddSaturating(&cell.reasoning_tokens, call.reasoning_tokens);
+    } else {
+      ++cell.calls_without_usage[source_at];
+    }
     if (call.cache == CacheOutcome::kHit) ++cell.cache_hits;
     if (call.cache == CacheOutcome::kMiss) ++cell.cache_misses;
     if (fallback_priced) ++cell.fallback_priced;
@@ -132,24 +209,32 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     }
     cell.touched = now;
   };
-  // One key for requests, whose prefixes are the model's and the duration's keys.
+  // One key for requests, whose prefixes are the model's and (unless only one of the two
+  // families drops `endpoint`) the duration's keys. Without dropped labels this costs one
+  // predictable branch.
+  const DroppedLabels request_drops = dropped_labels(Family::kRequests);
+  const auto encode_call_key = [&](std::string* key) {
+    RequestLabels labels{.model = model, .endpoint = call.endpoint, .status = call.status};
+    if (request_drops != 0) [[unlikely]] labels = WithDropped(labels, request_drops);
+    EncodeLabels(labels, key);
+  };
   thread_local std::string call_key;
-  EncodeLabels(RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
-               &call_key);
+  encode_call_key(&call_key);
   if (UpdateOrOverflow(
           models_, HashedKey(SeriesKeyPrefix(call_key, kModelKeyValues)),
           [] { return ModelLabels{.model = kOverflowLabelValue}; }, make_model, apply_model)) {
     CountOverflow(Family::kModel);
     model = kOver;
-    EncodeLabels(RequestLabels{.model = model, .endpoint = call.endpoint, .status = call.status},
-                 &call_key);
+    encode_call_key(&call_key);
   }
 
   if (UpdateOrOverflow(
           requests_, HashedKey(call_key),
           [&] {
-            return RequestLabels{
-                .model = model, .endpoint = kOver, .status = OverflowStatus(call.status)};
+            return Dropped(Family::kRequests,
+                           RequestLabels{.model = model,
+                                         .endpoint = kOver,
+                                         .status = OverflowStatus(call.status)});
           },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
@@ -160,17 +245,29 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
     CountOverflow(Family::kRequests);
   }
 
+  thread_local std::string duration_key;
+  std::string_view duration_key_view = SeriesKeyPrefix(call_key, kDurationKeyValues);
+  if (duration_key_apart_) [[unlikely]] {
+    EncodeLabels(Dropped(Family::kDuration, DurationLabels{.model = model, .endpoint = call.endpoint}),
+                 &duration_key);
+    duration_key_view = duration_key;
+  }
   if (UpdateOrOverflow(
-          durations_, HashedKey(SeriesKeyPrefix(call_key, kDurationKeyValues)),
-          [&] { return DurationLabels{.model = model, .endpoint = kOver}; },
+          durations_, HashedKey(duration_key_view),
           [&] {
-            HistogramSeries cell = MakeHistogram(duration_layout_);
+            return Dropped(Family::kDuration, DurationLabels{.model = model, .endpoint = kOver});
+          },
+          [&] {
+            DurationCell cell(duration_layout_, tpot_layout_, output_tps_layout_);
+            cell.created = WallSeconds();
             if (options_.native) cell.native = std::make_unique<NativeHistogram>(*options_.native);
             return cell;
           },
-          [&](HistogramSeries& cell) {
+          [&](DurationCell& cell) {
             cell.histogram.Observe(duration_layout_, call.latency_seconds);
             if (cell.native) cell.native->Observe(call.latency_seconds);
+            if (has_tpot) cell.tpot.Observe(tpot_layout_, tpot);
+            if (has_output_tps) cell.output_tps.Observe(output_tps_layout_, output_tps);
             cell.touched = now;
             if (traced) {
               cell.exemplars.Set(cell.histogram.counts.size(),
@@ -183,8 +280,13 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 
   if (UpdateOrOverflow(
           costs_,
-          KeyOf(CostLabels{.model = model, .user_id = call.user_id, .team_id = call.team_id}),
-          [&] { return CostLabels{.model = model, .user_id = kOver, .team_id = kOver}; },
+          KeyOf(Dropped(Family::kCost, CostLabels{.model = model,
+                                                  .user_id = call.user_id,
+                                                  .team_id = call.team_id})),
+          [&] {
+            return Dropped(Family::kCost,
+                           CostLabels{.model = model, .user_id = kOver, .team_id = kOver});
+          },
           [&] {
             CostCell cell;
             cell.created = WallSeconds();
@@ -205,9 +307,12 @@ void SeriesStore::RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_pr
 void SeriesStore::RecordQuality(const QualityScore& score) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          qualities_, KeyOf(QualityLabels{.model = score.model, .evaluator = score.evaluator}),
-          [] {
-            return QualityLabels{.model = kOverflowLabelValue, .evaluator = kOverflowLabelValue};
+          qualities_,
+          KeyOf(Dropped(Family::kQuality,
+                        QualityLabels{.model = score.model, .evaluator = score.evaluator})),
+          [&] {
+            return Dropped(Family::kQuality, QualityLabels{.model = kOverflowLabelValue,
+                                                           .evaluator = kOverflowLabelValue});
           },
           [&] { return MakeHistogram(quality_layout_); },
           [&](HistogramSeries& cell) {
@@ -222,10 +327,11 @@ void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view sta
                                  double duration_seconds) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          workflows_, KeyOf(WorkflowLabels{.workflow = workflow, .status = status}),
+          workflows_,
+          KeyOf(Dropped(Family::kWorkflow, WorkflowLabels{.workflow = workflow, .status = status})),
           [&] {
-            return WorkflowLabels{.workflow = kOverflowLabelValue,
-                                  .status = OverflowStatus(status)};
+            return Dropped(Family::kWorkflow, WorkflowLabels{.workflow = kOverflowLabelValue,
+                                                             .status = OverflowStatus(status)});
           },
           [&] { return MakeHistogram(workflow_layout_); },
           [&](HistogramSeries& cell) {
@@ -239,9 +345,10 @@ void SeriesStore::RecordWorkflow(std::string_view workflow, std::string_view sta
 void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view status) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          agents_, KeyOf(AgentLabels{.agent = agent, .status = status}),
+          agents_, KeyOf(Dropped(Family::kAgent, AgentLabels{.agent = agent, .status = status})),
           [&] {
-            return AgentLabels{.agent = kOverflowLabelValue, .status = OverflowStatus(status)};
+            return Dropped(Family::kAgent, AgentLabels{.agent = kOverflowLabelValue,
+                                                       .status = OverflowStatus(status)});
           },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
@@ -255,8 +362,11 @@ void SeriesStore::RecordAgentInvocation(std::string_view agent, std::string_view
 void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status) {
   const Touched now = Now();
   if (UpdateOrOverflow(
-          tools_, KeyOf(ToolLabels{.tool = tool, .status = status}),
-          [&] { return ToolLabels{.tool = kOverflowLabelValue, .status = OverflowStatus(status)}; },
+          tools_, KeyOf(Dropped(Family::kTool, ToolLabels{.tool = tool, .status = status})),
+          [&] {
+            return Dropped(Family::kTool, ToolLabels{.tool = kOverflowLabelValue,
+                                                     .status = OverflowStatus(status)});
+          },
           [this] { return MakeCount(); },
           [&](CountCell& cell) {
             ++cell.count;
@@ -321,15 +431,23 @@ namespace {
 constexpr auto kCopyCount = [](const CountCell& cell, auto* values, bool) {
   values->Append(cell.count);
 };
-constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values, bool extras) {
-  values->Append(cell.histogram, extras ? cell.native.get() : nullptr);
+constexpr auto kCopyHistogram = [](const HistogramSeries& cell, auto* values, bool) {
+  values->Append(cell.histogram, nullptr);
+};
+constexpr auto kCopyDuration = [](const DurationCell& cell, auto* values, bool extras) {
+  values->Append(cell.histogram, extras ? cell.native.get() : nullptr, cell.tpot,
+                 cell.output_tps);
 };
 constexpr auto kCopyModel = [](const ModelCell& cell, auto* values, bool extras) {
   values->Append({.input_tokens = cell.input_tokens,
                   .output_tokens = cell.output_tokens,
                   .cache_hits = cell.cache_hits,
                   .cache_misses = cell.cache_misses,
-                  .fallback_priced = cell.fallback_priced},
+                  .fallback_priced = cell.fallback_priced,
+                  .cache_read_tokens = cell.cache_read_tokens,
+                  .cache_write_tokens = cell.cache_write_tokens,
+                  .reasoning_tokens = cell.reasoning_tokens,
+                  .calls_without_usage = cell.calls_without_usage},
                  cell.ttft, extras ? cell.ttft_native.get() : nullptr);
 };
 constexpr auto kCopyCost = [](const CostCell& cell, auto* values, bool) {
@@ -356,7 +474,7 @@ std::size_t SeriesStore::Expire(ExpiredSeries* expired) {
   ExpiredSeries* e = expired;
   const std::array<std::size_t, kFamilyCount> erased = {
       EraseInto(requests_, stale, kCopyCount, e ? &e->requests : nullptr),
-      EraseInto(durations_, stale, kCopyHistogram, e ? &e->durations : nullptr),
+      EraseInto(durations_, stale, kCopyDuration, e ? &e->durations : nullptr),
       EraseInto(models_, stale, kCopyModel, e ? &e->models : nullptr),
       EraseInto(costs_, stale, kCopyCost, e ? &e->costs : nullptr),
       EraseInto(qualities_, stale, kCopyHistogram, e ? &e->qualities : nullptr),
@@ -375,7 +493,7 @@ RequestsSnapshot SeriesStore::SnapshotRequests() const {
   return Whole<RequestsSnapshot>(requests_, kCopyCount, true);
 }
 DurationSnapshot SeriesStore::SnapshotDurations() const {
-  return Whole<DurationSnapshot>(durations_, kCopyHistogram, true);
+  return Whole<DurationSnapshot>(durations_, kCopyDuration, true);
 }
 ModelSnapshot SeriesStore::SnapshotModels(bool extras) const {
   return Whole<ModelSnapshot>(models_, kCopyModel, extras);
@@ -396,7 +514,7 @@ void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& r
   ByShard(requests_, kCopyCount, read, extras);
 }
 void SeriesStore::SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read, bool extras) const {
-  ByShard(durations_, kCopyHistogram, read, extras);
+  ByShard(durations_, kCopyDuration, read, extras);
 }
 void SeriesStore::SnapshotCostsByShard(const ShardReader<CostSnapshot>& read, bool extras) const {
   ByShard(costs_, kCopyCost, read, extras);

@@ -16,6 +16,7 @@
 #include "aggregate/exemplar.h"
 #include "aggregate/family_snapshot.h"
 #include "aggregate/histogram.h"
+#include "aggregate/label_control.h"
 #include "aggregate/native_histogram.h"
 #include "aggregate/series_labels.h"
 #include "aggregate/sharded_series_map.h"
@@ -39,30 +40,21 @@ inline constexpr std::string_view kOtherStatusLabelValue = "other";
 // workflow, agent and tool families).
 std::string_view OverflowStatus(std::string_view status);
 
-enum class Family : uint8_t {
-  kRequests,
-  kDuration,
-  kModel,
-  kCost,
-  kQuality,
-  kWorkflow,
-  kAgent,
-  kTool,
-};
-inline constexpr std::size_t kFamilyCount = 8;
-inline constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool"};
-
 struct StoreOptions {
   std::size_t max_series_per_family = std::numeric_limits<std::size_t>::max();
   std::chrono::nanoseconds ttl{0};  // 0: series never expire
   std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
+  // llm_time_per_output_token_seconds: the time between output tokens after the first.
+  std::vector<double> tpot_buckets = {0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1};
+  std::vector<double> output_tps_buckets = {5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
   // A workflow runs several calls (and tools), so its buckets reach further than a call's.
   std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
   // Set: llm_request_duration_seconds and llm_ttft_seconds are also kept as native histograms.
   std::optional<NativeHistogramOptions> native;
+  // Labels dropped at record time and per-family series limits (label_control.h).
+  LabelControl labels;
 };
 
 // Steady-clock nanoseconds of a series' last update, for the TTL.
@@ -78,21 +70,42 @@ struct CountCell {
   Exemplars exemplars;  // llm_requests_total only
 };
 
+// llm_quality_score and llm_workflow_duration_seconds.
 struct HistogramSeries {
   explicit HistogramSeries(const BucketLayout& layout) : histogram(layout) {}
   HistogramCell histogram;
   Touched touched = 0;
   double created = 0;
-  Exemplars exemplars;  // llm_request_duration_seconds only
-  std::unique_ptr<NativeHistogram> native;  // llm_request_duration_seconds, when kept
+  Exemplars exemplars;  // always empty: these families keep no exemplars
 };
 
-// Everything kept per model: llm_tokens_total, llm_ttft_seconds, llm_cache_{hits,misses}_total
-// and llm_exporter_fallback_priced_events_total. They live and expire together.
+// Everything kept per {model, endpoint}: llm_request_duration_seconds, and the output speed of
+// the calls whose usage and timings allow it (llm_time_per_output_token_seconds,
+// llm_output_tokens_per_second). Same key, so one lookup per event serves all three.
+struct DurationCell {
+  DurationCell(const BucketLayout& latency, const BucketLayout& tpot_layout,
+               const BucketLayout& output_tps_layout)
+      : histogram(latency), tpot(tpot_layout), output_tps(output_tps_layout) {}
+  HistogramCell histogram;  // the latency
+  HistogramCell tpot;
+  HistogramCell output_tps;
+  Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;  // of the latency's buckets
+  std::unique_ptr<NativeHistogram> native;  // of the latency, when kept
+};
+
+// Everything kept per model: llm_tokens_total, llm_tokens_by_kind_total, llm_ttft_seconds,
+// llm_cache_{hits,misses}_total, llm_calls_without_usage_total and
+// llm_exporter_fallback_priced_events_total. They live and expire together.
 struct ModelCell {
   explicit ModelCell(const BucketLayout& ttft_layout) : ttft(ttft_layout) {}
   uint64_t input_tokens = 0;
   uint64_t output_tokens = 0;
+  uint64_t cache_read_tokens = 0;
+  uint64_t cache_write_tokens = 0;
+  uint64_t reasoning_tokens = 0;
+  std::array<uint64_t, kCallSourceCount> calls_without_usage{};  // by CallSource
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
   uint64_t fallback_priced = 0;
@@ -152,7 +165,9 @@ class SeriesStore {
  public:
   SeriesStore(StoreOptions options, const Clock& clock);
 
-  void RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced);
+  // `source`: the way the call came in, for llm_calls_without_usage_total.
+  void RecordCall(const LlmCall& call, PicoUsd cost, bool fallback_priced,
+                  CallSource source = CallSource::kHttp);
   void RecordQuality(const QualityScore& score);
   // One finished span each (OTLP trace ingest): a workflow (OpenLLMetry @workflow/@task, a
   // LangGraph graph), an agent invocation (@agent, gen_ai invoke_agent) or a tool call (@tool,
@@ -202,11 +217,18 @@ class SeriesStore {
   // The families' bucket bounds, for the `le` labels of the histograms' snapshots.
   const BucketLayout& duration_layout() const { return duration_layout_; }
   const BucketLayout& ttft_layout() const { return ttft_layout_; }
+  const BucketLayout& tpot_layout() const { return tpot_layout_; }
+  const BucketLayout& output_tps_layout() const { return output_tps_layout_; }
   const BucketLayout& quality_layout() const { return quality_layout_; }
   const BucketLayout& workflow_layout() const { return workflow_layout_; }
 
   std::size_t SeriesCount(Family family) const;
-  std::size_t series_limit() const { return options_.max_series_per_family; }
+  // The family's own limit (--metrics.max-series), else --metrics.max-series-per-family.
+  std::size_t series_limit(Family family) const;
+  // The labels of `family` dropped at record time, which expositions leave out.
+  DroppedLabels dropped_labels(Family family) const {
+    return options_.labels.dropped[static_cast<std::size_t>(family)];
+  }
   // Events folded into an overflow series because the family was full.
   uint64_t OverflowCount(Family family) const {
     return overflowed_[static_cast<std::size_t>(family)].load(std::memory_order_relaxed);
@@ -236,6 +258,9 @@ class SeriesStore {
   template <typename Snapshot, typename Cell, typename Copy>
   static void ByShard(const ShardedSeriesMap<Cell>& map, const Copy& copy,
                       const ShardReader<Snapshot>& read, bool extras);
+  // `labels` with the labels the family drops made "" (label_control.h).
+  template <typename Labels>
+  Labels Dropped(Family family, const Labels& labels) const;
   void CountOverflow(Family family) {
     overflowed_[static_cast<std::size_t>(family)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -244,10 +269,15 @@ class SeriesStore {
   const Clock& clock_;
   BucketLayout duration_layout_;
   BucketLayout ttft_layout_;
+  BucketLayout tpot_layout_;
+  BucketLayout output_tps_layout_;
   BucketLayout quality_layout_;
   BucketLayout workflow_layout_;
+  // Only one of requests and duration drops `endpoint`: the duration key is not a prefix of
+  // the request key and is encoded apart.
+  bool duration_key_apart_;
   ShardedSeriesMap<CountCell> requests_;
-  ShardedSeriesMap<HistogramSeries> durations_;
+  ShardedSeriesMap<DurationCell> durations_;
   ShardedSeriesMap<ModelCell> models_;
   ShardedSeriesMap<CostCell> costs_;
   ShardedSeriesMap<HistogramSeries> qualities_;

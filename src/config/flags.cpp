@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "aggregate/histogram.h"
+#include "aggregate/label_control.h"
 #include "otlp/span_reader.h"
 #include "llm_exporter/version.h"
 
@@ -107,6 +108,12 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--metrics.ttl", "give a duration like 30m or 12h, or 0 to keep series forever"},
       {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
       {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
+      {"--metrics.buckets.time-per-output-token",
+       "give comma-separated upper bounds like 0.01,0.05,0.1"},
+      {"--metrics.buckets.output-tokens-per-second",
+       "give comma-separated upper bounds like 10,50,100"},
+      {"--metrics.drop-labels", "give family:label pairs like llm_cost_usd_total:user_id"},
+      {"--metrics.max-series", "give family:N pairs like llm_cost_usd_total:50000"},
       {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
       {"--metrics.buckets.workflow-duration", "give comma-separated upper bounds like 1,10,60"},
       {"--otlp.grpc-listen-address", "give host:port, e.g. 127.0.0.1:4317, or \"\" for none"},
@@ -324,6 +331,30 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "__overflow__ series")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  app.add_option_function<std::string>(
+         "--metrics.max-series",
+         [config](const std::string& text) {
+           try {
+             aggregate::ParseMaxSeries(text, &config->label_control);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--metrics.max-series", e.what());
+           }
+         },
+         "Series limits of single families, comma-separated family:N (e.g. "
+         "llm_cost_usd_total:50000), in place of --metrics.max-series-per-family; metrics "
+         "stored together share one (docs/metrics.md)");
+  app.add_option_function<std::string>(
+         "--metrics.drop-labels",
+         [config](const std::string& text) {
+           try {
+             aggregate::ParseDropLabels(text, &config->label_control);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--metrics.drop-labels", e.what());
+           }
+         },
+         "Labels to drop, comma-separated family:label (e.g. llm_cost_usd_total:user_id): "
+         "recorded as one value, so their series merge, and left out of every exposition; "
+         "model cannot be dropped (docs/metrics.md)");
   AddDurationOption(app, "--metrics.ttl", &config->ttl, ParseDuration, std::chrono::seconds(0),
                     std::chrono::seconds::max(), "",
                     "Drop a series not updated for this long (e.g. 30m, 12h); 0 keeps series "
@@ -332,6 +363,10 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
   AddBucketOption(app, "--metrics.buckets.request-duration", "llm_request_duration_seconds",
                   &config->duration_buckets);
   AddBucketOption(app, "--metrics.buckets.ttft", "llm_ttft_seconds", &config->ttft_buckets);
+  AddBucketOption(app, "--metrics.buckets.time-per-output-token",
+                  "llm_time_per_output_token_seconds", &config->tpot_buckets);
+  AddBucketOption(app, "--metrics.buckets.output-tokens-per-second",
+                  "llm_output_tokens_per_second", &config->output_tps_buckets);
   AddBucketOption(app, "--metrics.buckets.quality", "llm_quality_score",
                   &config->quality_buckets);
   AddBucketOption(app, "--metrics.buckets.workflow-duration", "llm_workflow_duration_seconds",

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "aggregate/label_control.h"
+
 namespace llm_exporter::config {
 
 inline constexpr const char* kDefaultListenAddress = "127.0.0.1:9778";
@@ -37,9 +39,13 @@ struct AgentConfig {
   std::chrono::seconds web_request_timeout{10};
   std::chrono::seconds web_keep_alive_timeout{5};
   std::size_t max_series_per_family = 10000;
+  // --metrics.drop-labels and --metrics.max-series (docs/metrics.md, "Label control").
+  aggregate::LabelControl label_control;
   std::chrono::seconds ttl{0};
   std::vector<double> duration_buckets = {0.1, 0.5, 1, 2, 5, 10, 30};
   std::vector<double> ttft_buckets = {0.1, 0.25, 0.5, 1, 2, 5};
+  std::vector<double> tpot_buckets = {0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1};
+  std::vector<double> output_tps_buckets = {5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500};
   std::vector<double> quality_buckets = {1, 2, 3, 4, 5};
   std::vector<double> workflow_buckets = {0.5, 1, 2, 5, 10, 30, 60, 120, 300};
   // Native histograms of latency and TTFT beside the classic buckets (docs/metrics.md).

@@ -15,6 +15,8 @@ MetricsRenderer::MetricsRenderer(aggregate::SeriesStore& store,
       clock_(clock),
       duration_les_(TextWriter::FormatBounds(store.duration_layout().bounds())),
       ttft_les_(TextWriter::FormatBounds(store.ttft_layout().bounds())),
+      tpot_les_(TextWriter::FormatBounds(store.tpot_layout().bounds())),
+      output_tps_les_(TextWriter::FormatBounds(store.output_tps_layout().bounds())),
       quality_les_(TextWriter::FormatBounds(store.quality_layout().bounds())),
       workflow_les_(TextWriter::FormatBounds(store.workflow_layout().bounds())) {}
 

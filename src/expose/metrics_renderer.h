@@ -47,6 +47,8 @@ class MetricsRenderer final : public MetricsSource {
   const Clock& clock_;
   std::vector<std::string> duration_les_;
   std::vector<std::string> ttft_les_;
+  std::vector<std::string> tpot_les_;
+  std::vector<std::string> output_tps_les_;
   std::vector<std::string> quality_les_;
   std::vector<std::string> workflow_les_;
   std::atomic<std::size_t> last_size_{64 * 1024};

@@ -48,6 +48,27 @@ class ExemplarViews {
   std::vector<const Exemplar*> pointers_;
 };
 
+// A family's labels without those --metrics.drop-labels drops (aggregate/label_control.h):
+// bit i of `dropped` is the i-th label of the list, which the walk gives in the family's
+// kKeyOrder. Without dropped labels, the list as it is.
+class LabelFilter {
+ public:
+  explicit LabelFilter(aggregate::DroppedLabels dropped) : dropped_(dropped) {}
+  LabelList operator()(LabelList labels) {
+    if (dropped_ == 0) [[likely]] return labels;
+    std::size_t kept = 0;
+    std::size_t i = 0;
+    for (const Label& label : labels) {
+      if (((dropped_ >> i++) & 1) == 0 && kept < kept_.size()) kept_[kept++] = label;
+    }
+    return std::span<const Label>(kept_.data(), kept);
+  }
+
+ private:
+  aggregate::DroppedLabels dropped_;
+  std::array<Label, 4> kept_;
+};
+
 }  // namespace walk_internal
 
 template <typename Writer>
@@ -79,12 +100,25 @@ void MetricsRenderer::WriteAgentMetrics(Writer& w) const {
 
 template <typename Source, typename Writer>
 void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
+  using aggregate::DurationValue;
+  using aggregate::Family;
   using aggregate::HistogramValue;
   using aggregate::SeriesExtras;
+  using walk_internal::LabelFilter;
   constexpr bool kExtras = Writer::kWritesExtras;
   walk_internal::ExemplarViews exemplars;
   const BucketBounds duration_buckets{store_.duration_layout().bounds(), duration_les_};
   const BucketBounds ttft_buckets{store_.ttft_layout().bounds(), ttft_les_};
+  const BucketBounds tpot_buckets{store_.tpot_layout().bounds(), tpot_les_};
+  const BucketBounds output_tps_buckets{store_.output_tps_layout().bounds(), output_tps_les_};
+  // The labels --metrics.drop-labels drops are left out of each family's samples.
+  LabelFilter requests_labels(store_.dropped_labels(Family::kRequests));
+  LabelFilter duration_labels(store_.dropped_labels(Family::kDuration));
+  LabelFilter cost_labels(store_.dropped_labels(Family::kCost));
+  LabelFilter quality_labels(store_.dropped_labels(Family::kQuality));
+  LabelFilter workflow_labels(store_.dropped_labels(Family::kWorkflow));
+  LabelFilter agent_labels(store_.dropped_labels(Family::kAgent));
+  LabelFilter tool_labels(store_.dropped_labels(Family::kTool));
   const BucketBounds quality_buckets{store_.quality_layout().bounds(), quality_les_};
   const BucketBounds workflow_buckets{store_.workflow_layout().bounds(), workflow_les_};
   // A histogram series as the writer takes it, with its extras where the format has them.
@@ -115,8 +149,8 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
   source.SnapshotRequestsByShard([&](const aggregate::RequestsSnapshot& shard) {
     shard.ForEach([&](const aggregate::RequestLabels& l, uint64_t count, const SeriesExtras& x) {
       w.Sample("llm_requests_total",
-               {{"model", l.model}, {"endpoint", l.endpoint}, {"status", l.status}}, count,
-               counter(x));
+               requests_labels({{"model", l.model}, {"endpoint", l.endpoint}, {"status", l.status}}),
+               count, counter(x));
     });
   }, kExtras);
 
@@ -139,23 +173,88 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
              model_counter(x));
   });
 
+  // Parts of llm_tokens_total (cache reads and writes of the input, reasoning of the output):
+  // a family apart, so that summing llm_tokens_total does not count them twice.
+  w.Family("llm_tokens_by_kind_total", MetricType::kCounter,
+           "Tokens of each kind inside llm_tokens_total: cache_read and cache_write input "
+           "tokens, reasoning output tokens");
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
+                     const SeriesExtras& x) {
+    w.Sample("llm_tokens_by_kind_total", {{"model", l.model}, {"kind", "cache_read"}},
+             v.cache_read_tokens, model_counter(x));
+    w.Sample("llm_tokens_by_kind_total", {{"model", l.model}, {"kind", "cache_write"}},
+             v.cache_write_tokens, model_counter(x));
+    w.Sample("llm_tokens_by_kind_total", {{"model", l.model}, {"kind", "reasoning"}},
+             v.reasoning_tokens, model_counter(x));
+  });
+
+  // A (model, transport) series appears once a call without usage came that way.
+  w.Family("llm_calls_without_usage_total", MetricType::kCounter,
+           "LLM calls that arrived without token counts: their tokens and cost are unknown, "
+           "not zero");
+  models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
+                     const SeriesExtras& x) {
+    for (std::size_t i = 0; i < kCallSourceCount; ++i) {
+      if (v.calls_without_usage[i] == 0) continue;
+      w.Sample("llm_calls_without_usage_total",
+               {{"model", l.model}, {"transport", kCallSourceNames[i]}}, v.calls_without_usage[i],
+               model_counter(x));
+    }
+  });
+
   w.Family("llm_cost_usd_total", MetricType::kCounter, "Total cost in USD", "usd");
   source.SnapshotCostsByShard([&](const aggregate::CostSnapshot& shard) {
     shard.ForEach([&](const aggregate::CostLabels& l, PicoUsdTotal cost, const SeriesExtras& x) {
       w.Sample("llm_cost_usd_total",
-               {{"model", l.model}, {"user_id", l.user_id}, {"team_id", l.team_id}},
+               cost_labels({{"model", l.model}, {"user_id", l.user_id}, {"team_id", l.team_id}}),
                PicoToUsd(cost), counter(x));
     });
   }, kExtras);
 
   w.Family("llm_request_duration_seconds", MetricType::kHistogram, "Request latency", "seconds");
   source.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
-    shard.ForEach([&](const aggregate::DurationLabels& l, const HistogramValue& v,
+    shard.ForEach([&](const aggregate::DurationLabels& l, const DurationValue& v,
                       const SeriesExtras& x) {
-      w.Histogram("llm_request_duration_seconds", {{"model", l.model}, {"endpoint", l.endpoint}},
+      w.Histogram("llm_request_duration_seconds",
+                  duration_labels({{"model", l.model}, {"endpoint", l.endpoint}}),
                   duration_buckets, histogram(v, x));
     });
   }, kExtras);
+
+  // The output speed, kept in the duration family's cells: a series appears once it has an
+  // observation. Its own walk of the family, as a text family's samples must stay together.
+  // No exemplars or native histograms; the creation time is the {model, endpoint} series'.
+  const auto speed = [&](const HistogramValue& v, const SeriesExtras& extras) {
+    HistogramSample sample;
+    sample.counts = v.counts;
+    sample.sum = v.sum;
+    if constexpr (kExtras) sample.created = extras.created;
+    return sample;
+  };
+  w.Family("llm_time_per_output_token_seconds", MetricType::kHistogram,
+           "Time per output token after the first: (latency - ttft) / (output_tokens - 1)",
+           "seconds");
+  source.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
+    shard.ForEach([&](const aggregate::DurationLabels& l, const DurationValue& v,
+                      const SeriesExtras& x) {
+      if (v.tpot.Count() == 0) return;
+      w.Histogram("llm_time_per_output_token_seconds",
+                  duration_labels({{"model", l.model}, {"endpoint", l.endpoint}}), tpot_buckets,
+                  speed(v.tpot, x));
+    });
+  }, false);
+  w.Family("llm_output_tokens_per_second", MetricType::kHistogram,
+           "Output tokens per second of generation: output_tokens / (latency - ttft), or / "
+           "latency without a ttft");
+  source.SnapshotDurationsByShard([&](const aggregate::DurationSnapshot& shard) {
+    shard.ForEach([&](const aggregate::DurationLabels& l, const DurationValue& v,
+                      const SeriesExtras& x) {
+      if (v.output_tps.Count() == 0) return;
+      w.Histogram("llm_output_tokens_per_second",
+                  duration_labels({{"model", l.model}, {"endpoint", l.endpoint}}),
+                  output_tps_buckets, speed(v.output_tps, x));
+    });
+  }, false);
 
   w.Family("llm_ttft_seconds", MetricType::kHistogram, "Time to first token", "seconds");
   models.ForEach([&](const aggregate::ModelLabels& l, const aggregate::ModelValue& v,
@@ -168,7 +267,8 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
   source.SnapshotQualitiesByShard([&](const aggregate::QualitySnapshot& shard) {
     shard.ForEach([&](const aggregate::QualityLabels& l, const HistogramValue& v,
                       const SeriesExtras& x) {
-      w.Histogram("llm_quality_score", {{"model", l.model}, {"evaluator", l.evaluator}},
+      w.Histogram("llm_quality_score",
+                  quality_labels({{"model", l.model}, {"evaluator", l.evaluator}}),
                   quality_buckets, histogram(v, x));
     });
   }, kExtras);
@@ -207,7 +307,8 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
     shard.ForEach([&](const aggregate::WorkflowLabels& l, const HistogramValue& v,
                       const SeriesExtras& x) {
       w.Histogram("llm_workflow_duration_seconds",
-                  {{"workflow", l.workflow}, {"status", l.status}}, workflow_buckets,
+                  workflow_labels({{"workflow", l.workflow}, {"status", l.status}}),
+                  workflow_buckets,
                   histogram(v, x));
     });
   }, kExtras);
@@ -216,8 +317,8 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
            "Agent invocations (OpenLLMetry @agent, gen_ai invoke_agent spans).");
   source.SnapshotAgentsByShard([&](const aggregate::AgentSnapshot& shard) {
     shard.ForEach([&](const aggregate::AgentLabels& l, uint64_t count, const SeriesExtras& x) {
-      w.Sample("llm_agent_invocations_total", {{"agent", l.agent}, {"status", l.status}}, count,
-               counter(x));
+      w.Sample("llm_agent_invocations_total",
+               agent_labels({{"agent", l.agent}, {"status", l.status}}), count, counter(x));
     });
   }, kExtras);
 
@@ -225,8 +326,8 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
            "Tool calls (OpenLLMetry @tool, gen_ai execute_tool spans).");
   source.SnapshotToolsByShard([&](const aggregate::ToolSnapshot& shard) {
     shard.ForEach([&](const aggregate::ToolLabels& l, uint64_t count, const SeriesExtras& x) {
-      w.Sample("llm_tool_calls_total", {{"tool", l.tool}, {"status", l.status}}, count,
-               counter(x));
+      w.Sample("llm_tool_calls_total", tool_labels({{"tool", l.tool}, {"status", l.status}}),
+               count, counter(x));
     });
   }, kExtras);
 }
@@ -247,7 +348,7 @@ void MetricsRenderer::WriteStoreHealth(Writer& w) const {
   w.Family("llm_exporter_series_limit", MetricType::kGauge,
            "Most series a family may hold before new label sets go to its overflow series.");
   each_family("llm_exporter_series_limit",
-              [&](Family) { return static_cast<double>(store_.series_limit()); });
+              [&](Family f) { return static_cast<double>(store_.series_limit(f)); });
   w.Family("llm_exporter_series_overflow_total", MetricType::kCounter,
            "Events recorded in an overflow series because their family was full.");
   each_family("llm_exporter_series_overflow_total", [&](Family f) { return store_.OverflowCount(f); });

@@ -3,22 +3,35 @@
 namespace llm_exporter::pipeline {
 namespace {
 
+// The CallSource of the same name: a call's way in, as llm_calls_without_usage_total names it.
+CallSource SourceOf(Transport transport) {
+  switch (transport) {
+    case Transport::kHttp: return CallSource::kHttp;
+    case Transport::kUnix: return CallSource::kUnix;
+    case Transport::kUnixgram: return CallSource::kUnixgram;
+    case Transport::kUdp: return CallSource::kUdp;
+  }
+  return CallSource::kHttp;
+}
+
 // Prices and records the events of one batch, all with the price table in force when the
 // batch began.
 class RecordingSink final : public EventSink {
  public:
-  RecordingSink(const pricing::PriceTable& prices, aggregate::SeriesStore& store)
-      : prices_(prices), store_(store) {}
+  RecordingSink(const pricing::PriceTable& prices, aggregate::SeriesStore& store,
+                CallSource source)
+      : prices_(prices), store_(store), source_(source) {}
 
   void OnLlmCall(const LlmCall& call) override {
     const pricing::PricedCall priced = prices_.Price(call);
-    store_.RecordCall(call, priced.cost, priced.fallback);
+    store_.RecordCall(call, priced.cost, priced.fallback, source_);
   }
   void OnQualityScore(const QualityScore& score) override { store_.RecordQuality(score); }
 
  private:
   const pricing::PriceTable& prices_;
   aggregate::SeriesStore& store_;
+  CallSource source_;
 };
 
 }  // namespace
@@ -35,7 +48,7 @@ EventPipeline::EventPipeline(decode::DecodeLimits limits, const pricing::PriceCa
 template <typename DecodeFn>
 IngestResult EventPipeline::Run(Transport transport, DecodeFn&& decode) {
   const std::shared_ptr<const pricing::PriceTable> prices = prices_.Current();
-  RecordingSink sink(*prices, store_);
+  RecordingSink sink(*prices, store_, SourceOf(transport));
   std::unique_ptr<decode::EventDecoder> decoder = decoders_.Take();
   decode::DecodeResult result = decode(*decoder, sink);
   decoders_.Return(std::move(decoder));

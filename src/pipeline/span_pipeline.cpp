@@ -34,7 +34,7 @@ void SpanPipeline::Record(const LlmCall& call) {
   // The price table in force when the call leaves the hold.
   const std::shared_ptr<const pricing::PriceTable> prices = prices_.Current();
   const pricing::PricedCall priced = prices->Price(call);
-  store_.RecordCall(call, priced.cost, priced.fallback);
+  store_.RecordCall(call, priced.cost, priced.fallback, CallSource::kOtlp);
 }
 
 SpanIngestResult SpanPipeline::IngestSpans(SpanTransport transport, SpanEncoding encoding,

@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <span>
 #include <string>
@@ -756,6 +758,312 @@ TEST_CASE("SeriesStore: native histograms of latency and TTFT only when asked fo
     CHECK(v.ttft.native->positive_spans.size() == 1);
     CHECK(v.ttft.native->positive_deltas == std::vector<int64_t>{4});
   });
+}
+
+
+// ---- output speed, token kinds, calls without usage ----
+
+TEST_CASE("SeriesStore: TPOT and output tokens/s are observed only where usage and timings "
+          "allow") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  LlmCall call = Call("gpt-4o");
+  // With a TTFT: 1.0 s generating 41 tokens: TPOT 1.0 / 40, 41 tokens/s.
+  call.latency_seconds = 1.5;
+  call.ttft_seconds = 0.5;
+  call.output_tokens = 41;
+  store.RecordCall(call, 0, false);
+  // Without one: 100 tokens in 2 s, 50 tokens/s; no TPOT.
+  call.ttft_seconds.reset();
+  call.latency_seconds = 2;
+  call.output_tokens = 100;
+  store.RecordCall(call, 0, false);
+  // One output token: 1 / 0.5 s = 2 tokens/s, no TPOT (it needs two).
+  call.ttft_seconds = 0.25;
+  call.latency_seconds = 0.75;
+  call.output_tokens = 1;
+  store.RecordCall(call, 0, false);
+  // Neither: latency not above TTFT; no output tokens; no usage; latency 0 without a TTFT.
+  call.latency_seconds = 0.25;
+  call.output_tokens = 20;
+  store.RecordCall(call, 0, false);
+  call.latency_seconds = 1;
+  call.output_tokens = 0;
+  store.RecordCall(call, 0, false);
+  call.usage_known = false;
+  store.RecordCall(call, 0, false);
+  call.usage_known = true;
+  call.ttft_seconds.reset();
+  call.latency_seconds = 0;
+  call.output_tokens = 7;
+  store.RecordCall(call, 0, false);
+
+  const DurationSnapshot durations = store.SnapshotDurations();
+  CHECK(durations.size() == 1);
+  durations.ForEach([](const DurationLabels& l, const DurationValue& v) {
+    CHECK(l.model == "gpt-4o");
+    CHECK(l.endpoint == "/chat");
+    CHECK(v.Count() == 7);  // every call's latency
+    // {0.005,0.01,0.02,0.03,0.05,0.075,0.1,0.25,0.5,1}: 0.025 in (0.02, 0.03].
+    CHECK(Vector(v.tpot.counts) == std::vector<uint64_t>{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0});
+    CHECK(v.tpot.sum == 1.0 / 40);
+    // {5,10,20,30,50,75,100,150,200,300,500}: 2, 41 and 50.
+    CHECK(Vector(v.output_tps.counts) ==
+          std::vector<uint64_t>{1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0});
+    CHECK(v.output_tps.sum == 93);
+  });
+}
+
+TEST_CASE("SeriesStore: the output speed buckets are configurable") {
+  FakeClock clock;
+  StoreOptions options;
+  options.tpot_buckets = {0.1};
+  options.output_tps_buckets = {10, 100};
+  SeriesStore store(options, clock);
+  LlmCall call = Call("m");
+  call.latency_seconds = 3;
+  call.ttft_seconds = 1;
+  call.output_tokens = 5;  // 2 s for 4 tokens after the first: 0.5; 2.5 tokens/s
+  store.RecordCall(call, 0, false);
+  store.SnapshotDurations().ForEach([](const DurationLabels&, const DurationValue& v) {
+    CHECK(Vector(v.tpot.counts) == std::vector<uint64_t>{0, 1});
+    CHECK(v.tpot.sum == 0.5);
+    CHECK(Vector(v.output_tps.counts) == std::vector<uint64_t>{1, 0, 0});
+    CHECK(v.output_tps.sum == 2.5);
+  });
+}
+
+TEST_CASE("SeriesStore: token kinds are summed per model, calls without usage per way in") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  LlmCall call = Call("claude");
+  call.input_tokens = 1000;
+  call.cached_input_tokens = 600;
+  call.cache_write_input_tokens = 300;
+  call.output_tokens = 500;
+  call.reasoning_tokens = 200;
+  store.RecordCall(call, 0, false);
+  call.cached_input_tokens = 50;
+  call.cache_write_input_tokens = 0;
+  call.reasoning_tokens = 7;
+  store.RecordCall(call, 0, false, CallSource::kOtlp);
+  LlmCall unknown = Call("claude");
+  unknown.usage_known = false;
+  unknown.input_tokens = 0;
+  unknown.output_tokens = 0;
+  store.RecordCall(unknown, 0, false);  // HTTP, the default
+  store.RecordCall(unknown, 0, false, CallSource::kUdp);
+  store.RecordCall(unknown, 0, false, CallSource::kUdp);
+  store.RecordCall(unknown, 0, false, CallSource::kOtlp);
+  LlmCall other = Call("gpt-4o");
+  store.RecordCall(other, 0, false, CallSource::kUnix);
+
+  std::map<std::string, ModelValue> by_model;
+  store.SnapshotModels().ForEach(
+      [&](const ModelLabels& l, const ModelValue& v) { by_model[std::string(l.model)] = v; });
+  REQUIRE(by_model.size() == 2);
+  const ModelValue& claude = by_model.at("claude");
+  CHECK(claude.input_tokens == 2000);
+  CHECK(claude.output_tokens == 1000);
+  CHECK(claude.cache_read_tokens == 650);
+  CHECK(claude.cache_write_tokens == 300);
+  CHECK(claude.reasoning_tokens == 207);
+  CHECK(claude.calls_without_usage == std::array<uint64_t, kCallSourceCount>{1, 0, 0, 2, 1});
+  const ModelValue& gpt = by_model.at("gpt-4o");
+  CHECK(gpt.cache_read_tokens == 0);
+  CHECK(gpt.cache_write_tokens == 0);
+  CHECK(gpt.reasoning_tokens == 0);
+  CHECK(gpt.calls_without_usage == std::array<uint64_t, kCallSourceCount>{});
+}
+
+TEST_CASE("SeriesStore: a call without usage adds no tokens even if some came with it") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  LlmCall call = Call("m");
+  call.usage_known = false;
+  call.cached_input_tokens = 5;
+  store.RecordCall(call, 0, false, CallSource::kUnixgram);
+  store.SnapshotModels().ForEach([](const ModelLabels&, const ModelValue& v) {
+    CHECK(v.input_tokens == 0);
+    CHECK(v.output_tokens == 0);
+    CHECK(v.cache_read_tokens == 0);
+    CHECK(v.calls_without_usage[static_cast<std::size_t>(CallSource::kUnixgram)] == 1);
+  });
+}
+
+TEST_CASE("SeriesStore: expired duration and model series keep their new values") {
+  FakeClock clock;
+  StoreOptions options;
+  options.ttl = std::chrono::minutes(5);
+  SeriesStore store(options, clock);
+  LlmCall call = Call("m");
+  call.ttft_seconds = 0.5;
+  call.latency_seconds = 1.5;
+  call.output_tokens = 11;  // 0.1 s a token, 11 tokens/s
+  call.reasoning_tokens = 4;
+  store.RecordCall(call, 0, false);
+  LlmCall unknown = Call("m");
+  unknown.usage_known = false;
+  store.RecordCall(unknown, 0, false, CallSource::kOtlp);
+  clock.Advance(std::chrono::minutes(6));
+  ExpiredSeries expired;
+  CHECK(store.Expire(&expired) == 4);
+  REQUIRE(expired.durations.size() == 1);
+  expired.durations.ForEach([](const DurationLabels&, const DurationValue& v) {
+    CHECK(v.tpot.Count() == 1);
+    CHECK(v.tpot.sum == 0.1);
+    CHECK(v.output_tps.sum == 11);
+  });
+  REQUIRE(expired.models.size() == 1);
+  expired.models.ForEach([](const ModelLabels&, const ModelValue& v) {
+    CHECK(v.reasoning_tokens == 4);
+    CHECK(v.calls_without_usage[static_cast<std::size_t>(CallSource::kOtlp)] == 1);
+  });
+}
+
+// ---- label control ----
+
+TEST_CASE("SeriesStore: a dropped label is recorded empty, its series merge and sums stay exact") {
+  FakeClock clock;
+  StoreOptions options;
+  ParseDropLabels("llm_requests_total:endpoint,llm_cost_usd_total:user_id", &options.labels);
+  SeriesStore store(options, clock);
+  for (int i = 0; i < 6; ++i) {
+    LlmCall call = Call("gpt-4o", User(i), i % 2 == 0 ? "a" : "b");
+    call.endpoint = i < 3 ? "/chat" : "/embed";
+    call.status = i == 5 ? "error" : "success";
+    store.RecordCall(call, 100 + i, false);
+  }
+  CHECK(RequestsByKey(store) ==
+        std::map<std::string, uint64_t>{{"gpt-4o||success", 5}, {"gpt-4o||error", 1}});
+  CHECK(store.SeriesCount(Family::kRequests) == 2);
+  CHECK(CostsByUser(store) ==
+        std::map<std::string, PicoUsdTotal>{{"gpt-4o//a", 100 + 102 + 104},
+                                            {"gpt-4o//b", 101 + 103 + 105}});
+  CHECK(store.SeriesCount(Family::kCost) == 2);
+  // The duration family keeps its endpoint: its key is encoded apart from the request key.
+  std::map<std::string, uint64_t> durations;
+  store.SnapshotDurations().ForEach([&](const DurationLabels& l, const DurationValue& v) {
+    durations[std::string(l.model) + "|" + std::string(l.endpoint)] = v.Count();
+  });
+  CHECK(durations == std::map<std::string, uint64_t>{{"gpt-4o|/chat", 3}, {"gpt-4o|/embed", 3}});
+  CHECK(store.dropped_labels(Family::kRequests) == 0b010);
+  CHECK(store.dropped_labels(Family::kCost) == 0b010);
+  CHECK(store.dropped_labels(Family::kDuration) == 0);
+}
+
+TEST_CASE("SeriesStore: the duration family may drop endpoint while requests keep it") {
+  FakeClock clock;
+  StoreOptions options;
+  ParseDropLabels("llm_output_tokens_per_second:endpoint", &options.labels);
+  SeriesStore store(options, clock);
+  for (const char* endpoint : {"/a", "/b", "/c"}) {
+    LlmCall call = Call("m");
+    call.endpoint = endpoint;
+    call.ttft_seconds = 0.25;
+    call.latency_seconds = 0.75;
+    call.output_tokens = 11;
+    store.RecordCall(call, 1, false);
+  }
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{
+                                    {"m|/a|success", 1}, {"m|/b|success", 1}, {"m|/c|success", 1}});
+  CHECK(store.SeriesCount(Family::kDuration) == 1);
+  store.SnapshotDurations().ForEach([](const DurationLabels& l, const DurationValue& v) {
+    CHECK(l.endpoint == "");
+    CHECK(v.Count() == 3);
+    CHECK(v.tpot.Count() == 3);
+    CHECK(v.output_tps.sum == 66);
+  });
+}
+
+TEST_CASE("SeriesStore: requests and duration both dropping endpoint share the key prefix") {
+  FakeClock clock;
+  StoreOptions options;
+  ParseDropLabels("llm_requests_total:endpoint,llm_request_duration_seconds:endpoint,"
+                  "llm_requests_total:status",
+                  &options.labels);
+  SeriesStore store(options, clock);
+  for (const char* endpoint : {"/a", "/b"}) {
+    LlmCall call = Call("m");
+    call.endpoint = endpoint;
+    call.status = endpoint[1] == 'a' ? "error" : "success";
+    store.RecordCall(call, 1, false);
+  }
+  CHECK(RequestsByKey(store) == std::map<std::string, uint64_t>{{"m||", 2}});
+  CHECK(store.SeriesCount(Family::kDuration) == 1);
+  CHECK(store.SeriesCount(Family::kModel) == 1);
+}
+
+TEST_CASE("SeriesStore: overflow series of a family with a dropped label leave it empty") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 2;
+  ParseDropLabels("llm_cost_usd_total:team_id,llm_tool_calls_total:status", &options.labels);
+  SeriesStore store(options, clock);
+  for (int i = 0; i < 5; ++i) store.RecordCall(Call("m", User(i), User(i)), 10, false);
+  CHECK(CostsByUser(store) == std::map<std::string, PicoUsdTotal>{
+                                  {"m/u0/", 10}, {"m/u1/", 10}, {"m/__overflow__/", 30}});
+  for (int i = 0; i < 5; ++i) store.RecordToolCall(User(i), i == 4 ? "error" : "success");
+  std::map<std::string, uint64_t> tools;
+  store.SnapshotTools().ForEach([&](const ToolLabels& l, uint64_t count) {
+    tools[std::string(l.tool) + "|" + std::string(l.status)] = count;
+  });
+  CHECK(tools == std::map<std::string, uint64_t>{{"u0|", 1}, {"u1|", 1}, {"__overflow__|", 3}});
+}
+
+TEST_CASE("SeriesStore: quality, workflow and agent labels can be dropped") {
+  FakeClock clock;
+  StoreOptions options;
+  ParseDropLabels("llm_quality_score:evaluator,llm_workflow_duration_seconds:workflow,"
+                  "llm_workflow_duration_seconds:status,llm_agent_invocations_total:agent",
+                  &options.labels);
+  SeriesStore store(options, clock);
+  QualityScore score;
+  score.model = "m";
+  for (const char* evaluator : {"judge", "human"}) {
+    score.evaluator = evaluator;
+    score.score = 3;
+    store.RecordQuality(score);
+  }
+  store.RecordWorkflow("plan", "success", 1);
+  store.RecordWorkflow("answer", "error", 2);
+  store.RecordAgentInvocation("a", "success");
+  store.RecordAgentInvocation("b", "success");
+  store.RecordAgentInvocation("b", "error");
+  CHECK(store.SeriesCount(Family::kQuality) == 1);
+  store.SnapshotQualities().ForEach([](const QualityLabels& l, const HistogramValue& v) {
+    CHECK(l.model == "m");
+    CHECK(l.evaluator == "");
+    CHECK(v.sum == 6);
+  });
+  CHECK(store.SeriesCount(Family::kWorkflow) == 1);
+  store.SnapshotWorkflows().ForEach([](const WorkflowLabels&, const HistogramValue& v) {
+    CHECK(v.Count() == 2);
+    CHECK(v.sum == 3);
+  });
+  std::map<std::string, uint64_t> agents;
+  store.SnapshotAgents().ForEach([&](const AgentLabels& l, uint64_t count) {
+    agents[std::string(l.agent) + "|" + std::string(l.status)] = count;
+  });
+  CHECK(agents == std::map<std::string, uint64_t>{{"|success", 2}, {"|error", 1}});
+}
+
+TEST_CASE("SeriesStore: a family's own series limit overrides the general one") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 100;
+  ParseMaxSeries("llm_cost_usd_total:3,llm_ttft_seconds:50", &options.labels);
+  SeriesStore store(options, clock);
+  for (int i = 0; i < 10; ++i) store.RecordCall(Call("gpt-4o", User(i)), 1, false);
+  CHECK(store.SeriesCount(Family::kCost) == 4);  // three users and the overflow series
+  CHECK(store.OverflowCount(Family::kCost) == 7);
+  CHECK(CostsByUser(store).at("gpt-4o/__overflow__/__overflow__") == 7);
+  CHECK(store.series_limit(Family::kCost) == 3);
+  CHECK(store.series_limit(Family::kModel) == 50);
+  CHECK(store.series_limit(Family::kRequests) == 100);
+  for (int i = 0; i < 60; ++i) store.RecordCall(Call(User(i)), 1, false);
+  CHECK(store.OverflowCount(Family::kModel) == 60 - 49);  // gpt-4o took one place
+  CHECK(store.OverflowCount(Family::kRequests) == 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <initializer_list>
 #include <iostream>
 #include <regex>
@@ -58,6 +59,12 @@ const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--metrics.ttl", "give a duration like 30m or 12h, or 0 to keep series forever"},
     {"--metrics.buckets.request-duration", "give comma-separated upper bounds like 0.5,1,5"},
     {"--metrics.buckets.ttft", "give comma-separated upper bounds like 0.5,1,5"},
+    {"--metrics.buckets.time-per-output-token",
+     "give comma-separated upper bounds like 0.01,0.05,0.1"},
+    {"--metrics.buckets.output-tokens-per-second",
+     "give comma-separated upper bounds like 10,50,100"},
+    {"--metrics.drop-labels", "give family:label pairs like llm_cost_usd_total:user_id"},
+    {"--metrics.max-series", "give family:N pairs like llm_cost_usd_total:50000"},
     {"--metrics.buckets.quality", "give comma-separated upper bounds like 1,2,3,4,5"},
     {"--metrics.buckets.workflow-duration", "give comma-separated upper bounds like 1,10,60"},
     {"--metrics.native-histograms.max-buckets", "give a whole number"},
@@ -237,6 +244,62 @@ TEST_CASE("ParseFlags: the lists above name every flag that --help shows") {
   listed.insert(kEmptyMeansDefault.begin(), kEmptyMeansDefault.end());
   for (const auto& flag_and_takes : kEmptyIsAnError) listed.insert(flag_and_takes.first);
   CHECK(shown == listed);
+}
+
+TEST_CASE("ParseFlags: the output speed buckets, their defaults and their errors") {
+  AgentConfig config;
+  CHECK_FALSE(Parse({}, &config).has_value());
+  CHECK(config.tpot_buckets ==
+        std::vector<double>{0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1});
+  CHECK(config.output_tps_buckets ==
+        std::vector<double>{5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500});
+  CHECK_FALSE(Parse({"--metrics.buckets.time-per-output-token=0.01,0.1",
+                     "--metrics.buckets.output-tokens-per-second", "25,250"},
+                    &config)
+                  .has_value());
+  CHECK(config.tpot_buckets == std::vector<double>{0.01, 0.1});
+  CHECK(config.output_tps_buckets == std::vector<double>{25, 250});
+  CHECK(ErrorLine({"--metrics.buckets.time-per-output-token=0.1,0.01"})
+            .starts_with("llm_exporter: error: --metrics.buckets.time-per-output-token: "));
+  CHECK(ErrorLine({"--metrics.buckets.output-tokens-per-second=ten"})
+            .starts_with("llm_exporter: error: --metrics.buckets.output-tokens-per-second: "));
+}
+
+TEST_CASE("ParseFlags: --metrics.drop-labels and --metrics.max-series") {
+  AgentConfig config;
+  CHECK_FALSE(Parse({}, &config).has_value());
+  CHECK(config.label_control.dropped == std::array<aggregate::DroppedLabels, 8>{});
+  CHECK(config.label_control.max_series == std::array<std::size_t, 8>{});
+  CHECK_FALSE(Parse({"--metrics.drop-labels=llm_cost_usd_total:user_id,llm_requests_total:endpoint",
+                     "--metrics.max-series", "llm_cost_usd_total:50000,llm_ttft_seconds:300"},
+                    &config)
+                  .has_value());
+  const auto at = [](aggregate::Family f) { return static_cast<std::size_t>(f); };
+  CHECK(config.label_control.dropped[at(aggregate::Family::kCost)] == 0b010);
+  CHECK(config.label_control.dropped[at(aggregate::Family::kRequests)] == 0b010);
+  CHECK(config.label_control.dropped[at(aggregate::Family::kDuration)] == 0);
+  CHECK(config.label_control.max_series[at(aggregate::Family::kCost)] == 50000);
+  CHECK(config.label_control.max_series[at(aggregate::Family::kModel)] == 300);
+  CHECK(config.label_control.max_series[at(aggregate::Family::kRequests)] == 0);
+}
+
+TEST_CASE("ParseFlags: label control errors are one line naming the flag and the choices") {
+  CHECK(ErrorLine({"--metrics.drop-labels=llm_requests_total:model"}) ==
+        "llm_exporter: error: --metrics.drop-labels: model cannot be dropped from "
+        "llm_requests_total: the series limit admits series by model and every dashboard "
+        "groups by it; droppable: endpoint, status (see --help)\n");
+  CHECK(ErrorLine({"--metrics.drop-labels=llm_cost_usd_total:team"}) ==
+        "llm_exporter: error: --metrics.drop-labels: llm_cost_usd_total has no droppable label "
+        "\"team\"; choose from user_id, team_id (see --help)\n");
+  CHECK(ErrorLine({"--metrics.drop-labels=llm_costs:user_id"})
+            .starts_with("llm_exporter: error: --metrics.drop-labels: unknown metric family "
+                         "\"llm_costs\"; choose from llm_requests_total, "));
+  CHECK(ErrorLine({"--metrics.max-series=llm_cost_usd_total:many"}) ==
+        "llm_exporter: error: --metrics.max-series: \"llm_cost_usd_total:many\": \"many\" is "
+        "not a whole number from 1 to 100000000 (see --help)\n");
+  CHECK(ErrorLine({"--metrics.max-series=llm_nope:5"})
+            .starts_with("llm_exporter: error: --metrics.max-series: unknown metric family "
+                         "\"llm_nope\"; choose from llm_requests_total, "));
 }
 
 TEST_CASE("ParseFlags: the OTLP flags") {

@@ -2,14 +2,36 @@
 
 #include <doctest/doctest.h>
 
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
+
 #include <atomic>
+#include <map>
 #include <string>
 #include <thread>
 
 #include "fakes/fake_clock.h"
+#include "io/prometheus/client/metrics.pb.h"
 
 namespace llm_exporter::expose {
 namespace {
+
+namespace pb = io::prometheus::client;
+
+// Every MetricFamily of a delimited protobuf exposition.
+std::vector<pb::MetricFamily> ParseProtobuf(const std::string& bytes) {
+  google::protobuf::io::ArrayInputStream input(bytes.data(), static_cast<int>(bytes.size()));
+  std::vector<pb::MetricFamily> families;
+  for (;;) {
+    pb::MetricFamily family;
+    bool clean_eof = false;
+    if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&family, &input, &clean_eof)) {
+      CHECK(clean_eof);
+      return families;
+    }
+    families.push_back(std::move(family));
+  }
+}
 
 bool Contains(const std::string& text, const std::string& line) {
   return text.find(line + "\n") != std::string::npos;
@@ -400,6 +422,219 @@ TEST_CASE("MetricsRenderer: series never sent a trace id keep no exemplar memory
     CHECK(extras.created == 1800000000);
   });
   CHECK(renderer.Render(ExpositionFormat::kOpenMetrics).find(" # {") == std::string::npos);
+}
+
+
+// ---- output speed, token kinds, calls without usage ----
+
+// A call of 41 output tokens, 1.0 s of them after the first: TPOT 0.025 s, 41 tokens/s.
+LlmCall SpeedCall() {
+  LlmCall call;
+  call.model = "gpt-4o";
+  call.endpoint = "/chat";
+  call.user_id = "alice";
+  call.input_tokens = 1000;
+  call.cached_input_tokens = 600;
+  call.cache_write_input_tokens = 300;
+  call.output_tokens = 41;
+  call.reasoning_tokens = 20;
+  call.latency_seconds = 1.5;
+  call.ttft_seconds = 0.5;
+  return call;
+}
+
+TEST_CASE("MetricsRenderer: TPOT, output tokens/s, token kinds and calls without usage") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  store.RecordCall(SpeedCall(), 0, false);
+  LlmCall no_ttft = SpeedCall();
+  no_ttft.ttft_seconds.reset();
+  no_ttft.latency_seconds = 0.5;
+  no_ttft.output_tokens = 100;  // 200 tokens/s
+  no_ttft.reasoning_tokens = 0;
+  store.RecordCall(no_ttft, 0, false);
+  LlmCall unknown = SpeedCall();
+  unknown.usage_known = false;
+  unknown.input_tokens = unknown.output_tokens = 0;
+  unknown.cached_input_tokens = unknown.cache_write_input_tokens = unknown.reasoning_tokens = 0;
+  store.RecordCall(unknown, 0, false, CallSource::kUdp);
+  store.RecordCall(unknown, 0, false, CallSource::kUdp);
+  store.RecordCall(unknown, 0, false, CallSource::kOtlp);
+  LlmCall embed = SpeedCall();  // another model, with no token kinds
+  embed.model = "embed";
+  embed.cached_input_tokens = embed.cache_write_input_tokens = embed.reasoning_tokens = 0;
+  embed.output_tokens = 0;
+  store.RecordCall(embed, 0, false);
+
+  const std::string text = renderer.Render(ExpositionFormat::kText);
+  CHECK(Contains(text,
+                 "# HELP llm_time_per_output_token_seconds Time per output token after the "
+                 "first: (latency - ttft) / (output_tokens - 1)\n"
+                 "# TYPE llm_time_per_output_token_seconds histogram"));
+  const std::string tpot = "llm_time_per_output_token_seconds_bucket{model=\"gpt-4o\","
+                           "endpoint=\"/chat\",le=";
+  CHECK(Contains(text, tpot + "\"0.005\"} 0\n" + tpot + "\"0.01\"} 0\n" + tpot +
+                           "\"0.02\"} 0\n" + tpot + "\"0.03\"} 1\n" + tpot + "\"0.05\"} 1\n" +
+                           tpot + "\"0.075\"} 1\n" + tpot + "\"0.1\"} 1\n" + tpot +
+                           "\"0.25\"} 1\n" + tpot + "\"0.5\"} 1\n" + tpot + "\"1.0\"} 1\n" +
+                           tpot + "\"+Inf\"} 1"));
+  CHECK(Contains(text, "llm_time_per_output_token_seconds_sum{model=\"gpt-4o\","
+                       "endpoint=\"/chat\"} 0.025"));
+  CHECK(Contains(text, "llm_time_per_output_token_seconds_count{model=\"gpt-4o\","
+                       "endpoint=\"/chat\"} 1"));
+  // Written once a series has an observation: the embedding model has none.
+  CHECK(text.find("llm_time_per_output_token_seconds_count{model=\"embed\"") == std::string::npos);
+  CHECK(text.find("llm_output_tokens_per_second_count{model=\"embed\"") == std::string::npos);
+
+  CHECK(Contains(text,
+                 "# HELP llm_output_tokens_per_second Output tokens per second of generation: "
+                 "output_tokens / (latency - ttft), or / latency without a ttft\n"
+                 "# TYPE llm_output_tokens_per_second histogram"));
+  const std::string tps = "llm_output_tokens_per_second_bucket{model=\"gpt-4o\","
+                          "endpoint=\"/chat\",le=";
+  CHECK(Contains(text, tps + "\"5.0\"} 0\n" + tps + "\"10.0\"} 0\n" + tps + "\"20.0\"} 0\n" +
+                           tps + "\"30.0\"} 0\n" + tps + "\"50.0\"} 1\n" + tps + "\"75.0\"} 1\n" +
+                           tps + "\"100.0\"} 1\n" + tps + "\"150.0\"} 1\n" + tps +
+                           "\"200.0\"} 2\n" + tps + "\"300.0\"} 2\n" + tps + "\"500.0\"} 2\n" +
+                           tps + "\"+Inf\"} 2"));
+  CHECK(Contains(text, "llm_output_tokens_per_second_sum{model=\"gpt-4o\",endpoint=\"/chat\"} 241"));
+  CHECK(Contains(text, "llm_output_tokens_per_second_count{model=\"gpt-4o\",endpoint=\"/chat\"} 2"));
+
+  CHECK(Contains(text,
+                 "# HELP llm_tokens_by_kind_total Tokens of each kind inside llm_tokens_total: "
+                 "cache_read and cache_write input tokens, reasoning output tokens\n"
+                 "# TYPE llm_tokens_by_kind_total counter"));
+  // A model's three kinds together (models in the store's order).
+  CHECK(Contains(text, "llm_tokens_by_kind_total{model=\"gpt-4o\",kind=\"cache_read\"} 1200\n"
+                 "llm_tokens_by_kind_total{model=\"gpt-4o\",kind=\"cache_write\"} 600\n"
+                 "llm_tokens_by_kind_total{model=\"gpt-4o\",kind=\"reasoning\"} 20"));
+  CHECK(Contains(text, "llm_tokens_by_kind_total{model=\"embed\",kind=\"cache_read\"} 0"));
+  CHECK(Contains(text, "llm_tokens_by_kind_total{model=\"embed\",kind=\"reasoning\"} 0"));
+  // llm_tokens_total counts the calls with usage only.
+  CHECK(Contains(text, "llm_tokens_total{model=\"gpt-4o\",direction=\"input\"} 2000"));
+  CHECK(Contains(text, "llm_tokens_total{model=\"gpt-4o\",direction=\"output\"} 141"));
+
+  CHECK(Contains(text,
+                 "# HELP llm_calls_without_usage_total LLM calls that arrived without token "
+                 "counts: their tokens and cost are unknown, not zero\n"
+                 "# TYPE llm_calls_without_usage_total counter"));
+  CHECK(Contains(text, "llm_calls_without_usage_total{model=\"gpt-4o\",transport=\"udp\"} 2"));
+  CHECK(Contains(text, "llm_calls_without_usage_total{model=\"gpt-4o\",transport=\"otlp\"} 1"));
+  CHECK(text.find("llm_calls_without_usage_total{model=\"gpt-4o\",transport=\"http\"") ==
+        std::string::npos);
+  CHECK(text.find("llm_calls_without_usage_total{model=\"embed\"") == std::string::npos);
+
+  // OpenMetrics: the same samples, with _created and the unit of the seconds family.
+  const std::string om = renderer.Render(ExpositionFormat::kOpenMetrics);
+  CHECK(Contains(om, "# UNIT llm_time_per_output_token_seconds seconds"));
+  CHECK(Contains(om, "llm_time_per_output_token_seconds_count{model=\"gpt-4o\","
+                     "endpoint=\"/chat\"} 1"));
+  CHECK(Contains(om, "llm_time_per_output_token_seconds_created{model=\"gpt-4o\","
+                     "endpoint=\"/chat\"} 1800000000"));
+  CHECK(Contains(om, "llm_output_tokens_per_second_sum{model=\"gpt-4o\",endpoint=\"/chat\"} 241"));
+  CHECK(Contains(om, "llm_tokens_by_kind_total{model=\"gpt-4o\",kind=\"cache_write\"} 600"));
+  CHECK(Contains(om, "llm_tokens_by_kind_created{model=\"gpt-4o\",kind=\"cache_write\"} "
+                     "1800000000"));
+  CHECK(Contains(om, "llm_calls_without_usage_total{model=\"gpt-4o\",transport=\"udp\"} 2"));
+}
+
+TEST_CASE("MetricsRenderer: the new families in protobuf") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  store.RecordCall(SpeedCall(), 0, false);
+  LlmCall unknown = SpeedCall();
+  unknown.usage_known = false;
+  store.RecordCall(unknown, 0, false, CallSource::kUnix);
+
+  std::map<std::string, pb::MetricFamily> families;
+  for (pb::MetricFamily& f : ParseProtobuf(renderer.Render(ExpositionFormat::kProtobuf))) {
+    families[f.name()] = std::move(f);
+  }
+  const pb::MetricFamily& tpot = families.at("llm_time_per_output_token_seconds");
+  CHECK(tpot.type() == pb::HISTOGRAM);
+  REQUIRE(tpot.metric_size() == 1);
+  CHECK(tpot.metric(0).label_size() == 2);
+  CHECK(tpot.metric(0).histogram().sample_count() == 1);
+  CHECK(tpot.metric(0).histogram().sample_sum() == 1.0 / 40);
+  CHECK(tpot.metric(0).histogram().bucket(3).upper_bound() == 0.03);
+  CHECK(tpot.metric(0).histogram().bucket(3).cumulative_count() == 1);
+  CHECK(tpot.metric(0).histogram().bucket(2).cumulative_count() == 0);
+  const pb::MetricFamily& tps = families.at("llm_output_tokens_per_second");
+  REQUIRE(tps.metric_size() == 1);
+  CHECK(tps.metric(0).histogram().sample_sum() == 41);
+  const pb::MetricFamily& kinds = families.at("llm_tokens_by_kind_total");
+  CHECK(kinds.type() == pb::COUNTER);
+  REQUIRE(kinds.metric_size() == 3);
+  CHECK(kinds.metric(1).label(1).value() == "cache_write");
+  CHECK(kinds.metric(1).counter().value() == 300);
+  const pb::MetricFamily& without = families.at("llm_calls_without_usage_total");
+  REQUIRE(without.metric_size() == 1);
+  CHECK(without.metric(0).label(1).name() == "transport");
+  CHECK(without.metric(0).label(1).value() == "unix");
+  CHECK(without.metric(0).counter().value() == 1);
+}
+
+// ---- label control ----
+
+TEST_CASE("MetricsRenderer: dropped labels are left out of every format, not written empty") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  aggregate::ParseDropLabels(
+      "llm_requests_total:endpoint,llm_time_per_output_token_seconds:endpoint,"
+      "llm_cost_usd_total:user_id,llm_workflow_duration_seconds:workflow,"
+      "llm_workflow_duration_seconds:status,llm_tool_calls_total:status",
+      &options.labels);
+  aggregate::ParseMaxSeries("llm_cost_usd_total:5000,llm_ttft_seconds:70", &options.labels);
+  options.max_series_per_family = 100;
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  LlmCall call = SpeedCall();
+  store.RecordCall(call, 1'000'000'000, false);
+  call.endpoint = "/other";
+  call.user_id = "bob";
+  store.RecordCall(call, 2'000'000'000, false);
+  store.RecordWorkflow("plan", "success", 1);
+  store.RecordWorkflow("answer", "error", 2);
+  store.RecordToolCall("search", "success");
+  store.RecordToolCall("search", "error");
+
+  const std::string text = renderer.Render(ExpositionFormat::kText);
+  CHECK(Contains(text, "llm_requests_total{model=\"gpt-4o\",status=\"success\"} 2"));
+  CHECK(Contains(text, "llm_request_duration_seconds_count{model=\"gpt-4o\"} 2"));
+  CHECK(Contains(text, "llm_request_duration_seconds_bucket{model=\"gpt-4o\",le=\"2.0\"} 2"));
+  CHECK(Contains(text, "llm_time_per_output_token_seconds_count{model=\"gpt-4o\"} 2"));
+  CHECK(Contains(text, "llm_output_tokens_per_second_sum{model=\"gpt-4o\"} 82"));
+  CHECK(Contains(text, "llm_cost_usd_total{model=\"gpt-4o\",team_id=\"\"} 0.003"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_bucket{le=\"2.0\"} 2"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_sum 3"));
+  CHECK(Contains(text, "llm_workflow_duration_seconds_count 2"));
+  CHECK(Contains(text, "llm_tool_calls_total{tool=\"search\"} 2"));
+  CHECK(text.find("endpoint=") == std::string::npos);
+  CHECK(text.find("user_id=") == std::string::npos);
+  CHECK(Contains(text, "llm_exporter_series{family=\"requests\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"duration\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series{family=\"cost\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series_limit{family=\"cost\"} 5000"));
+  CHECK(Contains(text, "llm_exporter_series_limit{family=\"model\"} 70"));
+  CHECK(Contains(text, "llm_exporter_series_limit{family=\"requests\"} 100"));
+
+  const std::string om = renderer.Render(ExpositionFormat::kOpenMetrics);
+  CHECK(Contains(om, "llm_requests_created{model=\"gpt-4o\",status=\"success\"} 1800000000"));
+  CHECK(Contains(om, "llm_workflow_duration_seconds_count 2"));
+  CHECK(om.find("endpoint=") == std::string::npos);
+
+  for (const pb::MetricFamily& f : ParseProtobuf(renderer.Render(ExpositionFormat::kProtobuf))) {
+    if (f.name() != "llm_requests_total" && f.name() != "llm_workflow_duration_seconds") continue;
+    REQUIRE(f.metric_size() == 1);
+    CAPTURE(f.name());
+    CHECK(f.metric(0).label_size() == (f.name() == "llm_requests_total" ? 2 : 0));
+    for (const pb::LabelPair& label : f.metric(0).label()) CHECK(label.name() != "endpoint");
+  }
 }
 
 }  // namespace

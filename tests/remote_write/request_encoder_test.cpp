@@ -107,6 +107,13 @@ TEST_CASE("RequestEncoder: every sample of /metrics, with external labels, sorte
   CHECK(values.at("llm_request_duration_seconds_sum" + d + ",model=\"gpt-4o\"}") ==
         doctest::Approx(3.8));
   CHECK(values.at("llm_request_duration_seconds_count" + d + ",model=\"gpt-4o\"}") == 2);
+  // 500 tokens in 0.8 s and in 3 s: 625 and 166.67 tokens/s.
+  const std::string tps = "llm_output_tokens_per_second_bucket" + d;
+  CHECK(values.at(tps + ",le=\"150.0\",model=\"gpt-4o\"}") == 0);
+  CHECK(values.at(tps + ",le=\"200.0\",model=\"gpt-4o\"}") == 1);
+  CHECK(values.at(tps + ",le=\"500.0\",model=\"gpt-4o\"}") == 1);
+  CHECK(values.at(tps + ",le=\"+Inf\",model=\"gpt-4o\"}") == 2);
+  CHECK(values.at("llm_tokens_by_kind_total{" + ext + ",kind=\"reasoning\",model=\"gpt-4o\"}") == 0);
   // The agent's own metrics and the process metrics come too.
   CHECK(values.at("llm_exporter_series{family=\"requests\"," + ext + "}") == 1);
   bool process = false;
@@ -157,7 +164,9 @@ TEST_CASE("RequestEncoder: staleness markers; relabeling by name drops whole fam
   f.renderer.WriteAll(encoder);
   const auto decoded = Decode(requests);
   REQUIRE(decoded.size() == 1);
-  CHECK(encoder.samples() == 14);  // the LLM families only: requests, tokens (2), cost, duration (10)
+  // The LLM families only: requests, tokens (2), token kinds (3), cost, duration (10) and output
+  // tokens per second (14; the calls have no ttft, so no time per output token).
+  CHECK(encoder.samples() == 31);
   for (const auto& series : decoded[0].timeseries()) {
     const std::string text = SeriesText(series);
     CHECK_FALSE(text.starts_with("llm_exporter_"));
@@ -202,9 +211,41 @@ TEST_CASE("RequestEncoder: the series an Expire() dropped, as staleness markers"
     CHECK(IsStaleNan(series.samples(0).value()));
     names.push_back(text.substr(0, text.find('{')));
   }
-  // llm_requests_total, tokens in and out, cost, 8 duration buckets + sum + count; the model
-  // had no ttft and no cache outcome, so those families have no series to end.
-  CHECK(names.size() == 1 + 2 + 1 + 8 + 2);
+  // llm_requests_total, tokens in and out, the three token kinds, cost, 8 duration buckets + sum
+  // + count; the model had no ttft, no output tokens and no cache outcome, so those families
+  // have no series to end.
+  CHECK(names.size() == 1 + 2 + 3 + 1 + 8 + 2);
+}
+
+TEST_CASE("RequestEncoder: dropped labels are left out of the series sent") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions store_options;
+  aggregate::ParseDropLabels("llm_requests_total:endpoint,llm_request_duration_seconds:endpoint",
+                             &store_options.labels);
+  aggregate::SeriesStore store(store_options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  expose::MetricsRenderer renderer(store, agent_metrics, clock);
+  LlmCall call;
+  call.model = "m";
+  call.latency_seconds = 1;
+  for (const char* endpoint : {"/a", "/b"}) {
+    call.endpoint = endpoint;
+    store.RecordCall(call, 1, false);
+  }
+  EncoderOptions options;
+  std::vector<EncodedRequest> requests;
+  RequestEncoder encoder(options, nullptr, &requests);
+  renderer.WriteLlmFamilies(store, encoder);
+  encoder.Finish();
+  const auto decoded = Decode(requests);
+  REQUIRE(decoded.size() == 1);
+  std::map<std::string, double> values;
+  for (const auto& series : decoded[0].timeseries()) {
+    values[SeriesText(series)] = series.samples(0).value();
+  }
+  CHECK(values.at("llm_requests_total{model=\"m\",status=\"success\"}") == 2);
+  CHECK(values.at("llm_request_duration_seconds_count{model=\"m\"}") == 2);
+  for (const auto& [text, value] : values) CHECK(text.find("endpoint") == std::string::npos);
 }
 
 }  // namespace
