@@ -302,6 +302,7 @@ class LabelControlTest(unittest.TestCase):
                 with self.assertRaises(RuntimeError) as raised:
                     agent.start()
                 self.assertIn(words, str(raised.exception))
+                agent._log.close()
                 agent.tmp.cleanup()
 
 
