@@ -9,7 +9,9 @@ The middleware gives each request a user, a team and a trace id (request.state.u
 `traceresponse` header. POST /chat {"query": ..., "model"?: ..., "stream"?: false} calls the model
 through an injectable async client and reports the call through examples/python/llm_metrics.py
 with endpoint "/chat", the caller's user and team and the trace id, which the agent keeps as the
-exemplar of the series and buckets the call lands in.
+exemplar of the series and buckets the call lands in. The tokens are those of the model's usage
+chunk; a call that ends without one (the model failed, or the caller went away, before it came) is
+reported with no token counts, which the agent counts as a call without usage rather than as $0.
 
 Tests and other apps build their own instance: create_app(llm_client=..., reporter=...).
 """
@@ -168,10 +170,13 @@ def create_app(llm_client=None, reporter=None, *, default_model=None, clock=time
             if not handed_over:
                 meter.finish()
                 await _aclose(chunks)
-        input_tokens, output_tokens, cached = meter.tokens()
+        tokens = meter.tokens()
+        # null when the model sent no usage: its tokens are unknown, not 0.
+        usage = {"input_tokens": tokens.input, "output_tokens": tokens.output,
+                 "cached_input_tokens": tokens.cached,
+                 "reasoning_tokens": tokens.reasoning} if tokens.known else None
         return {"response": "".join(text), "model": model, "trace_id": state.trace_id,
-                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                          "cached_input_tokens": cached}}
+                "usage": usage}
 
     return app
 

@@ -7,6 +7,9 @@ on the host. Standard library only (Python 3.11).
     import llm_metrics
     llm_metrics.track_llm_call("gpt-4o", "/chat", 1200, 350, latency=1.8, ttft=0.4,
                                user_id="u42", team_id="search", trace_id="abc123")
+    # A call whose usage never arrived: no token counts, so the agent shows it as unknown.
+    llm_metrics.track_llm_call("gpt-4o", "/chat", None, None, latency=0.7, ttft=None,
+                               user_id="u42", team_id="search", status="error")
 
 Events wait in a bounded queue; a daemon thread POSTs them as JSON arrays to
 $LLM_EXPORTER_URL/v1/events (default http://127.0.0.1:9778). An event that cannot be delivered
@@ -51,11 +54,17 @@ class Reporter:
         self._thread.start()
         atexit.register(self.close)
 
-    def track_llm_call(self, model: str, endpoint: str, input_tokens: int, output_tokens: int,
-                       latency: float, ttft: float | None, user_id: str, team_id: str,
-                       status: str = "success", **extra):
-        """Queues one LLM call. `extra` may carry cached_input_tokens, cache ("hit" | "miss"),
-        cost_usd (overrides the agent's pricing) and trace_id; ttft=None leaves it out."""
+    def track_llm_call(self, model: str, endpoint: str, input_tokens: int | None,
+                       output_tokens: int | None, latency: float, ttft: float | None,
+                       user_id: str, team_id: str, status: str = "success", **extra):
+        """Queues one LLM call. A None value leaves its field out: ttft=None for a call whose
+        TTFT was not measured; input_tokens=None and output_tokens=None for a call whose usage is
+        unknown (a stream cut or closed before its usage chunk, an error without a usage), which
+        the agent counts in llm_calls_without_usage_total instead of pricing it at $0.
+        `extra` may carry cached_input_tokens (part of input_tokens), cache_write_input_tokens
+        (part of input_tokens, written to the prompt cache), reasoning_tokens (part of
+        output_tokens), cache ("hit" | "miss"), cost_usd (overrides the agent's pricing),
+        trace_id and span_id."""
         event = {"model": model, "endpoint": endpoint, "status": status,
                  "input_tokens": input_tokens, "output_tokens": output_tokens,
                  "latency": latency, "ttft": ttft, "user_id": user_id, "team_id": team_id, **extra}
@@ -213,10 +222,11 @@ def configure(url=None, timeout=2.0, **options) -> Reporter:
     return _default
 
 
-def track_llm_call(model: str, endpoint: str, input_tokens: int, output_tokens: int,
-                   latency: float, ttft: float | None, user_id: str, team_id: str,
-                   status: str = "success", **extra):
-    """Records an LLM call (see Reporter.track_llm_call); returns at once and never raises."""
+def track_llm_call(model: str, endpoint: str, input_tokens: int | None,
+                   output_tokens: int | None, latency: float, ttft: float | None, user_id: str,
+                   team_id: str, status: str = "success", **extra):
+    """Records an LLM call (see Reporter.track_llm_call; None token counts mean the usage is
+    unknown); returns at once and never raises."""
     reporter().track_llm_call(model, endpoint, input_tokens, output_tokens, latency, ttft,
                               user_id, team_id, status, **extra)
 

@@ -17,24 +17,30 @@ with the time to first token measured on streamed calls. Standard library only (
 
 What one call reports (llm_metrics.track_llm_call, or any object with that method):
 - `model`: the model requested; `endpoint`, `user_id`, `team_id`, `trace_id`: as given;
-- `input_tokens`, `output_tokens`, `cached_input_tokens`: read from the response's `usage`
-  (`prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`). Streams ask for
-  it with `stream_options: {"include_usage": true}` and read it from the last chunk;
+- `input_tokens`, `output_tokens`, `cached_input_tokens`, `reasoning_tokens`: read from the
+  response's `usage` (`prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`,
+  `completion_tokens_details.reasoning_tokens`; the last two only when above 0 and not above the
+  count they are part of). Streams ask for it with `stream_options: {"include_usage": true}` and
+  read it from the last chunk. A call whose usage never arrived (an HTTP or network error, a
+  stream cut or closed before its usage chunk, a server that sends none) reports no token field
+  at all: the agent counts it in llm_calls_without_usage_total, its tokens and cost unknown
+  rather than 0;
 - `latency`: seconds from sending the request to the end of the response, of the stream
   (`data: [DONE]`), to the failure, or to the consumer closing the stream;
 - `ttft`: streamed calls only, seconds from sending the request to the first chunk carrying output
   (non-empty `choices[0].delta.content` or a `tool_calls` delta). A non-streamed call has no TTFT
   to measure, so it reports none and llm_ttft_seconds counts only calls where it was measured;
 - `status`: "success", or "error" for an HTTP error, a network error or a stream cut before
-  `data: [DONE]`. An error is reported with the tokens known so far (0 when the usage chunk had
-  not arrived) and the TTFT when the first token had arrived, then re-raised unchanged
+  `data: [DONE]`. An error is reported with the usage when it had arrived (none otherwise, see
+  above) and the TTFT when the first token had arrived, then re-raised unchanged
   (urllib.error.HTTPError, OSError, http.client.IncompleteRead...; a stream that ends without
   `[DONE]` raises IncompleteStreamError).
 
 A stream that the consumer closes early (`stream.close()`, leaving the `with` block, or dropping
 the iterator after `break`) is reported once, as status "cancelled" with the latency until the
 close, the TTFT when measured, and the tokens of the usage chunk only if it had arrived (usually
-not: the provider bills the tokens it generated, but the client never learns how many). It is not
+not: the provider bills the tokens it generated, but the client never learns how many, so the call
+is reported without usage rather than as 0 tokens costing $0). It is not
 an "error": a user pressing "stop" is not a failing model, and the error-rate alert counts only
 status="error". The Node.js wrapper (examples/node/openai.js) reports such a stream the same way. Reporting never
 raises and never blocks: llm_metrics queues the event for its sender thread.
@@ -54,6 +60,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from typing import NamedTuple
 
 import llm_metrics
 
@@ -90,6 +97,21 @@ def sse_payload(line):
     if data == "[DONE]":
         return DONE
     return json.loads(data)
+
+
+class Tokens(NamedTuple):
+    """The token counts of one call's usage. input and output are None when unknown (no usage
+    arrived, or it held no valid count); cached and reasoning, the parts of input and output the
+    provider reported, are 0 when it reported none."""
+    input: int | None
+    output: int | None
+    cached: int = 0
+    reasoning: int = 0
+
+    @property
+    def known(self):
+        """True when the usage gave a count: the call's tokens and cost are known."""
+        return self.input is not None or self.output is not None
 
 
 class CallMeter:
@@ -142,11 +164,24 @@ class CallMeter:
             self.finish_reason = choices[0].get("finish_reason")
 
     def tokens(self):
-        """(input, output, cached input) from the usage seen so far; zeros without one."""
-        usage = self.usage or {}
-        details = usage.get("prompt_tokens_details") or {}
-        return (_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
-                _count(details.get("cached_tokens")))
+        """The Tokens of the usage seen so far; input and output None without one.
+
+        A part (cached, reasoning) is kept only when it fits in the count it is part of: cached
+        is capped at input, as a gateway may count them apart; reasoning above output is a
+        malformed usage, left out rather than refused by the agent with the whole call."""
+        usage = self.usage if isinstance(self.usage, dict) else {}
+        input_tokens = _count(usage.get("prompt_tokens"))
+        output_tokens = _count(usage.get("completion_tokens"))
+        prompt_details = usage.get("prompt_tokens_details")
+        cached = _count(prompt_details.get("cached_tokens")) \
+            if isinstance(prompt_details, dict) else None
+        completion_details = usage.get("completion_tokens_details")
+        reasoning = _count(completion_details.get("reasoning_tokens")) \
+            if isinstance(completion_details, dict) else None
+        cached = min(cached or 0, input_tokens or 0)
+        if not reasoning or output_tokens is None or reasoning > output_tokens:
+            reasoning = 0
+        return Tokens(input_tokens, output_tokens, cached, reasoning)
 
     def finish(self, status="success"):
         """Reports the call once (later calls do nothing); returns the latency in seconds."""
@@ -154,14 +189,16 @@ class CallMeter:
             return self.latency
         self.reported = True
         self.latency = self.clock() - self.start
-        input_tokens, output_tokens, cached = self.tokens()
+        tokens = self.tokens()
         extra = dict(self.extra)
-        if cached:
-            extra["cached_input_tokens"] = min(cached, input_tokens)
+        if tokens.cached:
+            extra["cached_input_tokens"] = tokens.cached
+        if tokens.reasoning:
+            extra["reasoning_tokens"] = tokens.reasoning
         if self.trace_id:
             extra["trace_id"] = self.trace_id
         try:
-            self.reporter.track_llm_call(self.model, self.endpoint, input_tokens, output_tokens,
+            self.reporter.track_llm_call(self.model, self.endpoint, tokens.input, tokens.output,
                                          self.latency, self.ttft, self.user_id, self.team_id,
                                          status, **extra)
         except Exception:  # a reporter must never break the app's call
@@ -169,12 +206,15 @@ class CallMeter:
         return self.latency
 
     def fail(self):
-        """Reports the call as status "error" (tokens and TTFT known so far)."""
+        """Reports the call as status "error" (usage and TTFT known so far)."""
         return self.finish("error")
 
 
 def _count(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    """A token count as the agent takes it (a whole number, 0 to 2^53), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2 ** 53:
+        return value
+    return None
 
 
 class ChatStream:

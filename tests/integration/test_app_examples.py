@@ -72,7 +72,8 @@ needs_agent = unittest.skipUnless("LLM_EXPORTER_BIN" in os.environ or os.access(
 FIRST_TOKEN_DELAY = 0.6  # in TTFT bucket (0.5, 1] and latency bucket (0.5, 1]
 PIECES = ["Hel", "lo", ", wor", "ld"]
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
-         "prompt_tokens_details": {"cached_tokens": 1000}}
+         "prompt_tokens_details": {"cached_tokens": 1000},
+         "completion_tokens_details": {"reasoning_tokens": 120}}
 # A price table with a cached-input rate, so that the cost shows the cached tokens were sent.
 PRICES = {"models": {GPT4O: {"input": 0.0025, "output": 0.01, "cached_input": 0.00125},
                      MINI: {"input": 0.00015, "output": 0.0006, "cached_input": 0.000075}}}
@@ -269,8 +270,17 @@ class OpenAIWrapperTest(TtftAssertions):
         self.assertIsNone(m.value("llm_requests_total", model=MINI, endpoint="/ask", status="success"))
         self.assertSample(m, 2400.0, "llm_tokens_total", model=GPT4O, direction="input")
         self.assertSample(m, 600.0, "llm_tokens_total", model=GPT4O, direction="output")
+        # The reasoning tokens of completion_tokens_details, part of the 300 output tokens.
+        self.assertSample(m, 240.0, "llm_tokens_by_kind_total", model=GPT4O, kind="reasoning")
+        self.assertSample(m, 2000.0, "llm_tokens_by_kind_total", model=GPT4O, kind="cache_read")
+        self.assertIsNone(m.value("llm_calls_without_usage_total", model=GPT4O, transport="http"))
+        # No usage ever arrived for the two HTTP 500s, the cut stream and the closed one: they
+        # are reported without token counts, so the agent shows four calls of unknown cost
+        # rather than four free ones.
+        self.assertSample(m, 4.0, "llm_calls_without_usage_total", model=MINI, transport="http")
         self.assertSample(m, 0.0, "llm_tokens_total", model=MINI, direction="input")
         self.assertSample(m, 0.0, "llm_tokens_total", model=MINI, direction="output")
+        self.assertSample(m, 0.0, "llm_tokens_by_kind_total", model=MINI, kind="reasoning")
         # 2 x (200 x 0.0025 + 1000 cached x 0.00125 + 300 x 0.01) / 1000
         self.assertCost(m, 0.0095, model=GPT4O, user_id="alice", team_id="search")
         self.assertCost(m, 0.0, model=MINI, user_id="bob", team_id="support")
@@ -303,7 +313,9 @@ class OpenAIWrapperTest(TtftAssertions):
         self.assertEqual(len(reporter.calls), 1)  # freed, and reported, by the end of the loop
         (model, endpoint, tokens_in, tokens_out, latency, ttft, *_, status), extra = \
             reporter.calls[0]
-        self.assertEqual((model, tokens_in, tokens_out, status, extra), (MINI, 0, 0, "cancelled", {}))
+        # Closed before the usage chunk: no token counts (unknown usage), not 0 and 0.
+        self.assertEqual((model, tokens_in, tokens_out, status, extra),
+                         (MINI, None, None, "cancelled", {}))
         self.assertGreaterEqual(ttft, FIRST_TOKEN_DELAY)
         self.assertGreaterEqual(latency, ttft)
 
@@ -369,6 +381,7 @@ class CommandLineTest(TtftAssertions):
         self.assertSample(m, 1.0, "llm_requests_total", model=MINI, endpoint="/cli", status="success")
         self.assertSample(m, 1200.0, "llm_tokens_total", model=MINI, direction="input")
         self.assertSample(m, 300.0, "llm_tokens_total", model=MINI, direction="output")
+        self.assertSample(m, 120.0, "llm_tokens_by_kind_total", model=MINI, kind="reasoning")
         # (200 x 0.00015 + 1000 cached x 0.000075 + 300 x 0.0006) / 1000
         self.assertCost(m, 0.000285, model=MINI, user_id="alice", team_id="search")
         self.assertMeasuredTtft(m, 1, model=MINI)
@@ -445,9 +458,43 @@ class CallMeterTest(unittest.TestCase):
                         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
         clock.now = 0.5
         plain.finish()
+        # The failure came before any usage: no token counts, which the agent counts as a call
+        # without usage instead of pricing it at 0.
         self.assertEqual(reporter.calls, [
-            ((GPT4O, "/chat", 0, 0, 2.0, None, "u", "t", "error"), {"trace_id": "trace-1"}),
+            ((GPT4O, "/chat", None, None, 2.0, None, "u", "t", "error"), {"trace_id": "trace-1"}),
             ((GPT4O, "/chat", 3, 1, 0.5, None, "u", "t", "success"), {"trace_id": "trace-1"})])
+
+    def test_reasoning_tokens_are_reported_when_they_fit_in_the_output(self):
+        reporter = RecordingReporter()
+        usages = [
+            {"prompt_tokens": 10, "completion_tokens": 40,
+             "completion_tokens_details": {"reasoning_tokens": 32}},
+            {"prompt_tokens": 10, "completion_tokens": 40,
+             "completion_tokens_details": {"reasoning_tokens": 0}},
+            {"prompt_tokens": 10, "completion_tokens": 40,  # more than the output: malformed
+             "completion_tokens_details": {"reasoning_tokens": 41}},
+            {"prompt_tokens": 10, "completion_tokens": 40,
+             "completion_tokens_details": {"reasoning_tokens": True}},
+            {"prompt_tokens": 10, "completion_tokens_details": {"reasoning_tokens": 5},
+             "prompt_tokens_details": {"cached_tokens": 4}},  # output unknown: no reasoning part
+            {"completion_tokens": 7},  # one count alone: the other is left to the agent (0)
+            {"prompt_tokens": -1, "completion_tokens": "7"},  # no valid count: usage unknown
+        ]
+        for usage in usages:
+            meter, clock = self.meter(reporter)
+            meter.response({"choices": [], "usage": usage})
+            clock.now = 1.0
+            meter.finish()
+        self.assertEqual([(args[2], args[3], extra) for args, extra in reporter.calls], [
+            (10, 40, {"reasoning_tokens": 32, "trace_id": "trace-1"}),
+            (10, 40, {"trace_id": "trace-1"}),
+            (10, 40, {"trace_id": "trace-1"}),
+            (10, 40, {"trace_id": "trace-1"}),
+            (10, None, {"cached_input_tokens": 4, "trace_id": "trace-1"}),
+            (None, 7, {"trace_id": "trace-1"}),
+            (None, None, {"trace_id": "trace-1"})])
+        self.assertEqual(meter.tokens(), (None, None, 0, 0))
+        self.assertFalse(meter.tokens().known)
 
 
 class FakeClock:
@@ -463,7 +510,8 @@ class FakeClock:
 class FakeModel:
     """A model client for the app: scripted chunks, advancing the clock by dyadic seconds.
 
-    query "long": TTFT 0.375 s, latency 1.5 s, usage 1000 in (600 cached) / 200 out;
+    query "long": TTFT 0.375 s, latency 1.5 s, usage 1000 in (600 cached) / 200 out (150
+    reasoning);
     "boom": TTFT 0.125 s, then fails at 0.375 s; "down": fails at once, after 0.0625 s;
     anything else: TTFT 0.125 s, latency 0.625 s, usage 100 in / 20 out.
     """
@@ -478,8 +526,8 @@ class FakeModel:
         if query == "down":
             self.clock.now += 0.0625
             raise ConnectionError("model unreachable")
-        ttft, latency, usage = (0.375, 1.5, (1000, 200, 600)) if query == "long" else \
-            (0.125, 0.625, (100, 20, 0))
+        ttft, latency, usage = (0.375, 1.5, (1000, 200, 600, 150)) if query == "long" else \
+            (0.125, 0.625, (100, 20, 0, 0))
         yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
         self.clock.now += ttft
         yield {"choices": [{"index": 0, "delta": {"content": "Hi "}}]}
@@ -489,7 +537,8 @@ class FakeModel:
         yield {"choices": [{"index": 0, "delta": {"content": query}}]}
         self.clock.now += latency - ttft
         yield {"choices": [], "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1],
-                                        "prompt_tokens_details": {"cached_tokens": usage[2]}}}
+                                        "prompt_tokens_details": {"cached_tokens": usage[2]},
+                                        "completion_tokens_details": {"reasoning_tokens": usage[3]}}}
 
 
 class UvicornThread:
@@ -563,7 +612,11 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
                          [200, 200, 200, 502, 502, 200])
         self.assertEqual(hello.json()["response"], "Hi hello")
         self.assertEqual(hello.json()["usage"],
-                         {"input_tokens": 100, "output_tokens": 20, "cached_input_tokens": 0})
+                         {"input_tokens": 100, "output_tokens": 20, "cached_input_tokens": 0,
+                          "reasoning_tokens": 0})
+        self.assertEqual(long.json()["usage"],
+                         {"input_tokens": 1000, "output_tokens": 200, "cached_input_tokens": 600,
+                          "reasoning_tokens": 150})
         self.assertEqual(streamed.text, "Hi hello")
         self.assertEqual(boom.json(), {"error": "the model call failed",
                                        "trace_id": boom.headers["X-Trace-ID"]})
@@ -587,6 +640,11 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
         self.assertSample(m, 220.0, "llm_tokens_total", model=GPT4O, direction="output")
         self.assertSample(m, 200.0, "llm_tokens_total", model=MINI, direction="input")
         self.assertSample(m, 40.0, "llm_tokens_total", model=MINI, direction="output")
+        self.assertSample(m, 150.0, "llm_tokens_by_kind_total", model=GPT4O, kind="reasoning")
+        self.assertSample(m, 0.0, "llm_tokens_by_kind_total", model=MINI, kind="reasoning")
+        # "boom" and "down" failed before their usage chunk: calls without usage, not free ones.
+        self.assertSample(m, 1.0, "llm_calls_without_usage_total", model=GPT4O, transport="http")
+        self.assertSample(m, 1.0, "llm_calls_without_usage_total", model=MINI, transport="http")
         # Built-in prices (no cached rate): (1100 x 0.0025 + 220 x 0.01) / 1000
         self.assertCost(m, 0.00495, model=GPT4O, user_id="alice", team_id="search")
         self.assertCost(m, 0.0, model=GPT4O, user_id="bob", team_id="support")
@@ -642,8 +700,8 @@ class FastAPIAppTest(NeedsPackages, MetricsAssertions):
             # The connection is closed: the server notices and stops the answer.
             wait_until(lambda: reporter.calls, timeout=30, what="the cancelled call reported")
         (args, extra), = reporter.calls
-        # A header in UTF-8 is read as such.
-        self.assertEqual(args, (MINI, "/chat", 0, 0, 0.5, 0.25, "José", "search", "cancelled"))
+        # A header in UTF-8 is read as such. The usage chunk never came: no token counts.
+        self.assertEqual(args, (MINI, "/chat", None, None, 0.5, 0.25, "José", "search", "cancelled"))
         self.assertEqual(set(extra), {"trace_id", "span_id"})
 
     def test_traceparent_validation(self):
@@ -705,6 +763,9 @@ class FastAPIDefaultClientTest(NeedsPackages, TtftAssertions):
         self.assertSample(m, 2.0, "llm_requests_total", model=GPT4O, endpoint="/chat", status="error")
         self.assertSample(m, 2400.0, "llm_tokens_total", model=GPT4O, direction="input")
         self.assertSample(m, 600.0, "llm_tokens_total", model=GPT4O, direction="output")
+        self.assertSample(m, 240.0, "llm_tokens_by_kind_total", model=GPT4O, kind="reasoning")
+        # The HTTP 500 and the cut stream ended before any usage: two calls without usage.
+        self.assertSample(m, 2.0, "llm_calls_without_usage_total", model=GPT4O, transport="http")
         self.assertCost(m, 0.012, model=GPT4O, user_id="alice", team_id="search")  # built-in prices
         # Both successes and the cut stream had their first token after the delay.
         self.assertMeasuredTtft(m, 3, model=GPT4O)

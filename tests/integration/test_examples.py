@@ -118,12 +118,16 @@ class PythonReporterWithAgentTest(MetricsAssertions):
         with Agent() as agent:
             llm_metrics.configure(url=agent.url)
             try:
-                llm_metrics.track_llm_call(GPT4O, "/chat", 1000, 500, 0.25, 0.08, "alice", "search")
+                llm_metrics.track_llm_call(GPT4O, "/chat", 1000, 500, 0.25, 0.08, "alice", "search",
+                                           reasoning_tokens=200)
                 llm_metrics.track_llm_call(GPT4O, "/chat", 10, 0, 1.5, None, "alice", "search",
                                            status="error")
                 llm_metrics.track_llm_call(SONNET, "/rag", 2000, 300, latency=6.0, ttft=0.4,
                                            user_id="bob", team_id="research", cache="hit",
                                            cached_input_tokens=1500, cost_usd=0.25, trace_id="t-1")
+                # Usage unknown (the stream was cut before its usage chunk): no token counts.
+                llm_metrics.track_llm_call(MINI, "/chat", None, None, 0.3, None, "carol", "ops",
+                                           status="error")
                 llm_metrics.track_quality_score(GPT4O, "human", 5)
                 llm_metrics.track_quality_score(GPT4O, "human", 2.5)
                 self.assertTrue(llm_metrics.flush(timeout=10))
@@ -132,7 +136,7 @@ class PythonReporterWithAgentTest(MetricsAssertions):
             finally:
                 llm_metrics.close()
 
-        self.assertSample(m, 5.0, "llm_exporter_events_accepted_total", transport="http")
+        self.assertSample(m, 6.0, "llm_exporter_events_accepted_total", transport="http")
         self.assertSample(m, 1.0, "llm_requests_total", model=GPT4O, endpoint="/chat", status="success")
         self.assertSample(m, 1.0, "llm_requests_total", model=GPT4O, endpoint="/chat", status="error")
         self.assertSample(m, 1.0, "llm_requests_total", model=SONNET, endpoint="/rag", status="success")
@@ -140,6 +144,14 @@ class PythonReporterWithAgentTest(MetricsAssertions):
         self.assertSample(m, 500.0, "llm_tokens_total", model=GPT4O, direction="output")
         self.assertSample(m, 2000.0, "llm_tokens_total", model=SONNET, direction="input")
         self.assertSample(m, 300.0, "llm_tokens_total", model=SONNET, direction="output")
+        self.assertSample(m, 200.0, "llm_tokens_by_kind_total", model=GPT4O, kind="reasoning")
+        self.assertSample(m, 1500.0, "llm_tokens_by_kind_total", model=SONNET, kind="cache_read")
+        # The call without usage: counted as a call, apart from the free ones, priced at 0.
+        self.assertSample(m, 1.0, "llm_requests_total", model=MINI, endpoint="/chat", status="error")
+        self.assertSample(m, 1.0, "llm_calls_without_usage_total", model=MINI, transport="http")
+        self.assertIsNone(m.value("llm_calls_without_usage_total", model=GPT4O, transport="http"))
+        self.assertSample(m, 0.0, "llm_tokens_total", model=MINI, direction="input")
+        self.assertCost(m, 0.0, model=MINI, user_id="carol", team_id="ops")
         # (1000 * 0.0025 + 500 * 0.01) / 1000 + 10 * 0.0025 / 1000
         self.assertCost(m, 0.007525, model=GPT4O, user_id="alice", team_id="search")
         self.assertCost(m, 0.25, model=SONNET, user_id="bob", team_id="research")
@@ -260,6 +272,7 @@ class PythonReporterWithoutAgentTest(unittest.TestCase):
         try:
             self.call(reporter, 3)
             reporter.track_quality_score(MINI, "judge", 3.5)
+            reporter.track_llm_call(MINI, "/chat", None, None, 0.2, None, "u", "t", "cancelled")
             self.assertTrue(reporter.flush(timeout=10))
         finally:
             reporter.close()
@@ -269,12 +282,15 @@ class PythonReporterWithoutAgentTest(unittest.TestCase):
         path, content_type, body = server.bodies[0]
         self.assertEqual((path, content_type), ("/v1/events", "application/json"))
         events = json.loads(body)
-        self.assertEqual([e.get("input_tokens") for e in events], [100, 101, 102, None])
+        self.assertEqual([e.get("input_tokens") for e in events], [100, 101, 102, None, None])
         self.assertEqual(events[0], {"model": MINI, "endpoint": "/chat", "status": "success",
                                      "input_tokens": 100, "output_tokens": 10, "latency": 0.4,
                                      "ttft": 0.1, "user_id": "u", "team_id": "t"})
         self.assertEqual(events[3], {"type": "quality", "model": MINI, "evaluator": "judge",
                                      "score": 3.5})
+        # None token counts are left out: the agent reads the call's usage as unknown.
+        self.assertEqual(events[4], {"model": MINI, "endpoint": "/chat", "status": "cancelled",
+                                     "latency": 0.2, "user_id": "u", "team_id": "t"})
 
     def test_agent_down_drops_without_raising_and_warns_once(self):
         reporter = llm_metrics.Reporter(url=f"http://127.0.0.1:{free_port()}", timeout=2)
