@@ -26,8 +26,14 @@ export interface LlmCall {
   model: string;
   /** Your app's endpoint or feature. */
   endpoint?: string;
-  inputTokens: number;
-  outputTokens: number;
+  /**
+   * The call's input and output token counts. Leave both out (or null) when the usage is unknown
+   * (a stream cut or closed before its usage chunk, an error without a usage): the agent counts
+   * the call in llm_calls_without_usage_total instead of pricing it at $0. One alone is a known
+   * usage whose other count is 0.
+   */
+  inputTokens?: number | null;
+  outputTokens?: number | null;
   /** Seconds from sending the request to its last byte (or the error). */
   latency: number;
   /** Seconds to the first output token; leave it out (or null) when not measured. */
@@ -38,6 +44,10 @@ export interface LlmCall {
   status?: string;
   /** The part of inputTokens the provider served from its prompt cache. */
   cachedInputTokens?: number;
+  /** The part of inputTokens written to the prompt cache (priced at the cache-write rate). */
+  cacheWriteInputTokens?: number;
+  /** The part of outputTokens spent on reasoning (priced as output). */
+  reasoningTokens?: number;
   cache?: 'hit' | 'miss';
   /** A cost you already know, in USD; replaces the agent's pricing. */
   costUsd?: number;

@@ -13,8 +13,8 @@
 export const DEFAULT_URL = 'http://127.0.0.1:9778';
 
 // The numeric fields of an event: each must be a finite number when given, as the agent requires.
-const NUMERIC_FIELDS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'latency', 'ttft',
-  'cost_usd', 'score'];
+const NUMERIC_FIELDS = ['input_tokens', 'output_tokens', 'cached_input_tokens',
+  'cache_write_input_tokens', 'reasoning_tokens', 'latency', 'ttft', 'cost_usd', 'score'];
 
 /**
  * Queues events and sends them in batches, one request at a time, from the event loop.
@@ -54,16 +54,21 @@ export class Reporter {
   }
 
   /**
-   * Queues one LLM call; returns at once and never throws. Times are in seconds; ttft is left
-   * out when undefined or null (a call that was not streamed has none).
+   * Queues one LLM call; returns at once and never throws. Times are in seconds. A field that is
+   * undefined or null is left out: ttft for a call that was not streamed; inputTokens and
+   * outputTokens for a call whose usage is unknown (a stream cut or closed before its usage
+   * chunk, an error without a usage), which the agent counts in llm_calls_without_usage_total
+   * instead of pricing it at $0.
    */
   trackLlmCall(call) {
     try {
       const { model, endpoint, inputTokens, outputTokens, latency, ttft, userId, teamId,
-        status = 'success', cachedInputTokens, cache, costUsd, traceId, spanId } = call;
+        status = 'success', cachedInputTokens, cacheWriteInputTokens, reasoningTokens, cache,
+        costUsd, traceId, spanId } = call;
       this._enqueue({
         model, endpoint, status, input_tokens: inputTokens, output_tokens: outputTokens,
-        cached_input_tokens: cachedInputTokens, latency, ttft, user_id: userId, team_id: teamId,
+        cached_input_tokens: cachedInputTokens, cache_write_input_tokens: cacheWriteInputTokens,
+        reasoning_tokens: reasoningTokens, latency, ttft, user_id: userId, team_id: teamId,
         cache, cost_usd: costUsd, trace_id: traceId, span_id: spanId,
       });
     } catch (e) { // not an object, a getter that throws ...

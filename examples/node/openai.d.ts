@@ -7,7 +7,7 @@ import type {
   ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions/completions';
 import type { Stream } from 'openai/streaming';
-import type { Reporter } from './index.js';
+import type { LlmCall, Reporter } from './index.js';
 
 /** Who and what one call is for; every field is optional. */
 export interface CallContext {
@@ -39,3 +39,12 @@ export function createChatCompletion(client: OpenAI, params: ChatCompletionCreat
   context?: CallContext, options?: RequestOptions): APIPromise<Stream<ChatCompletionChunk>>;
 export function createChatCompletion(client: OpenAI, params: ChatCompletionCreateParamsBase,
   context?: CallContext, options?: RequestOptions): APIPromise<Stream<ChatCompletionChunk> | ChatCompletion>;
+
+/**
+ * The token fields the wrapper reports for a call with this `usage`: none without one (its usage
+ * is unknown), else prompt_tokens, completion_tokens, prompt_tokens_details.cached_tokens and
+ * completion_tokens_details.reasoning_tokens (the last two when above 0 and fitting in their
+ * count).
+ */
+export function usageTokens(usage: ChatCompletion['usage'] | null | undefined):
+  Pick<LlmCall, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'reasoningTokens'>;

@@ -155,18 +155,39 @@ class CallMeasure {
       const latency = (performance.now() - this.start) / 1000;
       const { reporter = defaultReporter(), endpoint, userId, teamId, traceId, spanId } =
         this.context;
-      const usage = this.usage ?? {};
-      const cached = usage.prompt_tokens_details?.cached_tokens;
       reporter.trackLlmCall({
         model: String(this.params?.model ?? ''),
         endpoint, userId, teamId, traceId, spanId, status, latency,
         ttft: this.streamed ? this.ttft : undefined,
-        inputTokens: usage.prompt_tokens ?? 0,
-        outputTokens: usage.completion_tokens ?? 0,
-        cachedInputTokens: typeof cached === 'number' ? cached : undefined,
+        ...usageTokens(this.usage),
       });
     } catch { /* reporting never throws into the app */ }
   }
+}
+
+// The token fields of a call from its usage. Without a usage (it never arrived: an HTTP or
+// network error, a stream cut or closed before its usage chunk) there are none, so the agent
+// counts the call as one whose usage is unknown rather than as 0 tokens costing $0. A part
+// (cached, reasoning) is kept only when it fits in the count it is part of: cached is capped at
+// the input, as a gateway may count them apart; reasoning above the output is a malformed usage,
+// left out rather than have the agent refuse the whole call.
+export function usageTokens(usage) {
+  const inputTokens = count(usage?.prompt_tokens);
+  const outputTokens = count(usage?.completion_tokens);
+  const cached = count(usage?.prompt_tokens_details?.cached_tokens) ?? 0;
+  const reasoning = count(usage?.completion_tokens_details?.reasoning_tokens) ?? 0;
+  return {
+    inputTokens, outputTokens,
+    cachedInputTokens: cached > 0 && inputTokens !== undefined ?
+      Math.min(cached, inputTokens) : undefined,
+    reasoningTokens: reasoning > 0 && outputTokens !== undefined && reasoning <= outputTokens ?
+      reasoning : undefined,
+  };
+}
+
+// A token count as the agent takes it (a whole number, here up to 2^53 - 1), else undefined.
+function count(value) {
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 // True for the first chunk that carries output: text, a refusal, or a tool or function call.

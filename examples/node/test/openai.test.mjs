@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 
 import { Reporter } from '../index.js';
-import { createChatCompletion, instrumentOpenAI } from '../openai.js';
+import { createChatCompletion, instrumentOpenAI, usageTokens } from '../openai.js';
 import { Agent, LATENCY_LE, TTFT_LE, waitUntil } from '../test_support/agent.mjs';
 import { FIRST_TOKEN_DELAY_MS, FakeOpenAI, STREAM_TEXT } from '../test_support/fake_openai.mjs';
 
@@ -69,6 +69,9 @@ test('a call that is not streamed: usage and latency reported, no ttft, the resp
   const m = await metricsAfter({ model: 'gpt-4o', endpoint: '/answer', status: 'success' }, 2);
   assert.equal(m.value('llm_tokens_total', { model: 'gpt-4o', direction: 'input' }), 2000);
   assert.equal(m.value('llm_tokens_total', { model: 'gpt-4o', direction: 'output' }), 400);
+  // completion_tokens_details.reasoning_tokens, part of the output: twice 150.
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: 'gpt-4o', kind: 'reasoning' }), 300);
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: 'gpt-4o', kind: 'cache_read' }), 800);
   // Twice (600 * 0.0025 + 400 * 0.00125 + 200 * 0.01) / 1000: 400 of the 1000 input tokens were cached.
   assertCost(m, 2 * 0.004, { model: 'gpt-4o', user_id: 'alice', team_id: 'search' });
   assert.deepEqual(m.buckets('llm_request_duration_seconds', LATENCY_LE, { model: 'gpt-4o', endpoint: '/answer' }),
@@ -94,6 +97,8 @@ test('a streamed call: ttft from the first content chunk, usage from the final c
   assert.equal(m.find('llm_requests_total', labels).exemplar.labels.trace_id, 'trace-stream-1');
   assert.equal(m.value('llm_tokens_total', { model: 'gpt-4o-mini', direction: 'input' }), 120);
   assert.equal(m.value('llm_tokens_total', { model: 'gpt-4o-mini', direction: 'output' }), 3);
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: 'gpt-4o-mini', kind: 'reasoning' }), 2);
+  assert.equal(m.value('llm_calls_without_usage_total', { model: 'gpt-4o-mini', transport: 'http' }), undefined);
   // (20 * 0.00015 + 100 * 0.000075 + 3 * 0.0006) / 1000
   assertCost(m, 0.0000123, { model: 'gpt-4o-mini', user_id: 'bob', team_id: 'support' });
   // The first token comes 0.3 s after the request: ttft in (0.25, 0.5], and at least the delay.
@@ -150,6 +155,8 @@ test('an HTTP 500: reported as an error, and the client\'s error reaches the app
   assert.equal(m.value('llm_requests_total', { ...labels, status: 'success' }), undefined);
   assert.equal(m.find('llm_requests_total', labels).exemplar.labels.trace_id, 'trace-fail');
   assert.equal(m.value('llm_cost_usd_total', { model: 'gpt-4o', user_id: 'dave', team_id: 'ops' }), 0);
+  // Neither failed call had a usage: reported without token counts, as calls of unknown cost.
+  assert.equal(m.value('llm_calls_without_usage_total', { model: 'gpt-4o', transport: 'http' }), 2);
   assert.equal(m.value('llm_request_duration_seconds_count', { model: 'gpt-4o', endpoint: '/fail' }), 2);
   // The failed stream never sent a token: no ttft.
   assert.equal(m.samples.filter((s) => s.name.startsWith('llm_ttft_seconds') && s.labels.model === 'gpt-4o').length, 0);
@@ -166,6 +173,8 @@ test('a stream cut midway: reported as an error with its ttft, the error re-thro
 
   const m = await metricsAfter({ model: 'claude-sonnet-4-20250514', endpoint: '/cut', status: 'error' }, 1);
   assert.equal(m.value('llm_tokens_total', { model: 'claude-sonnet-4-20250514', direction: 'input' }), 0);
+  // Cut before its usage chunk: a call without usage, not a free one.
+  assert.equal(m.value('llm_calls_without_usage_total', { model: 'claude-sonnet-4-20250514', transport: 'http' }), 1);
   assert.deepEqual(m.buckets('llm_ttft_seconds', TTFT_LE, { model: 'claude-sonnet-4-20250514' }), [0, 0, 1, 1, 1, 1, 1]);
   assert.ok(m.value('llm_ttft_seconds_sum', { model: 'claude-sonnet-4-20250514' }) >= DELAY_S);
 });
@@ -186,8 +195,36 @@ test('a stream the app stops reading: reported as "cancelled" with its ttft, the
 
   const m = await metricsAfter({ model: 'gpt-4.1-nano', endpoint: '/abandon', status: 'cancelled' }, 2);
   assert.equal(m.value('llm_tokens_total', { model: 'gpt-4.1-nano', direction: 'output' }), 0);
+  // Both stopped before the usage chunk: their usage is unknown, not 0.
+  assert.equal(m.value('llm_calls_without_usage_total', { model: 'gpt-4.1-nano', transport: 'http' }), 2);
   assert.deepEqual(m.buckets('llm_ttft_seconds', TTFT_LE, { model: 'gpt-4.1-nano' }), [0, 0, 1, 1, 1, 1, 1]);
   assert.ok(m.value('llm_ttft_seconds_sum', { model: 'gpt-4.1-nano' }) >= DELAY_S);
   assert.deepEqual(warnings, []);
   assert.equal(reporter.dropped, 0);
+});
+
+test('usageTokens: no usage gives no token counts; the parts only when they fit', () => {
+  assert.deepEqual(usageTokens(undefined), { inputTokens: undefined, outputTokens: undefined,
+    cachedInputTokens: undefined, reasoningTokens: undefined });
+  assert.deepEqual(usageTokens({ prompt_tokens: 10, completion_tokens: 40,
+    prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: 32 } }),
+  { inputTokens: 10, outputTokens: 40, cachedInputTokens: 8, reasoningTokens: 32 });
+  const parts = (usage) => {
+    const { cachedInputTokens, reasoningTokens } = usageTokens(usage);
+    return [cachedInputTokens, reasoningTokens];
+  };
+  // 0, above the count it is part of, not a whole number, or the count unknown: left out
+  // (cached above the input is capped, as a gateway may count them apart).
+  assert.deepEqual(parts({ prompt_tokens: 10, completion_tokens: 40, completion_tokens_details: { reasoning_tokens: 0 } }),
+    [undefined, undefined]);
+  assert.deepEqual(parts({ prompt_tokens: 10, completion_tokens: 40, prompt_tokens_details: { cached_tokens: 12 },
+    completion_tokens_details: { reasoning_tokens: 41 } }), [10, undefined]);
+  assert.deepEqual(parts({ prompt_tokens: 10, completion_tokens: 40, completion_tokens_details: { reasoning_tokens: 1.5 } }),
+    [undefined, undefined]);
+  assert.deepEqual(parts({ prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 5 } }),
+    [undefined, undefined]);
+  // One count alone is a known usage (the agent takes the other as 0); no valid count is none.
+  assert.deepEqual(usageTokens({ completion_tokens: 7 }).outputTokens, 7);
+  assert.deepEqual(usageTokens({ prompt_tokens: -1, completion_tokens: '7' }), { inputTokens: undefined,
+    outputTokens: undefined, cachedInputTokens: undefined, reasoningTokens: undefined });
 });

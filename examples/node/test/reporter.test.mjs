@@ -13,6 +13,7 @@ import { Agent, LATENCY_LE, NODE_DIR, QUALITY_LE, TTFT_LE, freePort, waitUntil }
 const GPT4O = 'gpt-4o';
 const MINI = 'gpt-4o-mini';
 const SONNET = 'claude-sonnet-4-20250514';
+const NO_USAGE_MODEL = 'gpt-4.1-nano'; // only the call without usage: its own series
 const PICO = 1e-12; // the agent accumulates costs in whole pico-dollars
 // The request timeout towards the real agent: generous, for a sanitizer build of it.
 const SLOW_AGENT_MS = 10_000;
@@ -54,12 +55,16 @@ test('the module-level functions produce exact metrics, with the trace id as exe
   const r = llm.configure({ url: agent.url, timeoutMs: SLOW_AGENT_MS, logger });
   try {
     llm.trackLlmCall({ model: GPT4O, endpoint: '/chat', inputTokens: 1000, outputTokens: 500,
-      latency: 0.25, ttft: 0.08, userId: 'alice', teamId: 'search', traceId: 'trace-node-1', spanId: 'span-1' });
+      reasoningTokens: 200, latency: 0.25, ttft: 0.08, userId: 'alice', teamId: 'search',
+      traceId: 'trace-node-1', spanId: 'span-1' });
     llm.trackLlmCall({ model: GPT4O, endpoint: '/chat', inputTokens: 10, outputTokens: 0,
       latency: 1.5, ttft: null, userId: 'alice', teamId: 'search', status: 'error' });
     llm.trackLlmCall({ model: SONNET, endpoint: '/rag', inputTokens: 2000, outputTokens: 300,
       latency: 6.0, ttft: 0.4, userId: 'bob', teamId: 'research', cache: 'hit',
-      cachedInputTokens: 1500, costUsd: 0.25 });
+      cachedInputTokens: 1500, cacheWriteInputTokens: 400, costUsd: 0.25 });
+    // A call whose usage is unknown (its stream was cut before the usage chunk): no token counts.
+    llm.trackLlmCall({ model: NO_USAGE_MODEL, endpoint: '/chat', latency: 0.3, userId: 'carol',
+      teamId: 'ops', status: 'error' });
     llm.trackQualityScore({ model: GPT4O, evaluator: 'human', score: 5 });
     llm.trackQualityScore({ model: GPT4O, evaluator: 'human', score: 2.5, traceId: 'trace-node-q' });
     assert.equal(await llm.flush(10_000), true);
@@ -77,6 +82,15 @@ test('the module-level functions produce exact metrics, with the trace id as exe
   assert.equal(m.value('llm_tokens_total', { model: GPT4O, direction: 'output' }), 500);
   assert.equal(m.value('llm_tokens_total', { model: SONNET, direction: 'input' }), 2000);
   assert.equal(m.value('llm_tokens_total', { model: SONNET, direction: 'output' }), 300);
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: GPT4O, kind: 'reasoning' }), 200);
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: SONNET, kind: 'cache_read' }), 1500);
+  assert.equal(m.value('llm_tokens_by_kind_total', { model: SONNET, kind: 'cache_write' }), 400);
+  // The call without usage: a call like any other, counted apart from the free ones, priced at 0.
+  assert.equal(m.value('llm_requests_total', { model: NO_USAGE_MODEL, endpoint: '/chat', status: 'error' }), 1);
+  assert.equal(m.value('llm_calls_without_usage_total', { model: NO_USAGE_MODEL, transport: 'http' }), 1);
+  assert.equal(m.value('llm_calls_without_usage_total', { model: GPT4O, transport: 'http' }), undefined);
+  assert.equal(m.value('llm_tokens_total', { model: NO_USAGE_MODEL, direction: 'input' }), 0);
+  assertCost(m, 0, { model: NO_USAGE_MODEL, user_id: 'carol', team_id: 'ops' });
   // (1000 * 0.0025 + 500 * 0.01) / 1000 + 10 * 0.0025 / 1000
   assertCost(m, 0.007525, { model: GPT4O, user_id: 'alice', team_id: 'search' });
   assertCost(m, 0.25, { model: SONNET, user_id: 'bob', team_id: 'research' }); // its own cost_usd
@@ -174,7 +188,9 @@ test('events go out in batches of batchSize, as JSON arrays with the agent\'s fi
     r.trackLlmCall({ model: MINI, endpoint: '/e', inputTokens: 100, outputTokens: 10, latency: 0.4,
       ttft: 0.1, userId: 'u', teamId: 't', cachedInputTokens: 60, cache: 'miss', costUsd: 0.5,
       traceId: 'tr', spanId: 'sp' });
-    for (let i = 1; i < 6; i++) r.trackLlmCall({ model: MINI, inputTokens: 100 + i, outputTokens: 10, latency: 0.4 });
+    for (let i = 1; i < 5; i++) r.trackLlmCall({ model: MINI, inputTokens: 100 + i, outputTokens: 10, latency: 0.4 });
+    r.trackLlmCall({ model: MINI, inputTokens: undefined, outputTokens: null, reasoningTokens: 4,
+      cacheWriteInputTokens: 7, latency: 0.4 });
     r.trackQualityScore({ model: MINI, evaluator: 'judge', score: 3.5, traceId: 'tq' });
     // A full batch starts sending by itself, without waiting for the 60 s interval; the drain
     // then takes everything queued.
@@ -192,6 +208,9 @@ test('events go out in batches of batchSize, as JSON arrays with the agent\'s fi
     output_tokens: 10, cached_input_tokens: 60, latency: 0.4, ttft: 0.1, user_id: 'u', team_id: 't',
     cache: 'miss', cost_usd: 0.5, trace_id: 'tr', span_id: 'sp' });
   assert.deepEqual(bodies[0].events[1], { model: MINI, status: 'success', input_tokens: 101, output_tokens: 10, latency: 0.4 });
+  // Undefined and null token counts are left out; the snake_case names of the token parts.
+  assert.deepEqual(bodies[1].events[2], { model: MINI, status: 'success', reasoning_tokens: 4,
+    cache_write_input_tokens: 7, latency: 0.4 });
   assert.deepEqual(bodies[2].events[0], { type: 'quality', model: MINI, evaluator: 'judge', score: 3.5, trace_id: 'tq' });
 });
 

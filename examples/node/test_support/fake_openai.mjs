@@ -7,9 +7,9 @@ import http from 'node:http';
 
 export const FIRST_TOKEN_DELAY_MS = 300; // well inside the (0.25, 0.5] llm_ttft_seconds bucket
 export const USAGE = { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200,
-  prompt_tokens_details: { cached_tokens: 400 } };
+  prompt_tokens_details: { cached_tokens: 400 }, completion_tokens_details: { reasoning_tokens: 150 } };
 export const STREAM_USAGE = { prompt_tokens: 120, completion_tokens: 3, total_tokens: 123,
-  prompt_tokens_details: { cached_tokens: 100 } };
+  prompt_tokens_details: { cached_tokens: 100 }, completion_tokens_details: { reasoning_tokens: 2 } };
 export const STREAM_TEXT = ['Hello', ',', ' world'];
 
 export class FakeOpenAI {
