@@ -157,9 +157,7 @@ class ObjectValidator {
     // No token count given (null counts as absent), as streams often end: the tokens are
     // unknown, not zero. One count alone is a call whose other count is 0. A part given without
     // its whole keeps the usage known and is held to a whole of 0, so it is refused, not lost.
-    call.usage_known = Given(Field::kInputTokens) || Given(Field::kOutputTokens) ||
-                       Given(Field::kCachedInputTokens) ||
-                       Given(Field::kCacheWriteInputTokens) || Given(Field::kReasoningTokens);
+    call.usage_known = counted_;
     if (call.cached_input_tokens > call.input_tokens) {
       return Fail("cached_input_tokens", RejectReason::kInvalidValue,
                   fmt::format("cached_input_tokens ({}) must not exceed input_tokens ({})",
@@ -194,7 +192,6 @@ class ObjectValidator {
   bool Has(Field f) const { return present_[static_cast<std::size_t>(f)]; }
   const element& Value(Field f) const { return values_[static_cast<std::size_t>(f)]; }
   bool IsNull(Field f) const { return Has(f) && Value(f).type() == element_type::NULL_VALUE; }
-  bool Given(Field f) const { return Has(f) && !IsNull(f); }
 
   bool Fail(std::string_view field, RejectReason reason, std::string message) {
     error_->index = context_.index;
@@ -269,6 +266,7 @@ class ObjectValidator {
                                     count));
           }
           *out = count;
+          counted_ = true;
           return true;
         }
         return Fail(name, RejectReason::kInvalidValue,
@@ -334,6 +332,7 @@ class ObjectValidator {
   const ObjectContext& context_;
   EventError* error_;
   std::array<bool, kSlots> present_{};
+  bool counted_ = false;  // a token count was given: the call's usage is known
   std::array<std::string_view, kSlots> names_{};
   std::array<element, kSlots> values_{};
 };

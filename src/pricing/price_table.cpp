@@ -45,7 +45,13 @@ PricedCall PriceTable::Price(const LlmCall& call) const {
   const PicoUsdTotal thousandths =
       uncached * price->input_per_1k + cached * cached_rate + cache_write * cache_write_rate +
       static_cast<PicoUsdTotal>(call.output_tokens) * price->output_per_1k;
-  PicoUsdTotal cost = (thousandths + 500) / 1000;  // round half up; thousandths is never negative
+  // Round half up (thousandths is never negative). Nearly every call's thousandths fit in 64
+  // bits, where dividing by the constant 1000 is a multiply and a shift instead of a call to the
+  // 128-bit division routine.
+  constexpr PicoUsdTotal kFits64 = UINT64_MAX - 500;
+  PicoUsdTotal cost = thousandths <= kFits64
+                          ? PicoUsdTotal{(static_cast<uint64_t>(thousandths) + 500) / 1000}
+                          : (thousandths + 500) / 1000;
   constexpr PicoUsdTotal kMax = INT64_MAX;
   if (cost > kMax) cost = kMax;  // beyond 9.2 million USD for one call: clamp, never wrap
   return {static_cast<PicoUsd>(cost), fallback};
