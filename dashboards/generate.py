@@ -73,6 +73,12 @@ def quantile(q, by, metric, *filters):
             f"({rate(metric + '_bucket', *filters)}))")
 
 
+def bucket_quantile(q, by, metric, *filters):
+    """The q-quantile of a histogram the agent keeps with classic buckets only."""
+    return (f"histogram_quantile({q}, sum by ({by}, le) "
+            f"({rate(metric + '_bucket', *filters)}))")
+
+
 def thresholds(*steps):
     """steps: (value, color) pairs above the green base."""
     return {"mode": "absolute",
@@ -492,22 +498,22 @@ def overview():
         row("Generation speed"),
         timeseries("TPOT p50 and p95 by model",
                    "Time per output token after the first, by model: the 50th and 95th "
-                   "percentiles of llm_time_per_output_token_seconds (native where stored, else "
-                   "llm_time_per_output_token_seconds_bucket), (latency - TTFT) / (output tokens "
-                   "- 1) of each streamed call with a TTFT and at least 2 output tokens.",
-                   [target(quantile(0.5, "model", "llm_time_per_output_token_seconds", *M),
+                   "percentiles of llm_time_per_output_token_seconds_bucket, (latency - TTFT) / "
+                   "(output tokens - 1) of each streamed call with a TTFT and at least 2 output "
+                   "tokens.",
+                   [target(bucket_quantile(0.5, "model", "llm_time_per_output_token_seconds", *M),
                            "{{model}} p50"),
-                    target(quantile(0.95, "model", "llm_time_per_output_token_seconds", *M),
+                    target(bucket_quantile(0.95, "model", "llm_time_per_output_token_seconds",
+                                           *M),
                            "{{model}} p95")], "s"),
         timeseries("Output tokens/s p50 and p95 by model",
                    "Generation speed by model: the 50th and 95th percentiles of "
-                   "llm_output_tokens_per_second (native where stored, else "
-                   "llm_output_tokens_per_second_bucket), output tokens over the time after the "
+                   "llm_output_tokens_per_second_bucket, output tokens over the time after the "
                    "first token (over the whole latency for calls without a TTFT). Calls without "
                    "token counts are left out.",
-                   [target(quantile(0.5, "model", "llm_output_tokens_per_second", *M),
+                   [target(bucket_quantile(0.5, "model", "llm_output_tokens_per_second", *M),
                            "{{model}} p50"),
-                    target(quantile(0.95, "model", "llm_output_tokens_per_second", *M),
+                    target(bucket_quantile(0.95, "model", "llm_output_tokens_per_second", *M),
                            "{{model}} p95")], "cps"),
     ]
     return dashboard(
