@@ -264,7 +264,7 @@ class LabelControlTest(unittest.TestCase):
             self.assertEqual(answer["accepted"], 12, answer)
             m = agent.scrape()
             # 12 calls of 1000 x 2.5 + 100 x 10 USD per million tokens, 6 per team.
-            self.assertEqual(sorted(m.series("llm_cost_usd_total"), key=str),
+            self.assertEqual(sorted(m.series("llm_cost_usd_total"), key=lambda s: s["team_id"]),
                              [{"model": "gpt-4o", "team_id": "team-0"},
                               {"model": "gpt-4o", "team_id": "team-1"}])
             self.assertAlmostEqual(m.value("llm_cost_usd_total", model="gpt-4o",
