@@ -18,8 +18,9 @@ agent_packages=(
   # OTLP: protoc generates the span decoder's classes at build time (src/otlp/proto/); zlib
   # inflates gzip request bodies
   protobuf-compiler libprotobuf-dev zlib1g-dev
-  # OTLP/gRPC (src/transport/grpc/)
-  libgrpc++-dev
+  # OTLP/gRPC (src/transport/grpc/); Debian's gRPC CMake package names grpc_cpp_plugin among its
+  # targets, so find_package(gRPC) fails without it although the agent never runs it
+  libgrpc++-dev protobuf-compiler-grpc
   # remote write (src/remote_write/): libcurl posts, snappy compresses; RE2 matches
   # write_relabel_configs regexes as Prometheus does
   libcurl4-openssl-dev libsnappy-dev libre2-dev

@@ -15,11 +15,12 @@ namespace llm_exporter {
 enum class CacheOutcome : uint8_t { kUnknown, kHit, kMiss };
 
 // Where a call came in: the `transport` label of llm_calls_without_usage_total. JSON events name
-// their transport (transport.h); calls read from OTLP trace spans, over HTTP or gRPC, are "otlp".
-enum class CallSource : uint8_t { kHttp, kUnix, kUnixgram, kUdp, kOtlp };
-inline constexpr std::size_t kCallSourceCount = 5;
+// their transport (transport.h); calls read from OTLP trace spans, over HTTP or gRPC, are "otlp";
+// calls relayed by the metering proxy (transport/proxy/) are "proxy".
+enum class CallSource : uint8_t { kHttp, kUnix, kUnixgram, kUdp, kOtlp, kProxy };
+inline constexpr std::size_t kCallSourceCount = 6;
 inline constexpr std::array<std::string_view, kCallSourceCount> kCallSourceNames = {
-    "http", "unix", "unixgram", "udp", "otlp"};
+    "http", "unix", "unixgram", "udp", "otlp", "proxy"};
 
 struct LlmCall {
   std::string_view model;

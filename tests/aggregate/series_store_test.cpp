@@ -868,7 +868,7 @@ TEST_CASE("SeriesStore: token kinds are summed per model, calls without usage pe
   CHECK(claude.cache_read_tokens == 650);
   CHECK(claude.cache_write_tokens == 300);
   CHECK(claude.reasoning_tokens == 207);
-  CHECK(claude.calls_without_usage == std::array<uint64_t, kCallSourceCount>{1, 0, 0, 2, 1});
+  CHECK(claude.calls_without_usage == std::array<uint64_t, kCallSourceCount>{1, 0, 0, 2, 1, 0});
   const ModelValue& gpt = by_model.at("gpt-4o");
   CHECK(gpt.cache_read_tokens == 0);
   CHECK(gpt.cache_write_tokens == 0);
