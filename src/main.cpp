@@ -24,6 +24,7 @@
 #include "aggregate/series_store.h"
 #include "config/flags.h"
 #include "config/logging.h"
+#include "config/proxy_config.h"
 #include "config/reloader.h"
 #include "config/remote_write_config.h"
 #include "config/web_config.h"
@@ -32,6 +33,7 @@
 #include "llm_exporter/metrics_source.h"
 #include "llm_exporter/version.h"
 #include "pipeline/event_pipeline.h"
+#include "pipeline/proxy_pipeline.h"
 #include "pipeline/span_pipeline.h"
 #include "pricing/price_catalog.h"
 #include "remote_write/http_sender.h"
@@ -39,12 +41,14 @@
 #include "telemetry/agent_metrics.h"
 #include "telemetry/listener_metrics.h"
 #include "telemetry/otlp_metrics.h"
+#include "telemetry/proxy_metrics.h"
 #include "telemetry/remote_write_metrics.h"
 #include "transport/common/listen_address.h"
 #include "transport/common/socket_file.h"
 #include "transport/datagram/datagram_listener.h"
 #include "transport/grpc/grpc_server.h"
 #include "transport/http/http_server.h"
+#include "transport/proxy/metering_proxy.h"
 #include "transport/unix/unix_stream_listener.h"
 
 namespace {
@@ -232,6 +236,10 @@ int CheckConfig(const config::AgentConfig& cfg) {
                                             RemoteWriteDefaultsFor(cfg.listen_address))
                   .size();
   }
+  std::size_t upstreams = 0;
+  if (!cfg.proxy_config_file.empty()) {
+    upstreams = config::LoadProxyConfig(cfg.proxy_config_file).upstreams.size();
+  }
   std::cout << "llm_exporter: config OK: price table "
             << (cfg.pricing_file.empty() ? "built-in" : cfg.pricing_file) << " ("
             << prices.Current()->size() << " models), budgets "
@@ -241,6 +249,11 @@ int CheckConfig(const config::AgentConfig& cfg) {
                     ? std::string("none")
                     : cfg.remote_write_config_file + " (" + std::to_string(targets) +
                           (targets == 1 ? " target)" : " targets)"))
+            << ", proxy "
+            << (cfg.proxy_config_file.empty()
+                    ? std::string("none")
+                    : cfg.proxy_config_file + " (" + std::to_string(upstreams) +
+                          (upstreams == 1 ? " upstream)" : " upstreams)"))
             << std::endl;
   return 0;
 }
@@ -300,6 +313,8 @@ int Run(const config::AgentConfig& cfg) {
         cfg.remote_write_config_file, RemoteWriteDefaultsFor(cfg.listen_address));
     remote_write::InitHttpClient();
   }
+  std::optional<config::ProxyConfig> proxy_config;
+  if (!cfg.proxy_config_file.empty()) proxy_config = config::LoadProxyConfig(cfg.proxy_config_file);
 
   SystemClock clock;
   telemetry::AgentMetrics agent_metrics;
@@ -347,6 +362,22 @@ int Run(const config::AgentConfig& cfg) {
         &remote_write_metrics.AddTarget(target.name, target.capacity));
   }
 
+  // The metering proxy, when --proxy.config.file names its upstreams: its calls are priced and
+  // recorded as every transport's, with what it saw of each upstream.
+  std::unique_ptr<telemetry::ProxyMetrics> proxy_metrics;
+  std::unique_ptr<pipeline::ProxyPipeline> proxy_pipeline;
+  std::unique_ptr<transport::proxy::MeteringProxy> proxy;
+  if (proxy_config) {
+    std::vector<std::string> names;
+    for (const config::Upstream& upstream : proxy_config->upstreams) names.push_back(upstream.name);
+    proxy_metrics = std::make_unique<telemetry::ProxyMetrics>(agent_metrics, names);
+    proxy_pipeline = std::make_unique<pipeline::ProxyPipeline>(prices, store);
+    transport::proxy::MeteringProxyOptions proxy_options;
+    proxy_options.max_label_bytes = cfg.max_label_bytes;
+    proxy = std::make_unique<transport::proxy::MeteringProxy>(
+        std::move(*proxy_config), *proxy_pipeline, *proxy_metrics, proxy_options);
+  }
+
   transport::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
   http_options.telemetry_path = cfg.telemetry_path;
@@ -356,7 +387,7 @@ int Run(const config::AgentConfig& cfg) {
   http_options.keep_alive_timeout_ms = static_cast<int>(cfg.web_keep_alive_timeout.count() * 1000);
   http_options.web_config = web_config;
   transport::HttpServer http(http_options, event_pipeline, metrics, reloader, agent_metrics,
-                            &span_pipeline);
+                            &span_pipeline, proxy.get());
 
   spdlog::info("Starting llm_exporter {}: price table {} ({} models), budgets {}",
                LLM_EXPORTER_VERSION_STRING,
@@ -381,6 +412,13 @@ int Run(const config::AgentConfig& cfg) {
           cfg.listen_address, http.bound_address(), web_config ? &*web_config : nullptr)) {
     spdlog::warn("{}", *warning);
   }
+  if (proxy) {
+    for (const config::Upstream& upstream : proxy->config().upstreams) {
+      spdlog::info("Metering proxy: {}://{}/proxy/{} -> {} ({})", http.scheme(),
+                   http.bound_address(), upstream.name, upstream.url,
+                   config::UpstreamKindName(upstream.kind));
+    }
+  }
   std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers =
       StartRemoteWriters(std::move(remote_write_targets), remote_write_target_metrics, cfg,
                          http.bound_address(), renderer, expiry, clock);
@@ -403,6 +441,9 @@ int Run(const config::AgentConfig& cfg) {
   if (unixgram_listener) unixgram_listener->Stop();
   if (unix_listener) unix_listener->Stop();
   if (grpc_server) grpc_server->Stop();
+  // Proxied streams may last minutes: they are cut now, so that stopping HTTP, which waits for
+  // the requests in flight, does not wait for them.
+  if (proxy) proxy->Shutdown();
   http.Stop();
   // What the hold still keeps is decided and counted, for a final scrape by nothing: the
   // series go with the process, but the log says how much was in flight.

@@ -50,11 +50,11 @@ void AddBucketOption(CLI::App& app, const std::string& name, const std::string& 
 
 // Flags whose empty value (--flag= or --flag "") means something, as docs/configuration.md
 // says: the built-in price table, no budgets, no web config, a socket transport turned off,
-// no remote write. Every other flag refuses an empty value.
-constexpr std::array<std::string_view, 8> kEmptyMeansDefault = {
+// no remote write, no proxy. Every other flag refuses an empty value.
+constexpr std::array<std::string_view, 9> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",           "--web.config.file",
     "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
-    "--otlp.grpc-listen-address", "--remote-write.config.file"};
+    "--otlp.grpc-listen-address", "--remote-write.config.file", "--proxy.config.file"};
 
 // What a flag takes, for the error line of a flag given without a value.
 // A comma-separated list of span attribute names, the first present of which gives `what`.
@@ -96,6 +96,7 @@ std::string WhatItTakes(const CLI::Option& option) {
       {"--web.telemetry-path", "give a path such as /metrics"},
       {"--web.config.file", "give a file, or \"\" for none"},
       {"--remote-write.config.file", "give a file, or \"\" for none"},
+      {"--proxy.config.file", "give a file, or \"\" for no proxy"},
       {"--remote-write.flush-deadline", "give a duration like 5s, or 0"},
       {"--web.request-timeout", "give a duration like 10s or 1m"},
       {"--web.keep-alive-timeout", "give a duration like 5s or 1m"},
@@ -263,6 +264,11 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                  "YAML list of Prometheus remote write targets (Mimir, Thanos, VictoriaMetrics, "
                  "Prometheus) to push every series to (docs/scale-out.md); default, or \"\": none")
       ->check(ExistingFileOrEmpty, "FILE");
+  app.add_option("--proxy.config.file", config->proxy_config_file,
+                 "YAML list of upstreams (OpenAI, Anthropic) for the metering proxy: apps set "
+                 "their SDK's base URL to http://<this agent>/proxy/<upstream> and every call "
+                 "through it is measured (docs/proxy.md); default, or \"\": no proxy")
+      ->check(ExistingFileOrEmpty, "FILE");
   AddDurationOption(app, "--remote-write.flush-deadline", &config->remote_write_flush_deadline,
                     ParseMillisDuration, std::chrono::milliseconds(0),
                     std::chrono::milliseconds(600000), "must be at most 10m",
@@ -272,7 +278,7 @@ std::optional<int> ParseFlags(int argc, char** argv, AgentConfig* config) {
                     "5s");
   app.add_flag("--check-config", config->check_config,
                "Load and check every file the other flags name (price table, budgets, web "
-               "config, remote write config), say what is wrong or that all is well, and exit "
+               "config, remote write config, proxy config), say what is wrong or that all is well, and exit "
                "(0 or 2) without starting");
   app.add_option("--pricing.file", config->pricing_file,
                  "JSON price table (docs/pricing.md); default, or \"\": the built-in table")

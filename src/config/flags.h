@@ -32,6 +32,8 @@ struct AgentConfig {
   std::string web_config_file;  // TLS and basic auth (docs/configuration.md); empty: neither
   // Remote write targets (docs/scale-out.md); empty: none.
   std::string remote_write_config_file;
+  // The metering proxy's upstreams (docs/proxy.md); empty: no proxy.
+  std::string proxy_config_file;
   // How long a stopping agent keeps sending what its remote write queues hold.
   std::chrono::milliseconds remote_write_flush_deadline{5000};
   // --check-config: load every file the flags name, report, exit.

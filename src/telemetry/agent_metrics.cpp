@@ -16,7 +16,8 @@ namespace llm_exporter::telemetry {
 namespace {
 
 constexpr std::array<std::string_view, kHandlerCount> kHandlerNames = {
-    "/v1/events", "/v1/traces", "/metrics", "/-/reload", "/-/ready", "/-/healthy", "/", "other"};
+    "/v1/events", "/v1/traces", "/metrics", "/-/reload", "/-/ready", "/-/healthy", "/", "/proxy/",
+    "other"};
 constexpr std::array<std::string_view, kAuthFailureCount> kAuthFailureNames = {
     "missing", "bad_credentials", "malformed"};
 constexpr std::array<std::string_view, kHttpDropCount> kHttpDropNames = {

@@ -44,9 +44,10 @@ enum class Handler : uint8_t {
   kReady,
   kHealthy,
   kLanding,
+  kProxy,  // every request under /proxy/ (the metering proxy, docs/proxy.md)
   kOther
 };
-inline constexpr std::size_t kHandlerCount = 8;
+inline constexpr std::size_t kHandlerCount = 9;
 
 // Why a request was refused with 401, as the `reason` label names it.
 enum class AuthFailure : uint8_t { kMissing, kBadCredentials, kMalformed };

@@ -71,6 +71,12 @@ std::vector<int> FindConnectionSockets(const std::vector<ConnectionEnds>& wanted
   return found;
 }
 
+bool SocketHasEnds(int fd, const ConnectionEnds& ends) {
+  if (EndOf(fd, false).first != ends.local_port) return false;
+  const std::pair<int, std::string> peer = EndOf(fd, true);
+  return peer.first == ends.remote_port && peer.second == ends.remote_address;
+}
+
 BodyDeadline::BodyDeadline() : thread_([this] { Run(); }) {
   pthread_setname_np(thread_.native_handle(), "llmx-deadline");
 }

@@ -85,4 +85,7 @@ class BodyDeadline {
 // the process's open descriptors once: meant for the rare expired read, not for every request.
 std::vector<int> FindConnectionSockets(const std::vector<ConnectionEnds>& wanted);
 
+// Whether `fd` is the TCP socket with these two ends (two system calls).
+bool SocketHasEnds(int fd, const ConnectionEnds& ends);
+
 }  // namespace llm_exporter::transport

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 #include "otlp/export_response.h"
@@ -19,6 +20,7 @@
 #include "transport/http/gzip_body.h"
 #include "transport/http/civetweb_openssl3.h"
 #include "transport/http/http_request.h"
+#include "transport/http/proxy_exchange.h"
 #include "transport/http/thread_stack.h"
 #include "transport/http/tls_context.h"
 
@@ -36,6 +38,11 @@ constexpr std::string_view kProtobufMedia = "application/x-protobuf";
 // google.rpc.Code values that OTLP/HTTP error bodies carry.
 constexpr int kGrpcInvalidArgument = 3;
 constexpr int kGrpcResourceExhausted = 8;
+// Requests whose path begins so go to the metering proxy.
+constexpr std::string_view kProxyPrefix = "/proxy/";
+// The code counted for a proxied request whose client went away before it was answered
+// (nginx's "client closed request").
+constexpr int kClientClosedRequest = 499;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -102,6 +109,7 @@ constexpr std::string_view kLandingPage = R"(<!DOCTYPE html>
 <li><a href="%METRICS%">%METRICS%</a>: metrics for Prometheus</li>
 <li>POST /v1/events: LLM call events and quality scores (JSON, JSON array or NDJSON)</li>
 <li>POST /v1/traces: OpenTelemetry spans (OTLP/HTTP, protobuf or JSON)</li>
+<li>/proxy/&lt;upstream&gt;/...: the metering proxy, when --proxy.config.file names upstreams</li>
 <li>POST /-/reload: reload the price table and budgets</li>
 <li><a href="/-/ready">/-/ready</a>, <a href="/-/healthy">/-/healthy</a></li>
 </ul>
@@ -136,10 +144,11 @@ std::optional<std::string> HttpExposureWarning(const std::string& listen_address
 
 HttpServer::HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
                        ReloadAction& reload, telemetry::AgentMetrics& agent_metrics,
-                       SpanIngest* spans)
+                       SpanIngest* spans, ProxyService* proxy)
     : options_(std::move(options)),
       events_(events),
       spans_(spans),
+      proxy_(proxy),
       metrics_(metrics),
       reload_(reload),
       agent_metrics_(agent_metrics),
@@ -180,6 +189,9 @@ void HttpServer::Start() {
                                  // Respond() writes each response in one or two calls; no
                                  // reason to let Nagle's algorithm hold the last packet back.
                                  "tcp_nodelay",           "1",
+                                 // Paths reach the handlers as sent: the proxy forwards them
+                                 // still percent-encoded; Handle() decodes the others itself.
+                                 "decode_url",            "no",
                                  nullptr};
   mg_callbacks callbacks{};
   callbacks.begin_request = &HttpServer::Dispatch;
@@ -353,6 +365,7 @@ int HttpServer::Log(const mg_connection* conn, const char* message) {
 }
 
 Handler HttpServer::HandlerFor(std::string_view path) const {
+  if (path.starts_with(kProxyPrefix)) return Handler::kProxy;
   if (path == "/v1/events") return Handler::kEvents;
   if (path == "/v1/traces" && spans_ != nullptr) return Handler::kTraces;
   if (path == options_.telemetry_path) return Handler::kMetrics;
@@ -365,41 +378,68 @@ Handler HttpServer::HandlerFor(std::string_view path) const {
 
 int HttpServer::Unauthorized(mg_connection* conn, Handler handler, AuthResult result) {
   const mg_request_info* info = mg_get_request_info(conn);
+  // The proxy's clients send their Authorization header to the upstream; they authenticate to
+  // the agent as to any HTTP proxy, with Proxy-Authorization, and are challenged with 407.
+  const bool proxy = handler == Handler::kProxy;
+  const int status = proxy ? 407 : 401;
   telemetry::AuthFailure reason = telemetry::AuthFailure::kBadCredentials;
-  std::string_view message = "401 unauthorized: wrong user name or password\n";
+  std::string message = "wrong user name or password";
   if (result == AuthResult::kMissing) {
     reason = telemetry::AuthFailure::kMissing;
-    message = "401 unauthorized: this agent needs HTTP basic auth (see its web config)\n";
+    message = proxy ? "this agent's proxy needs HTTP basic auth in a Proxy-Authorization header "
+                      "(see its web config)"
+                    : "this agent needs HTTP basic auth (see its web config)";
   } else if (result == AuthResult::kMalformed) {
     reason = telemetry::AuthFailure::kMalformed;
-    message = "401 unauthorized: the Authorization header is not Basic base64(user:password)\n";
+    message = proxy ? "the Proxy-Authorization header is not Basic base64(user:password)"
+                    : "the Authorization header is not Basic base64(user:password)";
   }
   agent_metrics_.CountAuthFailure(reason);
-  agent_metrics_.CountHttpRequest(handler, 401);
-  spdlog::debug("401 for {} {} from {}: {}", info->request_method,
-                info->local_uri ? info->local_uri : "", info->remote_addr,
-                message.substr(0, message.size() - 1));
-  Headers headers = {{"WWW-Authenticate", R"(Basic realm="llm_exporter", charset="UTF-8")"}};
+  agent_metrics_.CountHttpRequest(handler, status);
+  spdlog::debug("{} for {} {} from {}: {}", status, info->request_method,
+                info->local_uri ? info->local_uri : "", info->remote_addr, message);
+  Headers headers = {{proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+                      R"(Basic realm="llm_exporter", charset="UTF-8")"}};
   // A body was not read: close the connection rather than parse the body as the next request.
   const std::string_view method = info->request_method;
   if (method != "GET" && method != "HEAD") headers.emplace_back("Connection", "close");
-  Respond(conn, 401, kTextPlain, message, headers, method == "HEAD");
-  return 401;
+  if (proxy) {
+    // JSON, as the SDKs behind the proxy expect of an error answer.
+    Respond(conn, status, kJson, ErrorJson("407 proxy authentication required: " + message),
+            headers, method == "HEAD");
+  } else {
+    Respond(conn, status, kTextPlain, "401 unauthorized: " + message + "\n", headers,
+            method == "HEAD");
+  }
+  return status;
 }
 
 int HttpServer::Handle(mg_connection* conn) {
+  const auto received = std::chrono::steady_clock::now();
   const mg_request_info* info = mg_get_request_info(conn);
   const std::string_view method = info->request_method;
-  const std::string_view path = info->local_uri ? info->local_uri : "";
+  // civetweb leaves paths encoded (decode_url=no): the proxy's as they came (local_uri_raw; the
+  // query is cut off it already), the others with "." and ".." segments resolved (local_uri),
+  // decoded here as civetweb would have.
+  const std::string_view raw_path = info->local_uri_raw ? info->local_uri_raw : "";
+  const bool proxied = raw_path.starts_with(kProxyPrefix);
+  thread_local std::string decoded;
+  const char* local_uri = info->local_uri ? info->local_uri : "";
+  decoded.resize(std::strlen(local_uri) + 1);
+  const int decoded_size = mg_url_decode(local_uri, static_cast<int>(decoded.size() - 1),
+                                         decoded.data(), static_cast<int>(decoded.size()), 0);
+  decoded.resize(decoded_size > 0 ? static_cast<std::size_t>(decoded_size) : 0);
+  const std::string_view path = proxied ? raw_path : std::string_view(decoded);
   const bool get = method == "GET" || method == "HEAD";
   // Every endpoint, health checks included, is behind basic auth when it is on, as with
   // exporter-toolkit.
   if (auth_ != nullptr) {
-    const char* header = mg_get_header(conn, "Authorization");
+    const char* header = mg_get_header(conn, proxied ? "Proxy-Authorization" : "Authorization");
     const AuthResult result = auth_->Check(
         header != nullptr ? std::optional<std::string_view>(header) : std::nullopt);
     if (result != AuthResult::kOk) return Unauthorized(conn, HandlerFor(path), result);
   }
+  if (proxied) return HandleProxy(conn, raw_path.substr(kProxyPrefix.size()), received);
   const auto not_allowed = [&](Handler handler, std::string_view allow) {
     agent_metrics_.CountHttpRequest(handler, 405);
     Respond(conn, 405, kTextPlain,
@@ -449,6 +489,24 @@ int HttpServer::Handle(mg_connection* conn) {
           "not found: " + std::string(path) + " (try " + options_.telemetry_path +
               " or POST /v1/events)\n");
   return 404;
+}
+
+int HttpServer::HandleProxy(mg_connection* conn, std::string_view target,
+                            std::chrono::steady_clock::time_point received) {
+  if (proxy_ == nullptr) {
+    agent_metrics_.CountHttpRequest(Handler::kProxy, 404);
+    Respond(conn, 404, kJson,
+            ErrorJson("the metering proxy is off: start the agent with --proxy.config.file "
+                      "naming the upstreams to proxy (docs/proxy.md)"));
+    return 404;
+  }
+  CivetwebProxyExchange exchange(conn, target, received, body_deadline_,
+                                 std::chrono::milliseconds(options_.request_timeout_ms),
+                                 agent_metrics_);
+  const int status = proxy_->Serve(exchange);
+  const int counted = status != 0 ? status : kClientClosedRequest;
+  agent_metrics_.CountHttpRequest(Handler::kProxy, counted);
+  return counted;
 }
 
 int HttpServer::ReadBodyOrRespond(mg_connection* conn, Handler handler, std::string* body,

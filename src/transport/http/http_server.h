@@ -1,9 +1,11 @@
 // The HTTP face of the agent (civetweb): POST /v1/events, POST /v1/traces (OTLP/HTTP),
-// GET /metrics, POST /-/reload, GET /-/ready and /-/healthy, and a landing page at /; over TLS
-// and behind basic auth when the web config (--web.config.file) asks for them.
+// GET /metrics, POST /-/reload, GET /-/ready and /-/healthy, a landing page at /, and the metering
+// proxy under /proxy/; over TLS and behind basic auth when the web config (--web.config.file) asks
+// for them.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -16,6 +18,7 @@
 #include "config/web_config.h"
 #include "llm_exporter/event_ingest.h"
 #include "llm_exporter/metrics_source.h"
+#include "llm_exporter/proxy_service.h"
 #include "llm_exporter/span_ingest.h"
 #include "llm_exporter/reload.h"
 #include "telemetry/agent_metrics.h"
@@ -45,13 +48,15 @@ struct HttpServerOptions {
 
 // Start() and Stop() from one thread; handlers run on civetweb's worker threads and use only
 // thread-safe collaborators. The server knows them by their interfaces: events go to an
-// EventIngest, /metrics comes from a MetricsSource, /-/reload runs a ReloadAction.
+// EventIngest, /metrics comes from a MetricsSource, /-/reload runs a ReloadAction, /proxy/... goes
+// to a ProxyService.
 class HttpServer {
  public:
-  // `spans` serves POST /v1/traces (OTLP/HTTP) when given.
+  // `spans` serves POST /v1/traces (OTLP/HTTP) when given; `proxy` serves /proxy/... when given
+  // (without it those answer 404, saying how to turn the proxy on).
   HttpServer(HttpServerOptions options, EventIngest& events, MetricsSource& metrics,
              ReloadAction& reload, telemetry::AgentMetrics& agent_metrics,
-             SpanIngest* spans = nullptr);
+             SpanIngest* spans = nullptr, ProxyService* proxy = nullptr);
   ~HttpServer();
 
   // Binds and starts serving; throws std::runtime_error with civetweb's (or OpenSSL's) reason.
@@ -79,7 +84,8 @@ class HttpServer {
   static int Log(const mg_connection* conn, const char* message);
   telemetry::Handler HandlerFor(std::string_view path) const;
   int Handle(mg_connection* conn);
-  // 401 with a WWW-Authenticate challenge, counted by handler and reason.
+  // 401 with a WWW-Authenticate challenge (407 with Proxy-Authenticate for the proxy), counted by
+  // handler and reason.
   int Unauthorized(mg_connection* conn, telemetry::Handler handler, AuthResult result);
   // Reads the request body into *body under --web.max-request-bytes and the body deadline.
   // Returns 0 when it was read, else the status it answered with (408, 413, 400); `counted` ends
@@ -91,10 +97,14 @@ class HttpServer {
   int HandleTraces(mg_connection* conn);
   int HandleMetrics(mg_connection* conn, bool head_only);
   int HandleReload(mg_connection* conn);
+  // `target`: the raw path after "/proxy/".
+  int HandleProxy(mg_connection* conn, std::string_view target,
+                  std::chrono::steady_clock::time_point received);
 
   HttpServerOptions options_;
   EventIngest& events_;
   SpanIngest* spans_;
+  ProxyService* proxy_;
   MetricsSource& metrics_;
   ReloadAction& reload_;
   telemetry::AgentMetrics& agent_metrics_;
