@@ -104,6 +104,7 @@ struct StreamMeter::Impl {
   // Parses `json` with the stream's parser, from a padded copy (simdjson reads up to
   // SIMDJSON_PADDING bytes past the end).
   bool Parse(std::string_view json, element* root) {
+    if (json.empty()) return false;  // not JSON; and a "data" line without a colon has no bytes
     if (padded_capacity < json.size() + simdjson::SIMDJSON_PADDING) {
       padded_capacity = json.size() + simdjson::SIMDJSON_PADDING;
       padded = std::make_unique<char[]>(padded_capacity);

@@ -486,7 +486,7 @@ TEST_CASE("StreamMeter: an OpenAI error chunk in a 200 chat stream") {
 TEST_CASE("StreamMeter: `event: error` is an error whatever its data") {
   for (const char* event : {"event: error\ndata: {\"message\":\"boom\"}\n\n",
                             "event: error\ndata: not json\n\n", "event: error\n\n",
-                            "event: error\ndata: [1,2]\n\n"}) {
+                            "event: error\ndata: [1,2]\n\n", "event: error\ndata\n\n"}) {
     CAPTURE(event);
     StreamMeter meter(ApiKind::kOpenAi, Operation::kChat, false);
     std::string rewritten;
@@ -521,7 +521,7 @@ TEST_CASE("StreamMeter: bad events are forwarded and lose nothing read before th
   for (const char* bad :
        {"data: {\"model\":\"x\",\"usage\":{\"prompt_tokens\":99\n\n", "data: {]\n\n",
         "data: \xff\xfe\n\n", "data: {\"model\":\"\xc3\x28\"}\n\n", "data: 12\n\n",
-        "data: \"string\"\n\n", "data: null\n\n", "data:\n\n", "\n", "garbage without colon\n\n",
+        "data: \"string\"\n\n", "data: null\n\n", "data:\n\n", "data\n\n", "\n", "garbage without colon\n\n",
         "data: {\"choices\":\"nope\",\"usage\":[1]}\n\n", "data: {\"usage\":{\"prompt_tokens\":"
         "99999999999999999999999}}\n\n"}) {
     CAPTURE(bad);
