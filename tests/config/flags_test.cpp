@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cstdio>
+#include <fstream>
 #include <initializer_list>
 #include <iostream>
 #include <regex>
@@ -42,7 +44,7 @@ class CapturedStream {
 const std::vector<std::string> kEmptyMeansDefault = {
     "--pricing.file",       "--budgets.file",          "--web.config.file",
     "--ingest.listen-unix", "--ingest.listen-unixgram", "--ingest.listen-udp",
-    "--otlp.grpc-listen-address", "--remote-write.config.file"};
+    "--otlp.grpc-listen-address", "--remote-write.config.file", "--proxy.config.file"};
 const std::vector<std::pair<std::string, std::string>> kEmptyIsAnError = {
     {"--web.listen-address", "give host:port, e.g. 127.0.0.1:9778"},
     {"--web.telemetry-path", "give a path such as /metrics"},
@@ -155,6 +157,20 @@ TEST_CASE("ParseFlags: the web config file and the HTTP timeouts") {
   CHECK(Parse({"--web.keep-alive-timeout=1d"}, &config) == 2);
 }
 
+TEST_CASE("ParseFlags: the proxy config file: off by default, and it must exist") {
+  AgentConfig config;
+  CHECK_FALSE(Parse({}, &config).has_value());
+  CHECK(config.proxy_config_file.empty());
+  const std::string path = "/tmp/llm_exporter_flags_test_proxy.yml";
+  { std::ofstream(path) << "upstreams: []\n"; }
+  CHECK_FALSE(Parse({"--proxy.config.file", path}, &config).has_value());
+  CHECK(config.proxy_config_file == path);
+  std::remove(path.c_str());
+  CHECK(ErrorLine({"--proxy.config.file=/nonexistent/proxy.yml"}) ==
+        "llm_exporter: error: --proxy.config.file: File does not exist: /nonexistent/proxy.yml "
+        "(see --help)\n");
+}
+
 TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes nothing else") {
   for (const std::string& flag : kEmptyMeansDefault) {
     CAPTURE(flag);
@@ -165,6 +181,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
       config.pricing_file = config.budgets_file = config.web_config_file = "set";
       config.unix_listen_path = config.unixgram_listen_path = config.udp_listen_address = "set";
       config.otlp_grpc_listen_address = config.remote_write_config_file = "set";
+      config.proxy_config_file = "set";
       std::vector<std::string> storage = {"llm_exporter"};
       storage.insert(storage.end(), args.begin(), args.end());
       std::vector<char*> argv;
@@ -179,6 +196,7 @@ TEST_CASE("ParseFlags: an empty file or socket flag means its default, and takes
           : flag == "--ingest.listen-unixgram" ? config.unixgram_listen_path
           : flag == "--otlp.grpc-listen-address" ? config.otlp_grpc_listen_address
           : flag == "--remote-write.config.file" ? config.remote_write_config_file
+          : flag == "--proxy.config.file" ? config.proxy_config_file
                                                : config.udp_listen_address;
       CHECK(value.empty());
     }

@@ -57,9 +57,20 @@ bool BodyInflater::Start(std::string_view first) {
 bool BodyInflater::Inflate(std::string_view in, std::string* out, std::size_t limit) {
   if (failed_) return false;
   if (in.empty()) return true;
-  if (!started_ && !Start(in)) {
-    failed_ = true;
-    return false;
+  if (!started_) {
+    // Deflate's format is told by its first two bytes: one byte alone waits for the next.
+    if (coding_ == ContentCoding::kDeflate && first_.size() + in.size() < 2) {
+      first_.append(in);
+      return true;
+    }
+    if (!first_.empty()) {
+      first_.append(in);
+      in = first_;
+    }
+    if (!Start(in)) {
+      failed_ = true;
+      return false;
+    }
   }
   z_stream_s& z = *stream_;
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));

@@ -35,6 +35,7 @@ class BodyInflater {
 
   ContentCoding coding_;
   std::unique_ptr<z_stream_s> stream_;
+  std::string first_;  // a deflate body's first byte, until the second comes
   bool started_ = false;
   bool failed_ = false;
 };

@@ -34,13 +34,13 @@ Names NamesOf(ProxyError error) {
 
 std::string ErrorBody(config::UpstreamKind kind, ProxyError error, std::string_view message) {
   const Names names = NamesOf(error);
-  nlohmann::json body;
+  nlohmann::ordered_json body;
   if (kind == config::UpstreamKind::kAnthropic) {
     body = {{"type", "error"}, {"error", {{"type", names.anthropic_type}, {"message", message}}}};
   } else {
     body = {{"error", {{"message", message}, {"type", "proxy_error"}, {"code", names.code}}}};
   }
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace llm_exporter::transport::proxy

@@ -26,7 +26,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 // One transfer's state, which the callbacks update.
-struct Transfer {
+struct TransferState {
   AnswerSink* sink = nullptr;
   int status = 0;
   bool head_done = false;
@@ -37,7 +37,7 @@ struct Transfer {
 };
 
 size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<TransferState*>(user);
   const size_t n = size * count;
   t->last_activity = Clock::now();
   if (t->head_done) return n;  // trailers: not relayed
@@ -80,7 +80,7 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<TransferState*>(user);
   const size_t n = size * count;
   t->last_activity = Clock::now();
   if (!t->sink->OnBody(std::string_view(data, n))) {
@@ -92,7 +92,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 
 // Upload progress counts as activity for the idle timeout, as answer bytes do.
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t ulnow) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<TransferState*>(user);
   if (ulnow != t->uploaded) {
     t->uploaded = ulnow;
     t->last_activity = Clock::now();
@@ -249,7 +249,7 @@ TransferResult UpstreamPool::Transfer(const UpstreamRequest& request, AnswerSink
   curl_slist* headers = nullptr;
   for (const std::string& line : request.headers) headers = curl_slist_append(headers, line.c_str());
 
-  Transfer t;
+  TransferState t;
   t.sink = &sink;
   t.last_activity = Clock::now();
   session->error[0] = '\0';

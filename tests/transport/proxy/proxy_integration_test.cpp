@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include "fakes/socket_clients.h"
 #include "proxy_test_support.h"
 
 namespace llm_exporter::testing {
@@ -125,7 +126,7 @@ TEST_CASE("proxy: a non-streamed answer passes through byte for byte, and is met
   CHECK(call.client_retry);
   CHECK(call.rate_limits.limit == std::array<int64_t, 4>{500, 30000, -1, -1});
   CHECK(call.rate_limits.remaining == std::array<int64_t, 4>{499, 29983, -1, -1});
-  CHECK(agent.proxy_metrics->in_flight(0) == 0);
+  CHECK(WaitFor([&] { return agent.proxy_metrics->in_flight(0) == 0; }));
   CHECK(agent.proxy_metrics->unmetered(0) == 0);
 }
 
@@ -313,15 +314,16 @@ TEST_CASE("proxy: error statuses and bodies reach the client unchanged") {
 }
 
 TEST_CASE("proxy: a client hang-up mid-stream aborts the upstream at once") {
-  Latch client_has_first;
-  std::atomic<bool> upstream_saw_close{false};
+  Latch upstream_saw_close;
   std::chrono::steady_clock::time_point closed_at;
   FakeUpstream upstream([&](UpstreamConnection& c, const ReceivedRequest&) {
     c.Send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
     c.SendChunk(ChatChunk(R"({"content":"Hel"})"));
     // Then silence, as a model thinking: only the client's hang-up can end this.
-    upstream_saw_close = c.WaitClosed(10s);
-    closed_at = std::chrono::steady_clock::now();
+    if (c.WaitClosed(10s)) {
+      closed_at = std::chrono::steady_clock::now();
+      upstream_saw_close.Release();
+    }
     return false;
   });
   config::Upstream u = UpstreamFor("openai", upstream.url());
@@ -333,23 +335,29 @@ TEST_CASE("proxy: a client hang-up mid-stream aborts the upstream at once") {
   REQUIRE(client->ReadUntil([](std::string_view raw) { return raw.find("Hel") != std::string_view::npos; }));
   const auto hung_up = std::chrono::steady_clock::now();
   client.reset();
-  const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
-  REQUIRE(calls.size() == 1);
-  CHECK(calls[0].status == "cancelled");
-  CHECK(calls[0].outcome == ProxyOutcome::kCancelled);
-  CHECK(upstream_saw_close.load());
+  REQUIRE(upstream_saw_close.Wait());
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(closed_at - hung_up);
   MESSAGE("the upstream saw its connection close " << took.count() << " ms after the hang-up");
   // Far below the idle timeout: the hang-up, not a timeout, ended it.
   CHECK(took < std::chrono::seconds(5));
+  const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].status == "cancelled");
+  CHECK(calls[0].outcome == ProxyOutcome::kCancelled);
+  // Counted once the handler returns, just after the call was recorded.
+  CHECK(WaitFor([&] {
+    return agent.SelfMetrics().find(
+               "llm_exporter_http_requests_total{code=\"200\",handler=\"/proxy/\"} 1") !=
+           std::string::npos;
+  }));
 }
 
 TEST_CASE("proxy: a client hang-up before any answer aborts the upstream too") {
-  std::atomic<bool> upstream_saw_close{false};
+  Latch upstream_saw_close;
   Latch request_arrived;
   FakeUpstream upstream([&](UpstreamConnection& c, const ReceivedRequest&) {
     request_arrived.Release();
-    upstream_saw_close = c.WaitClosed(10s);
+    if (c.WaitClosed(10s)) upstream_saw_close.Release();
     return false;
   });
   config::Upstream u = UpstreamFor("openai", upstream.url());
@@ -359,11 +367,11 @@ TEST_CASE("proxy: a client hang-up before any answer aborts the upstream too") {
   client->Send(Request("POST", "/proxy/openai/v1/chat/completions", R"({"model":"gpt-4o"})"));
   REQUIRE(request_arrived.Wait());
   client.reset();
+  CHECK(upstream_saw_close.Wait());
   const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].outcome == ProxyOutcome::kCancelled);
   CHECK(calls[0].model == "gpt-4o");
-  CHECK(upstream_saw_close.load());
 }
 
 TEST_CASE("proxy: an upstream silent past its idle timeout gets 504 before an answer") {
@@ -379,7 +387,7 @@ TEST_CASE("proxy: an upstream silent past its idle timeout gets 504 before an an
   const RawResponse response = client.ReadResponse();
   CHECK(response.status == 504);
   CHECK(response.body ==
-        R"({"error":{"message":"upstream \"openai\" sent nothing for its idle_timeout (300 ms)","type":"proxy_error","code":"upstream_timeout"}})");
+        R"j({"error":{"message":"upstream \"openai\" sent nothing for its idle_timeout (300 ms)","type":"proxy_error","code":"upstream_timeout"}})j");
   const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].outcome == ProxyOutcome::kTimeout);

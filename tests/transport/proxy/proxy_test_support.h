@@ -456,9 +456,32 @@ class ProxyAgent {
   }
   ~ProxyAgent() {
     if (proxy) proxy->Shutdown();
+    // civetweb's listening thread polls with a 2 s timeout and mg_stop() waits for it to see
+    // the stop flag: connections to the port while it stops end that wait at once.
+    std::atomic<bool> stopped{false};
+    std::thread poke([&] {
+      while (!stopped.load()) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<uint16_t>(server->port()));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+        ::close(fd);
+        std::this_thread::sleep_for(20ms);
+      }
+    });
     server->Stop();
+    stopped = true;
+    poke.join();
   }
   int port() const { return server->port(); }
+  // The agent's own metrics, as /metrics shows them.
+  std::string SelfMetrics() const {
+    std::string text;
+    agent_metrics.AppendText(&text);
+    return text;
+  }
 
   NoEvents events;
   NoMetrics metrics;
