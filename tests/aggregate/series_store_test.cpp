@@ -1237,7 +1237,7 @@ TEST_CASE("SeriesStore: with a TTL, idle upstream series are dropped and handed 
 
   // Back from zero, as a counter reset: the old rate limits are gone with the series.
   store.RecordUpstream(Observed("openai", "old"));
-  const UpstreamValue& back = UpstreamsByKey(store.SnapshotUpstreams()).at("openai|old");
+  const UpstreamValue back = UpstreamsByKey(store.SnapshotUpstreams()).at("openai|old");
   CHECK(back.rate_limits.limit == std::array<int64_t, 4>{-1, -1, -1, -1});
   CHECK(back.client_retries == 0);
 }
