@@ -49,10 +49,6 @@ PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
 ANNOUNCED = {
     "llm_exporter_series_overflow_total": ("counter", {"family"}),
     "llm_exporter_series_limit": ("gauge", {"family"}),
-    # The metering proxy's own metrics (docs/proxy.md), until docs/metrics.md lists them.
-    "llm_exporter_proxy_requests_in_flight": ("gauge", {"upstream"}),
-    "llm_exporter_proxy_streams_without_usage_total": ("counter", {"upstream"}),
-    "llm_exporter_proxy_upstream_failures_total": ("counter", {"upstream", "reason"}),
 }
 RANGE_FUNCTIONS = {"rate", "increase", "irate"}
 AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",

@@ -198,7 +198,8 @@ AGENTS = [("qa_agent", "success")] * 3 + [("qa_agent", "error"), ("planner", "su
                                           ("planner", "success")]
 TOOLS = ([("web_search", "success")] * 15 + [("web_search", "error")] * 5
          + [("calculator", "success")] * 3 + [("calculator", "error")] + [("llm_call", "success")])
-FAMILIES = {"requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool"}
+FAMILIES = {"requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool",
+            "upstream"}
 
 
 def otlp_batch(batch):
