@@ -61,7 +61,9 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     std::vector<HeaderField> fields;
     fields.reserve(t->headers.size());
     for (const auto& [name, value] : t->headers) fields.push_back({name, value});
-    if (!t->sink->OnHead(t->status, fields)) {
+    const bool go_on = t->sink->OnHead(t->status, fields);
+    t->last_activity = Clock::now();
+    if (!go_on) {
       t->stopped = true;
       return CURL_WRITEFUNC_ERROR;
     }
@@ -82,8 +84,11 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<TransferState*>(user);
   const size_t n = size * count;
+  const bool go_on = t->sink->OnBody(std::string_view(data, n));
+  // After the write to the client, which blocks while a slow client catches up: the upstream
+  // was not idle meanwhile, only held back.
   t->last_activity = Clock::now();
-  if (!t->sink->OnBody(std::string_view(data, n))) {
+  if (!go_on) {
     t->stopped = true;
     return CURL_WRITEFUNC_ERROR;
   }

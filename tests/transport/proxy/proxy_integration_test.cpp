@@ -491,5 +491,151 @@ TEST_CASE("proxy: off, /proxy/ answers 404 saying how to turn it on") {
   CHECK(response.body.find("--proxy.config.file") != std::string::npos);
 }
 
+TEST_CASE("proxy: with basic auth on, clients authenticate with Proxy-Authorization (407)") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    return true;
+  });
+  config::WebConfig web;
+  // Made with Python's crypt module (libxcrypt): crypt.crypt("wonderland", "$2b$04$" + salt).
+  web.basic_auth_users["alice"] = "$2b$04$abcdefghijklmnopqrstuujZkTwHUiJ9XdZPwKfcfDo7dMp5DjlTu";
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())), web);
+  const std::string alice = "Basic YWxpY2U6d29uZGVybGFuZA==";  // alice:wonderland
+  {
+    RawClient client(agent.port());
+    client.Send(Request("GET", "/proxy/openai/v1/models", "", {"Authorization: Bearer sk-1"}));
+    const RawResponse response = client.ReadResponse();
+    CHECK(response.status == 407);
+    CHECK(response.Header("Proxy-Authenticate") == R"(Basic realm="llm_exporter", charset="UTF-8")");
+    CHECK(response.Header("Content-Type") == "application/json");
+  }
+  {
+    // The agent's password in Authorization is not taken for the proxy: that header is the
+    // provider's.
+    RawClient client(agent.port());
+    client.Send(Request("GET", "/proxy/openai/v1/models", "", {"Authorization: " + alice}));
+    CHECK(client.ReadResponse().status == 407);
+  }
+  {
+    RawClient client(agent.port());
+    client.Send(Request("GET", "/proxy/openai/v1/models", "",
+                        {"Proxy-Authorization: " + alice, "Authorization: Bearer sk-1"}));
+    const RawResponse response = client.ReadResponse();
+    CHECK(response.status == 200);
+    CHECK(response.body == "{}");
+  }
+  {
+    // The other endpoints keep Authorization.
+    RawClient client(agent.port());
+    client.Send(Request("GET", "/metrics", "", {"Proxy-Authorization: " + alice}));
+    CHECK(client.ReadResponse().status == 401);
+  }
+  const std::vector<ReceivedRequest> got = upstream.requests();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].Header("Authorization") == "Bearer sk-1");
+  CHECK_FALSE(got[0].Header("Proxy-Authorization"));
+  const std::string metrics = agent.SelfMetrics();
+  CHECK(metrics.find("llm_exporter_http_requests_total{code=\"407\",handler=\"/proxy/\"} 2") !=
+        std::string::npos);
+  CHECK(metrics.find("llm_exporter_http_auth_failures_total{reason=\"missing\"} 3") !=
+        std::string::npos);
+}
+
+TEST_CASE("proxy: stopping the proxy cuts the streams in flight at once") {
+  Latch upstream_saw_close;
+  FakeUpstream upstream([&](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    c.SendChunk(ChatChunk(R"({"content":"Hel"})"));
+    if (c.WaitClosed(10s)) upstream_saw_close.Release();
+    return false;
+  });
+  config::Upstream u = UpstreamFor("openai", upstream.url());
+  u.idle_timeout = std::chrono::minutes(1);
+  ProxyAgent agent(OneUpstream(u));
+  RawClient client(agent.port());
+  client.Send(Request("POST", "/proxy/openai/v1/chat/completions", R"({"model":"gpt-4o","stream":true})"));
+  REQUIRE(client.ReadUntil([](std::string_view raw) { return raw.find("Hel") != std::string_view::npos; }));
+  agent.proxy->Shutdown();
+  CHECK(client.ReadToEnd());
+  CHECK_FALSE(ParseResponse(client.received())->complete);
+  CHECK(upstream_saw_close.Wait());
+  const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].outcome == ProxyOutcome::kCancelled);
+  // Later requests are refused.
+  RawClient late(agent.port());
+  late.Send(Request("GET", "/proxy/openai/v1/models", ""));
+  CHECK(late.ReadResponse().status == 503);
+}
+
+TEST_CASE("proxy: HEAD keeps the answer's length without a body, and the connection") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest& r) {
+    if (r.method == "HEAD") {
+      c.Send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n");
+    } else {
+      c.Send("HTTP/1.1 204 No Content\r\nx-request-id: r2\r\n\r\n");
+    }
+    return true;
+  });
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())));
+  RawClient client(agent.port());
+  client.Send(Request("HEAD", "/proxy/openai/v1/files", ""));
+  REQUIRE(client.ReadUntil([](std::string_view raw) { return raw.find("\r\n\r\n") != std::string_view::npos; }));
+  const std::string head = client.received();
+  CHECK(head.find("Content-Length: 42\r\n") != std::string::npos);
+  CHECK(head.ends_with("\r\n\r\n"));
+  client.Forget();
+  client.Send(Request("DELETE", "/proxy/openai/v1/files/file-1", ""));
+  REQUIRE(client.ReadUntil([](std::string_view raw) { return raw.ends_with("\r\n\r\n"); }));
+  CHECK(client.received().starts_with("HTTP/1.1 204 "));
+  CHECK(client.received().find("x-request-id: r2\r\n") != std::string::npos);
+  CHECK(client.received().find("Content-Length") == std::string::npos);
+  CHECK(client.received().find("Transfer-Encoding") == std::string::npos);
+  const std::vector<ReceivedRequest> got = upstream.requests();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].method == "HEAD");
+  CHECK(got[1].method == "DELETE");
+  CHECK(got[1].target == "/v1/files/file-1");
+  CHECK_FALSE(got[1].Header("Content-Length"));
+}
+
+TEST_CASE("proxy: an HTTP/1.0 client gets a body that ends with the connection") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+    c.SendChunk("hello ");
+    c.SendChunk("world");
+    c.Send("0\r\n\r\n");
+    return true;
+  });
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())));
+  RawClient client(agent.port());
+  client.Send("GET /proxy/openai/v1/models HTTP/1.0\r\n\r\n");
+  CHECK(client.ReadToEnd());
+  const std::string& raw = client.received();
+  CHECK(raw.find("Transfer-Encoding") == std::string::npos);
+  CHECK(raw.find("Connection: close\r\n") != std::string::npos);
+  CHECK(raw.ends_with("\r\n\r\nhello world"));
+}
+
+TEST_CASE("proxy: a client waiting for 100 Continue gets it, then its body is forwarded") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    return true;
+  });
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())));
+  RawClient client(agent.port());
+  const std::string body = R"({"model":"text-embedding-3-small","input":"x"})";
+  client.Send("POST /proxy/openai/v1/embeddings HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  REQUIRE(client.ReadUntil([](std::string_view raw) { return raw == "HTTP/1.1 100 Continue\r\n\r\n"; }));
+  client.Forget();
+  client.Send(body);
+  CHECK(client.ReadResponse().status == 200);
+  const std::vector<ReceivedRequest> got = upstream.requests();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].body == body);
+  CHECK_FALSE(got[0].Header("Expect"));
+}
+
 }  // namespace
 }  // namespace llm_exporter::testing
