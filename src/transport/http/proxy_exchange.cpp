@@ -83,6 +83,7 @@ int CivetwebProxyExchange::client_fd() {
 
 ProxyBodyRead CivetwebProxyExchange::ReadBody(std::size_t limit, std::string* body) {
   body->clear();
+  body_read_ = true;
   if (info_->content_length > 0 && static_cast<unsigned long long>(info_->content_length) > limit) {
     must_close_ = true;
     return ProxyBodyRead::kTooLarge;
@@ -136,7 +137,11 @@ bool CivetwebProxyExchange::SendHead(int status, std::span<const HeaderField> he
                                      ResponseFraming framing, uint64_t content_length) {
   if (status_ != 0 || failed_) return false;
   status_ = status;
-  bool close = must_close_ || !ClientKeepsAlive();
+  // A body left unread (an answer given before it was needed) would be read and thrown away by
+  // civetweb to keep the connection, however large: the connection closes instead.
+  const bool unread_body =
+      !body_read_ && (info_->content_length > 0 || RequestHeader("Transfer-Encoding"));
+  bool close = must_close_ || unread_body || !ClientKeepsAlive();
   // The status line and the headers in one write: with TCP_NODELAY each write is a packet of its
   // own (civetweb's mg_response_header_send writes every header line by itself).
   thread_local std::string head;

@@ -57,6 +57,7 @@ class CivetwebProxyExchange final : public ProxyExchange {
   std::vector<HeaderField> headers_;
   int fd_ = -2;  // -2: not looked up yet
   int status_ = 0;
+  bool body_read_ = false;   // ReadBody() was called
   bool must_close_ = false;  // the body was not read to its end
   bool chunked_ = false;
   bool close_delimited_ = false;

@@ -303,6 +303,11 @@ TransferResult UpstreamPool::Transfer(const UpstreamRequest& request, AnswerSink
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
   }
 
+  // The transfer runs here, on the request's own thread: libcurl's multi interface with one
+  // transfer, so that the wait can also watch the client's socket (curl_multi_poll's extra
+  // descriptor). The idle timeout is kept here too, rather than by libcurl's low-speed limit,
+  // which counts whole seconds of average speed and cannot tell a slow client from a silent
+  // upstream.
   CURLM* multi = session->multi;
   curl_multi_add_handle(multi, h);
   const auto idle = upstream_.idle_timeout;

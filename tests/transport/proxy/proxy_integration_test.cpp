@@ -455,6 +455,8 @@ TEST_CASE("proxy: an unknown upstream gets 404 naming the known ones") {
   CHECK(response.status == 404);
   CHECK(response.body ==
         R"({"error":{"message":"no upstream named \"gemini\" in the proxy config; known: openai, claude","type":"proxy_error","code":"unknown_upstream"}})");
+  // Its body was not read: the connection closes rather than read it to throw it away.
+  CHECK(response.Header("Connection") == "close");
   CHECK(agent.proxy_metrics->unknown_upstream() == 1);
   CHECK(upstream.requests().empty());
 }
