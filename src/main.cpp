@@ -313,7 +313,7 @@ int Run(const config::AgentConfig& cfg) {
         cfg.remote_write_config_file, RemoteWriteDefaultsFor(cfg.listen_address));
     remote_write::InitHttpClient();
   }
-  std::optional<config::ProxyConfig> proxy_config;
+  config::ProxyConfig proxy_config;  // no upstreams: the proxy is off
   if (!cfg.proxy_config_file.empty()) proxy_config = config::LoadProxyConfig(cfg.proxy_config_file);
 
   SystemClock clock;
@@ -362,21 +362,20 @@ int Run(const config::AgentConfig& cfg) {
         &remote_write_metrics.AddTarget(target.name, target.capacity));
   }
 
-  // The metering proxy, when --proxy.config.file names its upstreams: its calls are priced and
-  // recorded as every transport's, with what it saw of each upstream.
-  std::unique_ptr<telemetry::ProxyMetrics> proxy_metrics;
-  std::unique_ptr<pipeline::ProxyPipeline> proxy_pipeline;
-  std::unique_ptr<transport::proxy::MeteringProxy> proxy;
-  if (proxy_config) {
-    std::vector<std::string> names;
-    for (const config::Upstream& upstream : proxy_config->upstreams) names.push_back(upstream.name);
-    proxy_metrics = std::make_unique<telemetry::ProxyMetrics>(agent_metrics, names);
-    proxy_pipeline = std::make_unique<pipeline::ProxyPipeline>(prices, store);
-    transport::proxy::MeteringProxyOptions proxy_options;
-    proxy_options.max_label_bytes = cfg.max_label_bytes;
-    proxy = std::make_unique<transport::proxy::MeteringProxy>(
-        std::move(*proxy_config), *proxy_pipeline, *proxy_metrics, proxy_options);
+  // The metering proxy, with the upstreams --proxy.config.file names: its calls are priced and
+  // recorded as every transport's, with what it saw of each upstream. Without the flag it has
+  // none, and answers /proxy/... with a 404 saying how to turn it on (counted as an unknown
+  // upstream).
+  std::vector<std::string> proxy_names;
+  for (const config::Upstream& upstream : proxy_config.upstreams) {
+    proxy_names.push_back(upstream.name);
   }
+  telemetry::ProxyMetrics proxy_metrics(agent_metrics, proxy_names);
+  pipeline::ProxyPipeline proxy_pipeline(prices, store);
+  transport::proxy::MeteringProxyOptions proxy_options;
+  proxy_options.max_label_bytes = cfg.max_label_bytes;
+  transport::proxy::MeteringProxy proxy(std::move(proxy_config), proxy_pipeline, proxy_metrics,
+                                        proxy_options);
 
   transport::HttpServerOptions http_options;
   http_options.listen_address = cfg.listen_address;
@@ -387,7 +386,7 @@ int Run(const config::AgentConfig& cfg) {
   http_options.keep_alive_timeout_ms = static_cast<int>(cfg.web_keep_alive_timeout.count() * 1000);
   http_options.web_config = web_config;
   transport::HttpServer http(http_options, event_pipeline, metrics, reloader, agent_metrics,
-                            &span_pipeline, proxy.get());
+                            &span_pipeline, &proxy);
 
   spdlog::info("Starting llm_exporter {}: price table {} ({} models), budgets {}",
                LLM_EXPORTER_VERSION_STRING,
@@ -412,12 +411,10 @@ int Run(const config::AgentConfig& cfg) {
           cfg.listen_address, http.bound_address(), web_config ? &*web_config : nullptr)) {
     spdlog::warn("{}", *warning);
   }
-  if (proxy) {
-    for (const config::Upstream& upstream : proxy->config().upstreams) {
-      spdlog::info("Metering proxy: {}://{}/proxy/{} -> {} ({})", http.scheme(),
-                   http.bound_address(), upstream.name, upstream.url,
-                   config::UpstreamKindName(upstream.kind));
-    }
+  for (const config::Upstream& upstream : proxy.config().upstreams) {
+    spdlog::info("Metering proxy: {}://{}/proxy/{} -> {} ({})", http.scheme(),
+                 http.bound_address(), upstream.name, upstream.url,
+                 config::UpstreamKindName(upstream.kind));
   }
   std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers =
       StartRemoteWriters(std::move(remote_write_targets), remote_write_target_metrics, cfg,
@@ -443,7 +440,7 @@ int Run(const config::AgentConfig& cfg) {
   if (grpc_server) grpc_server->Stop();
   // Proxied streams may last minutes: they are cut now, so that stopping HTTP, which waits for
   // the requests in flight, does not wait for them.
-  if (proxy) proxy->Shutdown();
+  proxy.Shutdown();
   http.Stop();
   // What the hold still keeps is decided and counted, for a final scrape by nothing: the
   // series go with the process, but the log says how much was in flight.

@@ -125,6 +125,23 @@ class StartUpFailureTest(unittest.TestCase):
             self.assertNotIn("Listening on", run.stderr)
 
 
+    def test_a_bad_proxy_config_stops_the_agent_before_it_listens(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "proxy.yml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("upstreams:\n  - {name: openai, kind: gemini, url: https://x.example}\n")
+            port = free_port()
+            run = subprocess.run([BINARY, f"--web.listen-address=127.0.0.1:{port}",
+                                  "--ingest.listen-unix=", "--web.threads=4",
+                                  f"--proxy.config.file={config}"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(run.returncode, 2, run.stderr)
+            self.assertTrue(run.stderr.strip().splitlines()[-1].startswith(
+                f"llm_exporter: error: proxy config {config}: line 2: upstreams[0]: kind must be "
+                "openai"), run.stderr)
+            self.assertNotIn("Listening on", run.stderr)
+
+
 class CheckConfigTest(unittest.TestCase):
     """--check-config loads every file the flags name and exits, listening nowhere."""
 
@@ -140,7 +157,28 @@ class CheckConfigTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.stderr)
         self.assertEqual(run.stdout,
                          "llm_exporter: config OK: price table built-in (3 models), budgets none, "
-                         f"web config none, remote write {config} (2 targets)\n")
+                         f"web config none, remote write {config} (2 targets), proxy none\n")
+
+    def test_a_proxy_config_is_checked_too(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "proxy.yml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("upstreams:\n  - {name: openai, kind: openai, url: https://api.openai.com}\n")
+            run = subprocess.run([BINARY, "--check-config", f"--proxy.config.file={config}"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(run.stdout,
+                             "llm_exporter: config OK: price table built-in (3 models), budgets "
+                             f"none, web config none, remote write none, proxy {config} (1 upstream)\n")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write("upstreams:\n  - name: openai\n    url: https://api.openai.com\n")
+            run = subprocess.run([BINARY, "--check-config", f"--proxy.config.file={config}"],
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 2)
+        self.assertEqual(run.stderr,
+                         f"llm_exporter: error: proxy config {config}: line 2: upstreams[0]: "
+                         "kind is required: openai or anthropic\n")
+        self.assertEqual(run.stdout, "")
 
     def test_a_bad_file_exits_2_naming_it(self):
         with tempfile.TemporaryDirectory() as tmp:

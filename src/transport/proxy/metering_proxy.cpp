@@ -89,11 +89,17 @@ int MeteringProxy::Serve(ProxyExchange& exchange) {
   if (index == config_.upstreams.size()) {
     metrics_.CountUnknownUpstream();
     const std::string shown(name.substr(0, kMaxEchoedName));
-    const std::string message =
-        name.empty() ? "no upstream named in the path: use /proxy/<upstream>/..., with one of: " +
-                           known_upstreams_
-                     : "no upstream named \"" + shown + "\" in the proxy config; known: " +
-                           known_upstreams_;
+    std::string message;
+    if (config_.upstreams.empty()) {
+      message = "the metering proxy is off: start the agent with --proxy.config.file naming the "
+                "upstreams to proxy (docs/proxy.md)";
+    } else if (name.empty()) {
+      message = "no upstream named in the path: use /proxy/<upstream>/..., with one of: " +
+                known_upstreams_;
+    } else {
+      message = "no upstream named \"" + shown + "\" in the proxy config; known: " +
+                known_upstreams_;
+    }
     exchange.Respond(404, {&kJsonType, 1},
                      ErrorBody(config::UpstreamKind::kOpenAi, ProxyError::kUnknownUpstream, message));
     return 404;

@@ -25,7 +25,8 @@ struct MeteringProxyOptions {
 };
 
 // Thread-safe: Serve() runs on any number of HTTP worker threads at once, each request on its
-// own. Owns one UpstreamPool per configured upstream. `ingest` and `metrics` must outlive it;
+// own. Owns one UpstreamPool per configured upstream. With no upstream configured the proxy is
+// off: every request gets a 404 saying how to turn it on. `ingest` and `metrics` must outlive it;
 // `metrics` indexes upstreams in the config's order.
 class MeteringProxy final : public ProxyService {
  public:

@@ -485,12 +485,22 @@ TEST_CASE("proxy: a body over max_request_bytes gets 413, a dot segment 400") {
 }
 
 TEST_CASE("proxy: off, /proxy/ answers 404 saying how to turn it on") {
-  ProxyAgent agent(std::nullopt);
+  // The agent's way: a proxy with no upstreams, which counts the request.
+  ProxyAgent agent{config::ProxyConfig{}};
   RawClient client(agent.port());
   client.Send(Request("GET", "/proxy/openai/v1/models", ""));
   const RawResponse response = client.ReadResponse();
   CHECK(response.status == 404);
-  CHECK(response.body.find("--proxy.config.file") != std::string::npos);
+  CHECK(response.body ==
+        R"j({"error":{"message":"the metering proxy is off: start the agent with --proxy.config.file naming the upstreams to proxy (docs/proxy.md)","type":"proxy_error","code":"unknown_upstream"}})j");
+  CHECK(agent.proxy_metrics->unknown_upstream() == 1);
+  // An HTTP server given no proxy at all says the same.
+  ProxyAgent bare(std::nullopt);
+  RawClient bare_client(bare.port());
+  bare_client.Send(Request("GET", "/proxy/openai/v1/models", ""));
+  const RawResponse bare_response = bare_client.ReadResponse();
+  CHECK(bare_response.status == 404);
+  CHECK(bare_response.body.find("--proxy.config.file") != std::string::npos);
 }
 
 TEST_CASE("proxy: with basic auth on, clients authenticate with Proxy-Authorization (407)") {
