@@ -36,9 +36,7 @@ struct TransferState {
   curl_off_t uploaded = 0;
 };
 
-size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<TransferState*>(user);
-  const size_t n = size * count;
+size_t ReadHeaderLine(TransferState* t, char* data, size_t n) {
   t->last_activity = Clock::now();
   if (t->head_done) return n;  // trailers: not relayed
   const std::string_view raw(data, n);
@@ -81,10 +79,26 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// No exception may cross libcurl's C frames: one from the sink or the header list (an allocation
+// failing) stops the transfer as a failed write to the client would.
+size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<TransferState*>(user);
+  try {
+    return ReadHeaderLine(t, data, size * count);
+  } catch (...) {
+    t->stopped = true;
+    return CURL_WRITEFUNC_ERROR;
+  }
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<TransferState*>(user);
   const size_t n = size * count;
-  const bool go_on = t->sink->OnBody(std::string_view(data, n));
+  bool go_on = false;
+  try {
+    go_on = t->sink->OnBody(std::string_view(data, n));
+  } catch (...) {
+  }
   // After the write to the client, which blocks while a slow client catches up: the upstream
   // was not idle meanwhile, only held back.
   t->last_activity = Clock::now();
