@@ -156,7 +156,7 @@ bool ResponseRelay::OnBody(std::string_view bytes) {
   if (!body_allowed_) return true;
   if (relay_events_) return RelayEvents(bytes, false);
   const bool ok = Send(bytes);
-  if (stream_meter_ || op_ != meter::Operation::kOther) MeterBytes(bytes);
+  if (op_ != meter::Operation::kOther) MeterBytes(bytes);
   return ok;
 }
 

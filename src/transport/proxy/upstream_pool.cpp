@@ -36,6 +36,8 @@ struct TransferState {
   curl_off_t uploaded = 0;
 };
 
+// One line of the answer's head as libcurl hands it over (status line, header, blank line; with
+// HTTP/2 libcurl writes the same lines). The blank line after a final status hands the head over.
 size_t ReadHeaderLine(TransferState* t, char* data, size_t n) {
   t->last_activity = Clock::now();
   if (t->head_done) return n;  // trailers: not relayed
