@@ -168,7 +168,8 @@ class Record:
         self.t_received = t_received  # time.monotonic() when the whole request was read
         self.status = None
         self.response_headers = []
-        self.response_body = bytearray()  # the entity body as sent (before chunked framing)
+        self.response_body = bytearray()  # the body before content coding and chunked framing
+        self.response_raw = bytearray()  # the body as sent: gzip-compressed when it was
         self.t_first_content = None
         self.t_done = None
         self.completed = False  # the whole answer was written
@@ -180,6 +181,13 @@ class Record:
         name = name.lower()
         for k, v in self.headers:
             if k.lower() == name:
+                return v
+        return None
+
+    def response_header(self, name):
+        """The first value of answer header `name` (lower case), or None."""
+        for k, v in self.response_headers:
+            if k == name:
                 return v
         return None
 
@@ -314,6 +322,7 @@ class _Answer:
         if self.gzip is not None:
             data = self.gzip.compress(data) + (self.gzip.flush(zlib.Z_SYNC_FLUSH)
                                                if flush_gzip else b"")
+        self.record.response_raw += data
         if not data:
             return
         if self.chunked:
@@ -327,6 +336,7 @@ class _Answer:
         tail = b""
         if self.gzip is not None:
             rest = self.gzip.flush(zlib.Z_FINISH)
+            self.record.response_raw += rest
             if rest:
                 tail += b"%x\r\n%b\r\n" % (len(rest), rest) if self.chunked else rest
         if self.chunked:
@@ -646,6 +656,7 @@ class _Call:
     async def whole(self, value, pretty=True):
         body = (json.dumps(value, indent=2, ensure_ascii=False) if pretty
                 else _dumps(value)).encode()
+        plain = body
         if self.gzip:
             body = _gzip(body)
         if self.stall_after is not None:
@@ -659,6 +670,7 @@ class _Call:
                                 + ([("content-encoding", "gzip")] if self.gzip else []),
                                 len(body), flush=False)
         await self.answer.send(body)
+        self.record.response_body[:] = plain
         await self.answer.finish()
 
     async def open_stream(self):

@@ -4,7 +4,10 @@
 //
 //   node call.mjs '<spec JSON>'        one call: prints one JSON line, its result
 //   node call.mjs '[<spec>, ...]'      calls one after the other: prints {"results":[...]}
+//   node call.mjs '{"parallel": [<spec>, ...]}'   the calls all at once: {"results":[...]}
 //   node call.mjs --spec-file FILE     the same, the JSON read from FILE
+//   --transport node|web               the SDKs' HTTP client: node-fetch (their default on
+//                                      Node.js) or the built-in fetch; default: see below
 //
 // A spec:
 //   {
@@ -14,6 +17,7 @@
 //     "model": "gpt-4o-mini",
 //     "fake": "ttft_ms=50&chunks=4",      sent as the X-Fake header (the fake's instructions)
 //     "headers": {"X-LLM-User-Id": "u1"}, more request headers
+//     "tag": "t1",                        copied into the result, to match it to its spec
 //     "user": "u2",                       the body's `user` (OpenAI) or metadata.user_id
 //     "maxRetries": 0,                    the SDK's retries (default 0: every call is one request)
 //     "timeoutMs": 30000,                 the SDK's timeout of one request
@@ -259,11 +263,12 @@ async function call(spec) {
   if (!scenario) throw new TypeError(`unknown scenario ${JSON.stringify(spec.scenario)}`);
   const controller = new AbortController();
   const result = {
-    ok: true, scenario: spec.scenario, status: null, text: '', chunks: 0, contentChunks: 0,
+    ok: true, scenario: spec.scenario, transport, status: null, text: '', chunks: 0, contentChunks: 0,
     firstContentMs: null, totalMs: null, usage: null, model: null, finishReason: null,
     sawUsageOnlyChunk: false, sawUsageNull: false, aborted: false, requestId: null,
     t0: performance.now(),
   };
+  if (spec.tag !== undefined) result.tag = spec.tag;
   try {
     await scenario(spec, result, { headers: headersOf(spec), signal: controller.signal },
       controller);
@@ -294,7 +299,9 @@ async function main() {
   const specs = JSON.parse(text);
   let out;
   try {
-    if (Array.isArray(specs)) {
+    if (Array.isArray(specs?.parallel)) {
+      out = { results: await Promise.all(specs.parallel.map(call)) };
+    } else if (Array.isArray(specs)) {
       const results = [];
       for (const spec of specs) results.push(await call(spec));
       out = { results };
