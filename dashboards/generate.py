@@ -79,18 +79,19 @@ def bucket_quantile(q, by, metric, *filters):
             f"({rate(metric + '_bucket', *filters)}))")
 
 
-def thresholds(*steps):
-    """steps: (value, color) pairs above the green base."""
+def thresholds(*steps, base="green"):
+    """steps: (value, color) pairs above the base color (green unless lower is worse)."""
     return {"mode": "absolute",
-            "steps": [{"color": "green", "value": None}]
+            "steps": [{"color": base, "value": None}]
             + [{"color": c, "value": v} for v, c in steps]}
 
 
 def _panel(kind, title, description, targets, unit, w, h, options, custom=None, decimals=None,
-           steps=(), time_from=None, min_=None, max_=None, mappings=None, transformations=None):
+           steps=(), time_from=None, min_=None, max_=None, mappings=None, transformations=None,
+           base_color="green"):
     defaults = {"color": {"mode": "thresholds" if kind in ("stat",) else "palette-classic"},
                 "mappings": mappings or [],
-                "thresholds": thresholds(*steps),
+                "thresholds": thresholds(*steps, base=base_color),
                 "unit": unit}
     if custom is not None:
         defaults["custom"] = custom
@@ -314,6 +315,10 @@ def dashboard(uid, title, description, time_from, variables, items):
 
 
 # --------------------------------------------------------------------------- llm-overview
+# The proxy outcomes that are the upstream's failures (LLMUpstreamErrorRatioHigh).
+UPSTREAM_FAILURES = "upstream_error|stream_error|unreachable|timeout"
+
+
 def ratio_by(by, num, den):
     """num/den per `by`, 0 where num has no series but den has, nothing where den is 0."""
     return (f"(sum by ({by}) ({num}) or 0 * sum by ({by}) ({den}))\n"
@@ -329,6 +334,9 @@ def overview():
     misses = rate("llm_cache_misses_total", *M)
     tool_calls = rate("llm_tool_calls_total")
     tool_errors = rate("llm_tool_calls_total", extra='status="error"')
+    proxied = rate("llm_proxy_requests_total", *M)
+    upstream_failed = rate("llm_proxy_requests_total", *M, extra=f'outcome=~"{UPSTREAM_FAILURES}"')
+    cancelled = rate("llm_requests_total", *M, extra='status="cancelled"')
     items = [
         row("At a glance"),
         stat("Total cost (24h)",
@@ -515,6 +523,52 @@ def overview():
                            "{{model}} p50"),
                     target(bucket_quantile(0.95, "model", "llm_output_tokens_per_second", *M),
                            "{{model}} p95")], "cps"),
+
+        # The metering proxy (docs/proxy.md): what the upstreams answered to the calls relayed
+        # through /proxy/<upstream>. Appended, like the row above, so that panel ids stay.
+        row("Proxy"),
+        timeseries("Rate-limit headroom by upstream, model and resource",
+                   "Share of each upstream's rate limit left, by model and resource (requests, "
+                   "tokens, input_tokens, output_tokens), as the upstream's last answer reported "
+                   "it: llm_ratelimit_remaining over llm_ratelimit_limit, the smallest over the "
+                   "agents. The values stay at the last answer's while no call goes through. "
+                   "Red under 10%, the LLMRateLimitHeadroomLow threshold.",
+                   [target("min by (upstream, model, resource) (\n"
+                           f"{sel('llm_ratelimit_remaining', *M)}\n/\n"
+                           f"({sel('llm_ratelimit_limit', *M)} > 0))",
+                           "{{upstream}} {{model}} {{resource}}")],
+                   "percentunit", w=8, steps=[(0.1, "green")], base_color="red", min_=0,
+                   max_=1),
+        timeseries("Proxied calls by upstream and outcome",
+                   "Calls relayed per second by upstream and outcome (ok, client_error, "
+                   "rate_limited, upstream_error, stream_error, unreachable, timeout, "
+                   "cancelled), stacked: rate of llm_proxy_requests_total.",
+                   [target(f"sum by (upstream, outcome) ({proxied})",
+                           "{{upstream}} {{outcome}}")], "reqps", w=8, stack=True),
+        timeseries("Upstream error ratio by upstream",
+                   "Share of each upstream's relayed calls that failed on the upstream's side "
+                   f"(outcome {UPSTREAM_FAILURES.replace('|', ', ')}; not client_error, "
+                   "rate_limited or cancelled): llm_proxy_requests_total. Red from 5%, the "
+                   "LLMUpstreamErrorRatioHigh threshold.",
+                   [target(ratio_by("upstream", upstream_failed, proxied), "{{upstream}}")],
+                   "percentunit", w=8, steps=[(0.05, "red")]),
+        timeseries("Client retries by upstream",
+                   "Calls per second that the client's SDK sent again (x-stainless-retry-count "
+                   "above 0), by upstream: rate of llm_client_retries_total. Each is a call paid "
+                   "for again (LLMClientRetriesHigh past 10% of the upstream's calls).",
+                   [target(f"sum by (upstream) ({rate('llm_client_retries_total', *M)})",
+                           "{{upstream}}")], "reqps", w=8),
+        timeseries("Cancelled calls by model",
+                   "Calls per second the client gave up on before the answer was complete, by "
+                   'model: rate of llm_requests_total{status="cancelled"}, which the proxy '
+                   "records when the client hangs up.",
+                   [target(f"sum by (model) ({cancelled})", "{{model}}")], "reqps", w=8),
+        timeseries("Proxied requests in flight",
+                   "Requests each agent's proxy is relaying now, by upstream (open streams "
+                   "included): llm_exporter_proxy_requests_in_flight.",
+                   [target("sum by (upstream) ("
+                           f"{sel('llm_exporter_proxy_requests_in_flight')})", "{{upstream}}")],
+                   "short", w=8),
     ]
     return dashboard(
         "llm-overview", "LLM overview",
@@ -821,6 +875,31 @@ def exporter():
                    "process_max_fds.",
                    [target(f"{sel('process_open_fds')}\n/\n{sel('process_max_fds')}",
                            "{{instance}}")], "percentunit", w=8),
+
+        # The metering proxy (docs/proxy.md); every configured upstream's series exist from
+        # start-up. Appended, so that panel ids stay.
+        row("Proxy"),
+        timeseries("Proxied requests in flight by agent",
+                   "Requests each agent's proxy is relaying now, by agent and upstream (open "
+                   "streams included): llm_exporter_proxy_requests_in_flight.",
+                   [target("sum by (instance, upstream) ("
+                           f"{sel('llm_exporter_proxy_requests_in_flight')})",
+                           "{{instance}} {{upstream}}")], "short", w=8),
+        timeseries("Upstream failures by reason",
+                   "Relayed requests per second that failed on the way to the upstream, by "
+                   "upstream and reason (connect, tls, timeout, broken: the connection broke "
+                   "mid-answer): rate of llm_exporter_proxy_upstream_failures_total.",
+                   [target("sum by (upstream, reason) ("
+                           f"{rate('llm_exporter_proxy_upstream_failures_total')})",
+                           "{{upstream}} {{reason}}")], "reqps", w=8),
+        timeseries("Streams without usage by upstream",
+                   "Streamed calls per second relayed without token counts (the client did not "
+                   "ask for usage and the upstream's inject_stream_usage is off), by agent and "
+                   "upstream: rate of llm_exporter_proxy_streams_without_usage_total "
+                   "(LLMProxyStreamsWithoutUsage).",
+                   [target("sum by (instance, upstream) ("
+                           f"{rate('llm_exporter_proxy_streams_without_usage_total')})",
+                           "{{instance}} {{upstream}}")], "cps", w=8),
     ]
     return dashboard(
         "llm-exporter", "llm_exporter self-monitoring",

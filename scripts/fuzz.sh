@@ -18,7 +18,8 @@ root="$(pwd)"
 seconds="${FUZZ_SECONDS:-60}"
 jobs="${JOBS:-$(nproc)}"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
-targets=(decode_fuzzer price_table_fuzzer text_writer_fuzzer otlp_protobuf_fuzzer otlp_json_fuzzer)
+targets=(decode_fuzzer price_table_fuzzer text_writer_fuzzer otlp_protobuf_fuzzer otlp_json_fuzzer
+         stream_meter_fuzzer)
 
 # Seed corpora, dictionary and input size limit of each target. The writer fuzzer decodes its
 # input as a body too, so the decoder's seeds serve it as well.
@@ -29,6 +30,7 @@ corpora() {
     text_writer_fuzzer) echo "fuzz/corpus/text_writer_fuzzer fuzz/corpus/decode_fuzzer" ;;
     otlp_protobuf_fuzzer) echo "fuzz/corpus/otlp_protobuf_fuzzer" ;;
     otlp_json_fuzzer) echo "fuzz/corpus/otlp_json_fuzzer" ;;
+    stream_meter_fuzzer) echo "fuzz/corpus/stream_meter_fuzzer" ;;
   esac
 }
 dictionary() {
@@ -36,6 +38,7 @@ dictionary() {
     price_table_fuzzer) echo "fuzz/dictionaries/price_table.dict" ;;
     otlp_protobuf_fuzzer) echo "fuzz/dictionaries/otlp_protobuf.dict" ;;
     otlp_json_fuzzer) echo "fuzz/dictionaries/otlp_json.dict" ;;
+    stream_meter_fuzzer) echo "fuzz/dictionaries/stream_meter.dict" ;;
     *) echo "fuzz/dictionaries/events.dict" ;;
   esac
 }

@@ -22,6 +22,7 @@
 #include "aggregate/series_labels.h"
 #include "llm_exporter/event.h"
 #include "llm_exporter/money.h"
+#include "llm_exporter/proxy_ingest.h"
 
 namespace llm_exporter::aggregate {
 
@@ -57,6 +58,14 @@ struct ModelValue {
   uint64_t cache_write_tokens = 0;
   uint64_t reasoning_tokens = 0;
   std::array<uint64_t, kCallSourceCount> calls_without_usage{};  // by CallSource
+};
+
+// Everything the upstream family keeps for one {upstream, model}, copied under one lock: the
+// rate limits last reported (-1: never reported), the client's retries and the calls by outcome.
+struct UpstreamValue {
+  RateLimits rate_limits;
+  uint64_t client_retries = 0;
+  std::array<uint64_t, kProxyOutcomeCount> outcomes{};  // by ProxyOutcome
 };
 
 // What a snapshot keeps of a series beside its value: when it was created (Unix seconds) and its
@@ -319,5 +328,6 @@ using QualitySnapshot = FamilySnapshot<QualityLabels, HistogramValue>;
 using WorkflowSnapshot = FamilySnapshot<WorkflowLabels, HistogramValue>;
 using AgentSnapshot = FamilySnapshot<AgentLabels, uint64_t>;
 using ToolSnapshot = FamilySnapshot<ToolLabels, uint64_t>;
+using UpstreamSnapshot = FamilySnapshot<UpstreamLabels, UpstreamValue>;
 
 }  // namespace llm_exporter::aggregate

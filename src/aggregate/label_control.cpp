@@ -13,7 +13,7 @@ struct MetricFamily {
 };
 
 // Every LLM metric family, by the stored family that keeps it.
-constexpr std::array<MetricFamily, 16> kMetricFamilies = {{
+constexpr std::array<MetricFamily, 20> kMetricFamilies = {{
     {"llm_requests_total", Family::kRequests},
     {"llm_request_duration_seconds", Family::kDuration},
     {"llm_time_per_output_token_seconds", Family::kDuration},
@@ -30,6 +30,10 @@ constexpr std::array<MetricFamily, 16> kMetricFamilies = {{
     {"llm_workflow_duration_seconds", Family::kWorkflow},
     {"llm_agent_invocations_total", Family::kAgent},
     {"llm_tool_calls_total", Family::kTool},
+    {"llm_ratelimit_remaining", Family::kUpstream},
+    {"llm_ratelimit_limit", Family::kUpstream},
+    {"llm_proxy_requests_total", Family::kUpstream},
+    {"llm_client_retries_total", Family::kUpstream},
 }};
 
 // Each stored family's key labels, in kKeyOrder (series_labels.h; series_store.cpp checks the
@@ -43,7 +47,17 @@ constexpr std::array<std::array<std::string_view, 3>, kFamilyCount> kKeyLabels =
     {"workflow", "status"},
     {"agent", "status"},
     {"tool", "status"},
+    {"upstream", "model"},
 }};
+
+// Never droppable: `model`, by which the series limit admits series and every dashboard groups;
+// and the proxy's `upstream`, whose values are the upstreams of the proxy config (few, so
+// dropping it would save next to nothing) and whose rate-limit gauges, merged, would show
+// whichever upstream answered last.
+bool Droppable(Family stored, std::string_view label) {
+  if (label.empty() || label == "model") return false;
+  return !(stored == Family::kUpstream && label == "upstream");
+}
 
 // The metric families of one stored family, "a, b and c".
 std::string MetricsOf(Family stored) {
@@ -63,7 +77,7 @@ std::string MetricsOf(Family stored) {
 std::string DroppableOf(Family stored) {
   std::string text;
   for (const std::string_view label : kKeyLabels[static_cast<std::size_t>(stored)]) {
-    if (label.empty() || label == "model") continue;
+    if (!Droppable(stored, label)) continue;
     if (!text.empty()) text += ", ";
     text += label;
   }
@@ -122,9 +136,15 @@ void ParseDropLabels(std::string_view text, LabelControl* control) {
           ": the series limit admits series by model and every dashboard groups by it" +
           (droppable.empty() ? std::string() : "; droppable: " + droppable));
     }
+    if (stored == Family::kUpstream && label == "upstream") {
+      throw std::invalid_argument(
+          "upstream cannot be dropped from " + std::string(name) +
+          ": its values are the proxy config's upstreams, and the rate-limit gauges of "
+          "different upstreams would overwrite each other");
+    }
     const auto& labels = kKeyLabels[static_cast<std::size_t>(stored)];
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      if (!labels[i].empty() && labels[i] == label) {
+      if (Droppable(stored, labels[i]) && labels[i] == label) {
         control->dropped[static_cast<std::size_t>(stored)] |= static_cast<DroppedLabels>(1u << i);
         return;
       }

@@ -25,10 +25,12 @@ enum class Family : uint8_t {
   kWorkflow,
   kAgent,
   kTool,
+  kUpstream,  // llm_ratelimit_remaining, llm_ratelimit_limit, llm_proxy_requests_total,
+              // llm_client_retries_total
 };
-inline constexpr std::size_t kFamilyCount = 8;
+inline constexpr std::size_t kFamilyCount = 9;
 inline constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool"};
+    "requests", "duration", "model", "cost", "quality", "workflow", "agent", "tool", "upstream"};
 
 // Bit i set: the label at place i of the family's kKeyOrder (series_labels.h) is dropped, i.e.
 // recorded as "" (its series merge) and left out of every exposition.
@@ -42,7 +44,8 @@ struct LabelControl {
 
 // Parses --metrics.drop-labels ("llm_requests_total:endpoint,llm_cost_usd_total:user_id") into
 // control->dropped. Throws std::invalid_argument naming the item and the choices: an unknown
-// family or label, `model` (never droppable), an item not of the form family:label.
+// family or label, `model` (never droppable), `upstream` (never droppable either: see
+// label_control.cpp), an item not of the form family:label.
 void ParseDropLabels(std::string_view text, LabelControl* control);
 
 // Parses --metrics.max-series ("llm_cost_usd_total:50000,llm_requests_total:2000") into

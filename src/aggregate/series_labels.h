@@ -71,6 +71,14 @@ struct ToolLabels {
   static constexpr std::array kKeyOrder = {&ToolLabels::tool, &ToolLabels::status};
 };
 
+// llm_ratelimit_remaining, llm_ratelimit_limit, llm_proxy_requests_total and
+// llm_client_retries_total: what the metering proxy saw of each upstream, per model.
+struct UpstreamLabels {
+  std::string_view upstream;
+  std::string_view model;
+  static constexpr std::array kKeyOrder = {&UpstreamLabels::upstream, &UpstreamLabels::model};
+};
+
 // Calls fn(field) with each member pointer of Labels::kKeyOrder in turn, as a compile-time
 // constant (std::integral_constant; `labels.*field()` reads the field). Read from the array in a
 // loop, GCC 12 loads every member pointer at run time and did not inline the key encoding into
@@ -102,5 +110,6 @@ static_assert(KeyOrderNamesEveryLabelOnce<QualityLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<WorkflowLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<AgentLabels>());
 static_assert(KeyOrderNamesEveryLabelOnce<ToolLabels>());
+static_assert(KeyOrderNamesEveryLabelOnce<UpstreamLabels>());
 
 }  // namespace llm_exporter::aggregate

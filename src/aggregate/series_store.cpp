@@ -68,6 +68,8 @@ static_assert(QualityLabels::kKeyOrder[1] == &QualityLabels::evaluator);
 static_assert(WorkflowLabels::kKeyOrder[0] == &WorkflowLabels::workflow);
 static_assert(AgentLabels::kKeyOrder[0] == &AgentLabels::agent);
 static_assert(ToolLabels::kKeyOrder[0] == &ToolLabels::tool);
+static_assert(UpstreamLabels::kKeyOrder[0] == &UpstreamLabels::upstream);
+static_assert(UpstreamLabels::kKeyOrder[1] == &UpstreamLabels::model);
 inline constexpr DroppedLabels kEndpointBit = 1u << 1;  // in requests and duration alike
 
 std::size_t LimitOf(const StoreOptions& options, Family family) {
@@ -106,7 +108,8 @@ SeriesStore::SeriesStore(StoreOptions options, const Clock& clock)
       qualities_(LimitOf(options_, Family::kQuality)),
       workflows_(LimitOf(options_, Family::kWorkflow)),
       agents_(LimitOf(options_, Family::kAgent)),
-      tools_(LimitOf(options_, Family::kTool)) {}
+      tools_(LimitOf(options_, Family::kTool)),
+      upstreams_(LimitOf(options_, Family::kUpstream)) {}
 
 std::size_t SeriesStore::series_limit(Family family) const { return LimitOf(options_, family); }
 
@@ -376,6 +379,40 @@ void SeriesStore::RecordToolCall(std::string_view tool, std::string_view status)
   }
 }
 
+void SeriesStore::RecordUpstream(const UpstreamObservation& observation) {
+  const Touched now = Now();
+  const std::size_t outcome_at =
+      std::min(static_cast<std::size_t>(observation.outcome), kProxyOutcomeCount - 1);
+  if (UpdateOrOverflow(
+          upstreams_,
+          KeyOf(Dropped(Family::kUpstream, UpstreamLabels{.upstream = observation.upstream,
+                                                          .model = observation.model})),
+          [&] {
+            return Dropped(Family::kUpstream, UpstreamLabels{.upstream = observation.upstream,
+                                                             .model = kOverflowLabelValue});
+          },
+          [this] {
+            UpstreamCell cell;
+            cell.created = WallSeconds();
+            return cell;
+          },
+          [&](UpstreamCell& cell) {
+            // Each figure on its own: an answer may report some headers and not others (a 429
+            // from a gateway, Anthropic's per-direction token limits), and one it did not
+            // report keeps the value last seen.
+            const RateLimits& seen = observation.rate_limits;
+            for (std::size_t i = 0; i < kRateLimitResourceCount; ++i) {
+              if (seen.remaining[i] >= 0) cell.rate_limits.remaining[i] = seen.remaining[i];
+              if (seen.limit[i] >= 0) cell.rate_limits.limit[i] = seen.limit[i];
+            }
+            if (observation.client_retry) ++cell.client_retries;
+            ++cell.outcomes[outcome_at];
+            cell.touched = now;
+          })) {
+    CountOverflow(Family::kUpstream);
+  }
+}
+
 template <typename Snapshot, typename Cell, typename Copy>
 void SeriesStore::CopyShard(const ShardedSeriesMap<Cell>& map, std::size_t shard, Snapshot* into,
                             const Copy& copy, bool extras) {
@@ -453,6 +490,11 @@ constexpr auto kCopyModel = [](const ModelCell& cell, auto* values, bool extras)
 constexpr auto kCopyCost = [](const CostCell& cell, auto* values, bool) {
   values->Append(cell.cost);
 };
+constexpr auto kCopyUpstream = [](const UpstreamCell& cell, auto* values, bool) {
+  values->Append(UpstreamValue{.rate_limits = cell.rate_limits,
+                               .client_retries = cell.client_retries,
+                               .outcomes = cell.outcomes});
+};
 
 }  // namespace
 
@@ -480,7 +522,8 @@ std::size_t SeriesStore::Expire(ExpiredSeries* expired) {
       EraseInto(qualities_, stale, kCopyHistogram, e ? &e->qualities : nullptr),
       EraseInto(workflows_, stale, kCopyHistogram, e ? &e->workflows : nullptr),
       EraseInto(agents_, stale, kCopyCount, e ? &e->agents : nullptr),
-      EraseInto(tools_, stale, kCopyCount, e ? &e->tools : nullptr)};
+      EraseInto(tools_, stale, kCopyCount, e ? &e->tools : nullptr),
+      EraseInto(upstreams_, stale, kCopyUpstream, e ? &e->upstreams : nullptr)};
   std::size_t total = 0;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
     expired_[i].fetch_add(erased[i], std::memory_order_relaxed);
@@ -509,6 +552,9 @@ AgentSnapshot SeriesStore::SnapshotAgents() const {
   return Whole<AgentSnapshot>(agents_, kCopyCount, true);
 }
 ToolSnapshot SeriesStore::SnapshotTools() const { return Whole<ToolSnapshot>(tools_, kCopyCount, true); }
+UpstreamSnapshot SeriesStore::SnapshotUpstreams(bool extras) const {
+  return Whole<UpstreamSnapshot>(upstreams_, kCopyUpstream, extras);
+}
 
 void SeriesStore::SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool extras) const {
   ByShard(requests_, kCopyCount, read, extras);
@@ -542,6 +588,7 @@ std::size_t SeriesStore::SeriesCount(Family family) const {
     case Family::kWorkflow: return workflows_.size();
     case Family::kAgent: return agents_.size();
     case Family::kTool: return tools_.size();
+    case Family::kUpstream: return upstreams_.size();
   }
   return 0;
 }

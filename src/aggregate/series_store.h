@@ -23,6 +23,7 @@
 #include "llm_exporter/clock.h"
 #include "llm_exporter/event.h"
 #include "llm_exporter/money.h"
+#include "llm_exporter/proxy_ingest.h"
 
 namespace llm_exporter::aggregate {
 
@@ -123,6 +124,17 @@ struct CostCell {
   Exemplars exemplars;
 };
 
+// Everything kept per {upstream, model} of the metering proxy: llm_ratelimit_remaining,
+// llm_ratelimit_limit, llm_proxy_requests_total and llm_client_retries_total.
+struct UpstreamCell {
+  RateLimits rate_limits;  // the last value reported of each; -1 until one is
+  uint64_t client_retries = 0;
+  std::array<uint64_t, kProxyOutcomeCount> outcomes{};  // by ProxyOutcome
+  Touched touched = 0;
+  double created = 0;
+  Exemplars exemplars;  // always empty: this family keeps no exemplars
+};
+
 // The series one SeriesStore::Expire() dropped, each as it was when it went, in the snapshot
 // types the readers take; with the same Snapshot* calls as the store, so that whatever renders
 // the store can render these (the remote writer sends a staleness marker for each).
@@ -135,10 +147,11 @@ struct ExpiredSeries {
   WorkflowSnapshot workflows;
   AgentSnapshot agents;
   ToolSnapshot tools;
+  UpstreamSnapshot upstreams;
 
   std::size_t size() const {
     return requests.size() + durations.size() + models.size() + costs.size() + qualities.size() +
-           workflows.size() + agents.size() + tools.size();
+           workflows.size() + agents.size() + tools.size() + upstreams.size();
   }
   void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool) const {
     read(requests);
@@ -156,6 +169,7 @@ struct ExpiredSeries {
   }
   void SnapshotAgentsByShard(const ShardReader<AgentSnapshot>& read, bool) const { read(agents); }
   void SnapshotToolsByShard(const ShardReader<ToolSnapshot>& read, bool) const { read(tools); }
+  const UpstreamSnapshot& SnapshotUpstreams(bool) const { return upstreams; }
 };
 
 // Thread-safe: Record*() from any number of threads, concurrently with the readers and Expire().
@@ -176,6 +190,11 @@ class SeriesStore {
   void RecordWorkflow(std::string_view workflow, std::string_view status, double duration_seconds);
   void RecordAgentInvocation(std::string_view agent, std::string_view status);
   void RecordToolCall(std::string_view tool, std::string_view status);
+  // What the metering proxy saw of an upstream for one relayed request: its outcome, whether the
+  // client retried, and each rate limit the answer reported (one it did not report keeps the
+  // value last reported). Keyed {upstream, model}; past the family's limit a new model is
+  // recorded as __overflow__ under its upstream (upstream names are bounded by the proxy config).
+  void RecordUpstream(const UpstreamObservation& observation);
 
   // Drops series not updated for longer than the TTL; returns how many went. No-op without TTL.
   // With `expired`, also appends each dropped series to it (without exemplars or native
@@ -187,7 +206,8 @@ class SeriesStore {
   // Overflow series: requests (model, __overflow__, OverflowStatus(status)); duration (model,
   // __overflow__); model (__overflow__); cost (model, __overflow__, __overflow__); quality
   // (__overflow__, __overflow__); `model` there is the model as the model family admitted it.
-  // workflow, agent and tool: (__overflow__, OverflowStatus(status)).
+  // workflow, agent and tool: (__overflow__, OverflowStatus(status)). upstream: (upstream,
+  // __overflow__).
   RequestsSnapshot SnapshotRequests() const;
   DurationSnapshot SnapshotDurations() const;
   ModelSnapshot SnapshotModels(bool extras = true) const;
@@ -196,6 +216,9 @@ class SeriesStore {
   WorkflowSnapshot SnapshotWorkflows() const;
   AgentSnapshot SnapshotAgents() const;
   ToolSnapshot SnapshotTools() const;
+  // One copy serves the upstream family's four metrics, as for the model family: remaining and
+  // limit of one moment. `extras` as below.
+  UpstreamSnapshot SnapshotUpstreams(bool extras = true) const;
 
   // `extras` = false leaves out what only some exposition formats write: the series'
   // exemplars and native histograms (their creation times are kept).
@@ -203,7 +226,8 @@ class SeriesStore {
   // The same copy handed over one shard at a time, for a reader that formats as it goes: `read`
   // gets each shard's series in turn, after that shard's lock is released, in one buffer reused
   // from shard to shard. The reader holds about 1/32 of the family at once instead of all of it.
-  // (The model family has no such form: its metrics are meant to be read from one copy.)
+  // (The model and upstream families have no such form: their metrics are meant to be read
+  // from one copy.)
   void SnapshotRequestsByShard(const ShardReader<RequestsSnapshot>& read, bool extras = true) const;
   void SnapshotDurationsByShard(const ShardReader<DurationSnapshot>& read,
                                 bool extras = true) const;
@@ -284,6 +308,7 @@ class SeriesStore {
   ShardedSeriesMap<HistogramSeries> workflows_;
   ShardedSeriesMap<CountCell> agents_;
   ShardedSeriesMap<CountCell> tools_;
+  ShardedSeriesMap<UpstreamCell> upstreams_;
   std::array<std::atomic<uint64_t>, kFamilyCount> overflowed_{};
   std::array<std::atomic<uint64_t>, kFamilyCount> expired_{};
 };

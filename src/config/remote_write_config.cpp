@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "config/yaml_fields.h"
+
 namespace llm_exporter::config {
 namespace {
 
@@ -47,59 +49,11 @@ std::string Lower(std::string text) {
 }
 
 // Throws the loader's error for this file, naming the target where there is one.
-class Errors {
+class Errors : public YamlErrors {
  public:
-  explicit Errors(std::string path) : path_(std::move(path)) {}
-  void SetTarget(std::size_t index) { where_ = "remote_write[" + std::to_string(index) + "]: "; }
-  [[noreturn]] void Fail(const std::string& message) const {
-    throw std::runtime_error("remote write config " + path_ + ": " + where_ + message);
-  }
-  [[noreturn]] void Fail(const YAML::Node& node, const std::string& message) const {
-    const YAML::Mark mark = node.Mark();
-    if (mark.is_null()) Fail(message);
-    throw std::runtime_error("remote write config " + path_ + ": line " +
-                             std::to_string(mark.line + 1) + ": " + where_ + message);
-  }
-
- private:
-  std::string path_;
-  std::string where_;
+  explicit Errors(std::string path) : YamlErrors("remote write config", std::move(path)) {}
+  void SetTarget(std::size_t index) { SetWhere("remote_write[" + std::to_string(index) + "]: "); }
 };
-
-std::string Scalar(const Errors& errors, const YAML::Node& node, const std::string& key) {
-  if (node.IsNull()) return "";
-  if (!node.IsScalar()) errors.Fail(node, key + " must be a string");
-  return node.Scalar();
-}
-
-bool Bool(const Errors& errors, const YAML::Node& node, const std::string& key) {
-  const std::string text = Scalar(errors, node, key);
-  if (text == "true") return true;
-  if (text == "false") return false;
-  errors.Fail(node, key + " must be true or false, not \"" + text + "\"");
-}
-
-std::chrono::milliseconds Duration(const Errors& errors, const YAML::Node& node,
-                                   const std::string& key) {
-  const std::string text = Scalar(errors, node, key);
-  try {
-    return ParseMillisDuration(text);
-  } catch (const std::invalid_argument& e) {
-    errors.Fail(node, key + ": " + e.what());
-  }
-}
-
-std::size_t Count(const Errors& errors, const YAML::Node& node, const std::string& key,
-                  std::size_t min, std::size_t max) {
-  const std::string text = Scalar(errors, node, key);
-  std::size_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < min || value > max) {
-    errors.Fail(node, key + " must be a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", not \"" + text + "\"");
-  }
-  return value;
-}
 
 std::map<std::string, std::string> StringMap(const Errors& errors, const YAML::Node& node,
                                              const std::string& key) {
@@ -107,15 +61,10 @@ std::map<std::string, std::string> StringMap(const Errors& errors, const YAML::N
   if (node.IsNull()) return out;
   if (!node.IsMap()) errors.Fail(node, key + " must be a mapping");
   for (const auto& entry : node) {
-    const std::string name = Scalar(errors, entry.first, key);
-    out[name] = Scalar(errors, entry.second, key + "." + name);
+    const std::string name = YamlScalar(errors, entry.first, key);
+    out[name] = YamlScalar(errors, entry.second, key + "." + name);
   }
   return out;
-}
-
-std::string ResolvePath(const std::string& base_dir, const std::string& file) {
-  if (file.empty() || file.front() == '/' || base_dir.empty()) return file;
-  return (std::filesystem::path(base_dir) / file).lexically_normal().string();
 }
 
 // A secret file's contents, without the trailing newline an editor leaves.
@@ -128,11 +77,6 @@ std::string ReadSecret(const Errors& errors, const std::string& key, const std::
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.empty()) errors.Fail(key + ": " + file + " is empty");
   return secret;
-}
-
-void CheckReadable(const Errors& errors, const std::string& key, const std::string& file) {
-  std::ifstream in(file);
-  if (!in) errors.Fail(key + ": cannot read " + file + ": " + std::strerror(errno));
 }
 
 bool IsLabelName(std::string_view name) {
@@ -154,32 +98,6 @@ bool IsHeaderName(std::string_view name) {
   });
 }
 
-// "http(s)://host[:port]/path": the scheme, and the default name "host:port/path".
-std::string CheckUrl(const Errors& errors, const YAML::Node& node, const std::string& url) {
-  std::string_view rest = url;
-  if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-  } else if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-  } else {
-    errors.Fail(node, "url \"" + url + "\" must start with http:// or https://");
-  }
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
-    errors.Fail(node, "url \"" + url + "\" has no host");
-  }
-  if (rest.find_first_of(" \t\r\n") != std::string_view::npos) {
-    errors.Fail(node, "url \"" + url + "\" contains white space");
-  }
-  if (const std::size_t at = rest.find('@'); at != std::string_view::npos &&
-                                             at < rest.find('/')) {
-    errors.Fail(node, "url \"" + url + "\": put credentials in basic_auth, not in the url");
-  }
-  if (const std::size_t query = rest.find_first_of("?#"); query != std::string_view::npos) {
-    rest = rest.substr(0, query);
-  }
-  return std::string(rest);
-}
-
 WriteRelabelRule ParseRelabel(const Errors& errors, const YAML::Node& node,
                               const std::string& key) {
   if (!node.IsMap()) errors.Fail(node, key + " must be a mapping");
@@ -193,19 +111,19 @@ WriteRelabelRule ParseRelabel(const Errors& errors, const YAML::Node& node,
     if (name == "source_labels") {
       if (!value.IsSequence()) errors.Fail(value, where + " must be a list of label names");
       for (const auto& label : value) {
-        const std::string text = Scalar(errors, label, where);
+        const std::string text = YamlScalar(errors, label, where);
         if (!IsLabelName(text)) errors.Fail(label, where + ": \"" + text + "\" is not a label name");
         rule.source_labels.push_back(text);
       }
       has_sources = !rule.source_labels.empty();
     } else if (name == "separator") {
-      rule.separator = Scalar(errors, value, where);
+      rule.separator = YamlScalar(errors, value, where);
     } else if (name == "regex") {
-      rule.regex = Scalar(errors, value, where);
+      rule.regex = YamlScalar(errors, value, where);
       const RE2 re("^(?:" + rule.regex + ")$", RE2::Quiet);
       if (!re.ok()) errors.Fail(value, where + " \"" + rule.regex + "\": " + re.error());
     } else if (name == "action") {
-      const std::string action = Lower(Scalar(errors, value, where));
+      const std::string action = Lower(YamlScalar(errors, value, where));
       if (action == "keep") {
         rule.action = WriteRelabelRule::Action::kKeep;
       } else if (action == "drop") {
@@ -238,18 +156,18 @@ void ParseTls(const Errors& errors, const YAML::Node& node, const std::string& b
     const std::string where = "tls_config." + key;
     const YAML::Node& value = entry.second;
     if (key == "ca_file") {
-      tls.ca_file = ResolvePath(base_dir, Scalar(errors, value, where));
+      tls.ca_file = ResolvePath(base_dir, YamlScalar(errors, value, where));
     } else if (key == "cert_file") {
-      tls.cert_file = ResolvePath(base_dir, Scalar(errors, value, where));
+      tls.cert_file = ResolvePath(base_dir, YamlScalar(errors, value, where));
     } else if (key == "key_file") {
-      tls.key_file = ResolvePath(base_dir, Scalar(errors, value, where));
+      tls.key_file = ResolvePath(base_dir, YamlScalar(errors, value, where));
     } else if (key == "server_name") {
-      tls.server_name = Scalar(errors, value, where);
+      tls.server_name = YamlScalar(errors, value, where);
       if (tls.server_name.find_first_of(":/@ \t[]") != std::string::npos) {
         errors.Fail(value, where + " \"" + tls.server_name + "\" must be a host name");
       }
     } else if (key == "insecure_skip_verify") {
-      tls.insecure_skip_verify = Bool(errors, value, where);
+      tls.insecure_skip_verify = YamlBool(errors, value, where);
     } else if (key == "ca" || key == "cert" || key == "key" || key == "min_version" ||
                key == "max_version") {
       errors.Fail(entry.first, where + " is a Prometheus option llm_exporter does not support");
@@ -274,12 +192,12 @@ void ParseQueue(const Errors& errors, const YAML::Node& node, RemoteWriteTarget*
     const std::string where = "queue_config." + key;
     const YAML::Node& value = entry.second;
     if (key == "capacity") {
-      target->capacity = Count(errors, value, where, 1, 10000);
+      target->capacity = YamlCount(errors, value, where, 1, 10000);
     } else if (key == "max_samples_per_send") {
-      target->max_samples_per_send = Count(errors, value, where, 1, 1000000);
+      target->max_samples_per_send = YamlCount(errors, value, where, 1, 1000000);
     } else if (key == "max_bytes") {
       try {
-        target->max_bytes = ParseByteSize(Scalar(errors, value, where));
+        target->max_bytes = ParseByteSize(YamlScalar(errors, value, where));
       } catch (const std::invalid_argument& e) {
         errors.Fail(value, where + ": " + e.what());
       }
@@ -287,9 +205,9 @@ void ParseQueue(const Errors& errors, const YAML::Node& node, RemoteWriteTarget*
         errors.Fail(value, where + " must be at least 1MiB");
       }
     } else if (key == "min_backoff") {
-      target->min_backoff = Duration(errors, value, where);
+      target->min_backoff = YamlDuration(errors, value, where);
     } else if (key == "max_backoff") {
-      target->max_backoff = Duration(errors, value, where);
+      target->max_backoff = YamlDuration(errors, value, where);
     } else if (Contains(kUnsupportedQueueKeys, key)) {
       errors.Fail(entry.first, where + " is a Prometheus option llm_exporter does not need: it "
                                        "sends from one queue per target, and retries 429");
@@ -310,9 +228,9 @@ void ParseMetadata(const Errors& errors, const YAML::Node& node, RemoteWriteTarg
     const std::string key = entry.first.as<std::string>();
     const std::string where = "metadata_config." + key;
     if (key == "send") {
-      target->send_metadata = Bool(errors, entry.second, where);
+      target->send_metadata = YamlBool(errors, entry.second, where);
     } else if (key == "send_interval") {
-      target->metadata_interval = Duration(errors, entry.second, where);
+      target->metadata_interval = YamlDuration(errors, entry.second, where);
       if (target->metadata_interval.count() <= 0) errors.Fail(entry.second, where + " must be above 0");
     } else if (key == "max_samples_per_send") {
       errors.Fail(entry.first, where + " is a Prometheus option llm_exporter does not need: "
@@ -336,15 +254,15 @@ RemoteWriteTarget ParseTarget(const Errors& errors, const YAML::Node& node,
     const std::string key = entry.first.as<std::string>();
     const YAML::Node& value = entry.second;
     if (key == "url") {
-      target.url = Scalar(errors, value, key);
+      target.url = YamlScalar(errors, value, key);
     } else if (key == "name") {
-      target.name = Scalar(errors, value, key);
+      target.name = YamlScalar(errors, value, key);
       if (target.name.empty()) errors.Fail(value, "name must not be empty");
     } else if (key == "remote_timeout") {
-      target.remote_timeout = Duration(errors, value, key);
+      target.remote_timeout = YamlDuration(errors, value, key);
       if (target.remote_timeout.count() <= 0) errors.Fail(value, "remote_timeout must be above 0");
     } else if (key == "send_interval") {
-      target.send_interval = Duration(errors, value, key);
+      target.send_interval = YamlDuration(errors, value, key);
       if (target.send_interval.count() < 100) {
         errors.Fail(value, "send_interval must be at least 100ms");
       }
@@ -380,22 +298,22 @@ RemoteWriteTarget ParseTarget(const Errors& errors, const YAML::Node& node,
         const std::string auth_key = auth.first.as<std::string>();
         const std::string where = "basic_auth." + auth_key;
         if (auth_key == "username") {
-          target.basic_auth_username = Scalar(errors, auth.second, where);
+          target.basic_auth_username = YamlScalar(errors, auth.second, where);
         } else if (auth_key == "password") {
-          target.basic_auth_password = Scalar(errors, auth.second, where);
+          target.basic_auth_password = YamlScalar(errors, auth.second, where);
           has_password = true;
         } else if (auth_key == "password_file") {
-          password_file = ResolvePath(base_dir, Scalar(errors, auth.second, where));
+          password_file = ResolvePath(base_dir, YamlScalar(errors, auth.second, where));
         } else {
           errors.Fail(auth.first, "unknown key " + where);
         }
       }
     } else if (key == "bearer_token") {
-      target.bearer_token = Scalar(errors, value, key);
+      target.bearer_token = YamlScalar(errors, value, key);
       if (target.bearer_token.empty()) errors.Fail(value, "bearer_token is empty");
       has_bearer_token = true;
     } else if (key == "bearer_token_file") {
-      bearer_token_file = ResolvePath(base_dir, Scalar(errors, value, key));
+      bearer_token_file = ResolvePath(base_dir, YamlScalar(errors, value, key));
     } else if (key == "tls_config") {
       ParseTls(errors, value, base_dir, &target);
     } else if (key == "write_relabel_configs") {
@@ -417,7 +335,7 @@ RemoteWriteTarget ParseTarget(const Errors& errors, const YAML::Node& node,
     }
   }
   if (target.url.empty()) errors.Fail(node, "url is required");
-  const std::string host_and_path = CheckUrl(errors, node, target.url);
+  const std::string host_and_path = CheckHttpUrl(errors, node, target.url, "put credentials in basic_auth, not in the url");
   if (target.name.empty()) target.name = host_and_path;
 
   if (basic_auth_node != nullptr) {

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "config/yaml_fields.h"
+
 namespace llm_exporter::config {
 namespace {
 
@@ -48,38 +50,10 @@ bool Contains(const std::array<std::string_view, N>& names, std::string_view nam
 }
 
 // Throws the loader's error for this file.
-class Errors {
+class Errors : public YamlErrors {
  public:
-  explicit Errors(std::string path) : path_(std::move(path)) {}
-  [[noreturn]] void Fail(const std::string& message) const {
-    throw std::runtime_error("web config " + path_ + ": " + message);
-  }
-  [[noreturn]] void Fail(const YAML::Node& node, const std::string& message) const {
-    const YAML::Mark mark = node.Mark();
-    if (mark.is_null()) Fail(message);
-    Fail("line " + std::to_string(mark.line + 1) + ": " + message);
-  }
-
- private:
-  std::string path_;
+  explicit Errors(std::string path) : YamlErrors("web config", std::move(path)) {}
 };
-
-// A scalar value as a string; YAML null (`key:` with nothing after it) reads as "".
-std::string ScalarText(const Errors& errors, const YAML::Node& node, const std::string& key) {
-  if (node.IsNull()) return "";
-  if (!node.IsScalar()) errors.Fail(node, key + " must be a string");
-  return node.Scalar();
-}
-
-std::string ResolvePath(const std::string& base_dir, const std::string& file) {
-  if (file.empty() || file.front() == '/' || base_dir.empty()) return file;
-  return (std::filesystem::path(base_dir) / file).lexically_normal().string();
-}
-
-void CheckReadable(const Errors& errors, const std::string& key, const std::string& file) {
-  std::ifstream in(file);
-  if (!in) errors.Fail(key + ": cannot read " + file + ": " + std::strerror(errno));
-}
 
 // $2a$, $2b$ or $2y$, a two-digit cost from 04 to 31, then 53 characters of bcrypt's base64.
 bool IsBcryptHash(std::string_view hash) {
@@ -107,13 +81,13 @@ TlsServerConfig ParseTls(const Errors& errors, const YAML::Node& node,
     const std::string name = "tls_server_config." + key;
     const YAML::Node& value = entry.second;
     if (key == "cert_file") {
-      tls.cert_file = ScalarText(errors, value, name);
+      tls.cert_file = YamlScalar(errors, value, name);
     } else if (key == "key_file") {
-      tls.key_file = ScalarText(errors, value, name);
+      tls.key_file = YamlScalar(errors, value, name);
     } else if (key == "client_ca_file") {
-      tls.client_ca_file = ScalarText(errors, value, name);
+      tls.client_ca_file = YamlScalar(errors, value, name);
     } else if (key == "client_auth_type") {
-      const std::string text = ScalarText(errors, value, name);
+      const std::string text = YamlScalar(errors, value, name);
       bool found = text.empty();  // "" is NoClientCert, as in exporter-toolkit
       for (const auto& [n, v] : kClientAuthNames) {
         if (n == text) {
@@ -128,7 +102,7 @@ TlsServerConfig ParseTls(const Errors& errors, const YAML::Node& node,
                                "RequireAndVerifyClientCert");
       }
     } else if (key == "min_version" || key == "max_version") {
-      const std::string text = ScalarText(errors, value, name);
+      const std::string text = YamlScalar(errors, value, name);
       bool found = false;
       for (const auto& [n, v] : kTlsVersionNames) {
         if (n == text) {
@@ -186,7 +160,7 @@ std::map<std::string, std::string> ParseUsers(const Errors& errors, const YAML::
       errors.Fail(entry.first, "basic_auth_users." + user +
                                    ": a user name cannot contain ':' in HTTP basic auth");
     }
-    const std::string hash = ScalarText(errors, entry.second, "basic_auth_users." + user);
+    const std::string hash = YamlScalar(errors, entry.second, "basic_auth_users." + user);
     if (!IsBcryptHash(hash)) {
       errors.Fail(entry.second, "basic_auth_users." + user +
                                     ": not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04 to 31, "

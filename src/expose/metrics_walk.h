@@ -11,6 +11,7 @@
 #include "expose/exposition.h"
 #include "expose/metrics_renderer.h"
 #include "expose/text_writer.h"
+#include "llm_exporter/proxy_ingest.h"
 
 namespace llm_exporter::expose {
 namespace walk_internal {
@@ -157,7 +158,7 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
   // One copy of the model family serves its five metrics, so that tokens, ttft, cache hits and
   // misses and fallback pricing all show the same moment.
   const auto& models = source.SnapshotModels(kExtras);
-  // The model family's counters: created with the model's series, no exemplars.
+  // The counters of the model and upstream families: created with their series, no exemplars.
   const auto model_counter = [&](const SeriesExtras& x) {
     SampleExtras out;
     if constexpr (kExtras) out.created = x.created;
@@ -330,6 +331,55 @@ void MetricsRenderer::WriteLlmFamilies(const Source& source, Writer& w) const {
                count, counter(x));
     });
   }, kExtras);
+
+  // What the metering proxy saw of its upstreams (docs/proxy.md). One copy of the family serves
+  // its four metrics, so that a remaining and its limit are of the same moment. No label of
+  // this family can be dropped (label_control.cpp), so no filter. A rate-limit series appears
+  // once an answer reported that figure; an outcome series once a call ended so; the retries
+  // with the {upstream, model} series, at 0 until a retry.
+  const auto& upstreams = source.SnapshotUpstreams(kExtras);
+  const auto rate_limit = [&](std::string_view metric, auto figures) {
+    upstreams.ForEach([&](const aggregate::UpstreamLabels& l, const aggregate::UpstreamValue& v) {
+      const auto& values = figures(v.rate_limits);
+      for (std::size_t i = 0; i < kRateLimitResourceCount; ++i) {
+        if (values[i] < 0) continue;  // never reported
+        w.Sample(metric,
+                 {{"upstream", l.upstream}, {"model", l.model},
+                  {"resource", kRateLimitResourceNames[i]}},
+                 static_cast<double>(values[i]));
+      }
+    });
+  };
+  w.Family("llm_ratelimit_remaining", MetricType::kGauge,
+           "Requests or tokens an upstream said were left in its current rate-limit window, as "
+           "of the last answer through the proxy that reported them");
+  rate_limit("llm_ratelimit_remaining",
+             [](const RateLimits& r) -> const auto& { return r.remaining; });
+  w.Family("llm_ratelimit_limit", MetricType::kGauge,
+           "Requests or tokens an upstream allows per rate-limit window, as of the last answer "
+           "through the proxy that reported it");
+  rate_limit("llm_ratelimit_limit", [](const RateLimits& r) -> const auto& { return r.limit; });
+
+  w.Family("llm_proxy_requests_total", MetricType::kCounter,
+           "Requests relayed by the metering proxy, by how they ended: ok, client_error, "
+           "rate_limited, upstream_error, stream_error, unreachable, timeout or cancelled");
+  upstreams.ForEach([&](const aggregate::UpstreamLabels& l, const aggregate::UpstreamValue& v,
+                        const SeriesExtras& x) {
+    for (std::size_t i = 0; i < kProxyOutcomeCount; ++i) {
+      if (v.outcomes[i] == 0) continue;
+      w.Sample("llm_proxy_requests_total",
+               {{"upstream", l.upstream}, {"model", l.model}, {"outcome", kProxyOutcomeNames[i]}},
+               v.outcomes[i], model_counter(x));
+    }
+  });
+  w.Family("llm_client_retries_total", MetricType::kCounter,
+           "Requests through the metering proxy that a client SDK sent as a retry "
+           "(x-stainless-retry-count above 0)");
+  upstreams.ForEach([&](const aggregate::UpstreamLabels& l, const aggregate::UpstreamValue& v,
+                        const SeriesExtras& x) {
+    w.Sample("llm_client_retries_total", {{"upstream", l.upstream}, {"model", l.model}},
+             v.client_retries, model_counter(x));
+  });
 }
 
 template <typename Writer>

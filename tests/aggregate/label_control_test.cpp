@@ -124,5 +124,28 @@ TEST_CASE("LabelControl: a choice for a stored family of several metrics is note
             "are stored together"});
 }
 
+TEST_CASE("LabelControl: the proxy's four metrics share the upstream family; none drops a label") {
+  LabelControl control;
+  ParseMaxSeries("llm_ratelimit_remaining:40,llm_client_retries_total:40", &control);
+  CHECK(control.max_series[At(Family::kUpstream)] == 40);
+  CHECK(ErrorOf(ParseMaxSeries, "llm_ratelimit_limit:10,llm_proxy_requests_total:20") ==
+        "\"llm_proxy_requests_total:20\" contradicts an earlier limit of 10 for "
+        "llm_ratelimit_remaining, llm_ratelimit_limit, llm_proxy_requests_total and "
+        "llm_client_retries_total, which share one series limit");
+  CHECK(ErrorOf(ParseDropLabels, "llm_ratelimit_remaining:upstream") ==
+        "upstream cannot be dropped from llm_ratelimit_remaining: its values are the proxy "
+        "config's upstreams, and the rate-limit gauges of different upstreams would overwrite "
+        "each other");
+  CHECK(ErrorOf(ParseDropLabels, "llm_proxy_requests_total:model") ==
+        "model cannot be dropped from llm_proxy_requests_total: the series limit admits series "
+        "by model and every dashboard groups by it");
+  CHECK(ErrorOf(ParseDropLabels, "llm_proxy_requests_total:outcome") ==
+        "llm_proxy_requests_total has no droppable label \"outcome\"; it has none");
+  CHECK(SharedFamilyNotes(control) ==
+        std::vector<std::string>{"the series limit 40 applies to llm_ratelimit_remaining, "
+                                 "llm_ratelimit_limit, llm_proxy_requests_total and "
+                                 "llm_client_retries_total: they are stored together"});
+}
+
 }  // namespace
 }  // namespace llm_exporter::aggregate

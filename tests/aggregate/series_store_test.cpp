@@ -500,7 +500,8 @@ TEST_CASE("SeriesStore: the workflow, agent and tool families are named in the s
   CHECK(kFamilyNames[static_cast<std::size_t>(Family::kAgent)] == "agent");
   CHECK(kFamilyNames[static_cast<std::size_t>(Family::kTool)] == "tool");
   CHECK(kFamilyNames[static_cast<std::size_t>(Family::kQuality)] == "quality");
-  CHECK(static_cast<std::size_t>(Family::kTool) + 1 == kFamilyCount);
+  CHECK(kFamilyNames[static_cast<std::size_t>(Family::kUpstream)] == "upstream");
+  CHECK(static_cast<std::size_t>(Family::kUpstream) + 1 == kFamilyCount);
 }
 
 TEST_CASE("SeriesStore: workflow spans land in the workflow buckets by workflow and status") {
@@ -1064,6 +1065,210 @@ TEST_CASE("SeriesStore: a family's own series limit overrides the general one") 
   for (int i = 0; i < 60; ++i) store.RecordCall(Call(User(i)), 1, false);
   CHECK(store.OverflowCount(Family::kModel) == 60 - 49);  // gpt-4o took one place
   CHECK(store.OverflowCount(Family::kRequests) == 0);
+}
+
+// ---- the metering proxy's upstream family ----
+
+UpstreamObservation Observed(std::string_view upstream, std::string_view model,
+                             ProxyOutcome outcome = ProxyOutcome::kOk) {
+  UpstreamObservation observation;
+  observation.upstream = upstream;
+  observation.model = model;
+  observation.outcome = outcome;
+  return observation;
+}
+
+constexpr std::size_t At(RateLimitResource resource) { return static_cast<std::size_t>(resource); }
+constexpr std::size_t At(ProxyOutcome outcome) { return static_cast<std::size_t>(outcome); }
+
+// The upstream family as "upstream|model" -> value.
+std::map<std::string, UpstreamValue> UpstreamsByKey(const UpstreamSnapshot& snapshot) {
+  std::map<std::string, UpstreamValue> out;
+  snapshot.ForEach([&](const UpstreamLabels& l, const UpstreamValue& v) {
+    out[std::string(l.upstream) + "|" + std::string(l.model)] = v;
+  });
+  return out;
+}
+
+TEST_CASE("SeriesStore: the upstream family keeps the last rate limits, retries and outcomes") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  UpstreamObservation first = Observed("openai", "gpt-4o");
+  first.rate_limits.remaining[At(RateLimitResource::kRequests)] = 499;
+  first.rate_limits.limit[At(RateLimitResource::kRequests)] = 500;
+  first.rate_limits.remaining[At(RateLimitResource::kTokens)] = 29'000;
+  first.rate_limits.limit[At(RateLimitResource::kTokens)] = 30'000;
+  store.RecordUpstream(first);
+
+  // A later answer reports only the request figures: the token figures stay as they were.
+  UpstreamObservation second = Observed("openai", "gpt-4o", ProxyOutcome::kRateLimited);
+  second.client_retry = true;
+  second.rate_limits.remaining[At(RateLimitResource::kRequests)] = 0;
+  second.rate_limits.limit[At(RateLimitResource::kRequests)] = 500;
+  store.RecordUpstream(second);
+  UpstreamObservation third = Observed("openai", "gpt-4o");
+  third.client_retry = true;
+  store.RecordUpstream(third);
+  // Another model of the same upstream, and the same model through another upstream.
+  store.RecordUpstream(Observed("openai", "gpt-4o-mini", ProxyOutcome::kCancelled));
+  UpstreamObservation anthropic = Observed("anthropic", "gpt-4o", ProxyOutcome::kUpstreamError);
+  anthropic.rate_limits.remaining[At(RateLimitResource::kInputTokens)] = 0;
+  store.RecordUpstream(anthropic);
+
+  CHECK(store.SeriesCount(Family::kUpstream) == 3);
+  const auto upstreams = UpstreamsByKey(store.SnapshotUpstreams());
+  REQUIRE(upstreams.size() == 3);
+  const UpstreamValue& gpt = upstreams.at("openai|gpt-4o");
+  CHECK(gpt.rate_limits.remaining == std::array<int64_t, 4>{0, 29'000, -1, -1});
+  CHECK(gpt.rate_limits.limit == std::array<int64_t, 4>{500, 30'000, -1, -1});
+  CHECK(gpt.client_retries == 2);
+  CHECK(gpt.outcomes == std::array<uint64_t, kProxyOutcomeCount>{2, 0, 1, 0, 0, 0, 0, 0});
+  const UpstreamValue& mini = upstreams.at("openai|gpt-4o-mini");
+  CHECK(mini.rate_limits.remaining == std::array<int64_t, 4>{-1, -1, -1, -1});
+  CHECK(mini.rate_limits.limit == std::array<int64_t, 4>{-1, -1, -1, -1});
+  CHECK(mini.client_retries == 0);
+  CHECK(mini.outcomes[At(ProxyOutcome::kCancelled)] == 1);
+  const UpstreamValue& other = upstreams.at("anthropic|gpt-4o");
+  CHECK(other.rate_limits.remaining == std::array<int64_t, 4>{-1, -1, 0, -1});
+  CHECK(other.rate_limits.limit == std::array<int64_t, 4>{-1, -1, -1, -1});
+  CHECK(other.outcomes[At(ProxyOutcome::kUpstreamError)] == 1);
+  // Nothing of a call: the upstream family is a family of its own.
+  CHECK(store.SeriesCount(Family::kRequests) == 0);
+  CHECK(store.SeriesCount(Family::kModel) == 0);
+}
+
+TEST_CASE("SeriesStore: a snapshot of the upstream family carries its creation time") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  store.RecordUpstream(Observed("openai", "gpt-4o"));
+  clock.Advance(std::chrono::seconds(30));
+  store.RecordUpstream(Observed("openai", "gpt-4o"));
+  int seen = 0;
+  store.SnapshotUpstreams().ForEach(
+      [&](const UpstreamLabels&, const UpstreamValue& v, const SeriesExtras& x) {
+        ++seen;
+        CHECK(v.outcomes[At(ProxyOutcome::kOk)] == 2);
+        CHECK(x.created == 1'800'000'000.0);
+        CHECK(x.exemplars.empty());
+      });
+  CHECK(seen == 1);
+}
+
+TEST_CASE("SeriesStore: past the upstream family's own limit new models go to __overflow__ "
+          "under their upstream") {
+  FakeClock clock;
+  StoreOptions options;
+  options.max_series_per_family = 100;
+  ParseMaxSeries("llm_proxy_requests_total:2", &options.labels);
+  SeriesStore store(options, clock);
+  CHECK(store.series_limit(Family::kUpstream) == 2);
+  CHECK(store.series_limit(Family::kModel) == 100);
+  UpstreamObservation limited = Observed("openai", "m1");
+  limited.rate_limits.remaining[At(RateLimitResource::kTokens)] = 100;
+  store.RecordUpstream(limited);
+  store.RecordUpstream(Observed("openai", "m2"));
+  UpstreamObservation m3 = Observed("openai", "m3", ProxyOutcome::kTimeout);
+  m3.client_retry = true;
+  m3.rate_limits.remaining[At(RateLimitResource::kTokens)] = 7;
+  store.RecordUpstream(m3);
+  store.RecordUpstream(Observed("openai", "m4", ProxyOutcome::kTimeout));
+  store.RecordUpstream(Observed("azure", "m1", ProxyOutcome::kUnreachable));
+  store.RecordUpstream(Observed("openai", "m1"));  // admitted before: its own series
+
+  CHECK(store.SeriesCount(Family::kUpstream) == 4);  // m1, m2 and two overflow series
+  CHECK(store.OverflowCount(Family::kUpstream) == 3);
+  const auto upstreams = UpstreamsByKey(store.SnapshotUpstreams());
+  CHECK(upstreams.at("openai|m1").outcomes[At(ProxyOutcome::kOk)] == 2);
+  CHECK(upstreams.at("openai|m1").rate_limits.remaining[At(RateLimitResource::kTokens)] == 100);
+  const UpstreamValue& over = upstreams.at("openai|__overflow__");
+  CHECK(over.outcomes[At(ProxyOutcome::kTimeout)] == 2);
+  CHECK(over.client_retries == 1);
+  CHECK(over.rate_limits.remaining[At(RateLimitResource::kTokens)] == 7);
+  CHECK(upstreams.at("azure|__overflow__").outcomes[At(ProxyOutcome::kUnreachable)] == 1);
+  // Calls are not limited by it.
+  for (int i = 0; i < 5; ++i) store.RecordCall(Call(User(i)), 1, false);
+  CHECK(store.OverflowCount(Family::kModel) == 0);
+}
+
+TEST_CASE("SeriesStore: any of the four upstream metrics sets the family's limit") {
+  for (const char* name : {"llm_ratelimit_remaining", "llm_ratelimit_limit",
+                           "llm_proxy_requests_total", "llm_client_retries_total"}) {
+    CAPTURE(name);
+    StoreOptions options;
+    ParseMaxSeries(std::string(name) + ":1", &options.labels);
+    FakeClock clock;
+    SeriesStore store(options, clock);
+    store.RecordUpstream(Observed("openai", "a"));
+    store.RecordUpstream(Observed("openai", "b"));
+    CHECK(store.SeriesCount(Family::kUpstream) == 2);
+    CHECK(store.OverflowCount(Family::kUpstream) == 1);
+  }
+}
+
+TEST_CASE("SeriesStore: with a TTL, idle upstream series are dropped and handed over as they "
+          "were") {
+  FakeClock clock;
+  StoreOptions options;
+  options.ttl = std::chrono::minutes(10);
+  SeriesStore store(options, clock);
+  UpstreamObservation old = Observed("openai", "old", ProxyOutcome::kClientError);
+  old.client_retry = true;
+  old.rate_limits.limit[At(RateLimitResource::kOutputTokens)] = 80'000;
+  store.RecordUpstream(old);
+  clock.Advance(std::chrono::minutes(6));
+  store.RecordUpstream(Observed("openai", "new"));
+  ExpiredSeries none;
+  CHECK(store.Expire(&none) == 0);
+  CHECK(none.size() == 0);
+  clock.Advance(std::chrono::minutes(5));  // "old" is 11 minutes old, "new" 5
+
+  ExpiredSeries expired;
+  CHECK(store.Expire(&expired) == 1);
+  CHECK(expired.size() == 1);
+  CHECK(store.ExpiredCount(Family::kUpstream) == 1);
+  CHECK(store.SeriesCount(Family::kUpstream) == 1);
+  const auto gone = UpstreamsByKey(expired.SnapshotUpstreams(false));
+  REQUIRE(gone.size() == 1);
+  const UpstreamValue& v = gone.at("openai|old");
+  CHECK(v.client_retries == 1);
+  CHECK(v.outcomes[At(ProxyOutcome::kClientError)] == 1);
+  CHECK(v.rate_limits.limit == std::array<int64_t, 4>{-1, -1, -1, 80'000});
+  CHECK(UpstreamsByKey(store.SnapshotUpstreams()).count("openai|new") == 1);
+
+  // Back from zero, as a counter reset: the old rate limits are gone with the series.
+  store.RecordUpstream(Observed("openai", "old"));
+  const UpstreamValue back = UpstreamsByKey(store.SnapshotUpstreams()).at("openai|old");
+  CHECK(back.rate_limits.limit == std::array<int64_t, 4>{-1, -1, -1, -1});
+  CHECK(back.client_retries == 0);
+}
+
+TEST_CASE("SeriesStore: concurrent upstream observations lose nothing") {
+  FakeClock clock;
+  SeriesStore store({}, clock);
+  constexpr int kThreads = 4;
+  constexpr int kEach = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < kEach; ++i) {
+        UpstreamObservation o = Observed("openai", i % 2 ? "a" : "b",
+                                         i % 3 ? ProxyOutcome::kOk : ProxyOutcome::kRateLimited);
+        o.client_retry = t == 0;
+        o.rate_limits.remaining[0] = i;
+        store.RecordUpstream(o);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  uint64_t calls = 0;
+  uint64_t retries = 0;
+  store.SnapshotUpstreams().ForEach([&](const UpstreamLabels&, const UpstreamValue& v) {
+    for (const uint64_t n : v.outcomes) calls += n;
+    retries += v.client_retries;
+    CHECK(v.rate_limits.remaining[0] >= kEach - 2);  // every thread's last is one of the last two
+  });
+  CHECK(calls == kThreads * kEach);
+  CHECK(retries == kEach);
 }
 
 }  // namespace

@@ -268,8 +268,9 @@ TEST_CASE("ParseFlags: the output speed buckets, their defaults and their errors
 TEST_CASE("ParseFlags: --metrics.drop-labels and --metrics.max-series") {
   AgentConfig config;
   CHECK_FALSE(Parse({}, &config).has_value());
-  CHECK(config.label_control.dropped == std::array<aggregate::DroppedLabels, 8>{});
-  CHECK(config.label_control.max_series == std::array<std::size_t, 8>{});
+  using aggregate::kFamilyCount;
+  CHECK(config.label_control.dropped == std::array<aggregate::DroppedLabels, kFamilyCount>{});
+  CHECK(config.label_control.max_series == std::array<std::size_t, kFamilyCount>{});
   CHECK_FALSE(Parse({"--metrics.drop-labels=llm_cost_usd_total:user_id,llm_requests_total:endpoint",
                      "--metrics.max-series", "llm_cost_usd_total:50000,llm_ttft_seconds:300"},
                     &config)
@@ -281,6 +282,10 @@ TEST_CASE("ParseFlags: --metrics.drop-labels and --metrics.max-series") {
   CHECK(config.label_control.max_series[at(aggregate::Family::kCost)] == 50000);
   CHECK(config.label_control.max_series[at(aggregate::Family::kModel)] == 300);
   CHECK(config.label_control.max_series[at(aggregate::Family::kRequests)] == 0);
+  // The metering proxy's family, by any of its four metrics.
+  AgentConfig proxy;
+  CHECK_FALSE(Parse({"--metrics.max-series=llm_proxy_requests_total:40"}, &proxy).has_value());
+  CHECK(proxy.label_control.max_series[at(aggregate::Family::kUpstream)] == 40);
 }
 
 TEST_CASE("ParseFlags: label control errors are one line naming the flag and the choices") {

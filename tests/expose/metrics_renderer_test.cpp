@@ -637,5 +637,247 @@ TEST_CASE("MetricsRenderer: dropped labels are left out of every format, not wri
   }
 }
 
+// ---- the metering proxy's upstream family ----
+
+// Two answers from openai for gpt-4o (the second a retried 429 that reported only the request
+// figures), one from anthropic for claude, and a cancelled call to openai for gpt-4o-mini with no
+// rate-limit headers at all.
+void RecordUpstreams(aggregate::SeriesStore& store) {
+  constexpr auto kRequests = static_cast<std::size_t>(RateLimitResource::kRequests);
+  constexpr auto kTokens = static_cast<std::size_t>(RateLimitResource::kTokens);
+  constexpr auto kInput = static_cast<std::size_t>(RateLimitResource::kInputTokens);
+  UpstreamObservation o;
+  o.upstream = "openai";
+  o.model = "gpt-4o";
+  o.rate_limits.remaining[kRequests] = 499;
+  o.rate_limits.limit[kRequests] = 500;
+  o.rate_limits.remaining[kTokens] = 29'000;
+  o.rate_limits.limit[kTokens] = 30'000;
+  store.RecordUpstream(o);
+  o = {};
+  o.upstream = "openai";
+  o.model = "gpt-4o";
+  o.outcome = ProxyOutcome::kRateLimited;
+  o.client_retry = true;
+  o.rate_limits.remaining[kRequests] = 0;
+  store.RecordUpstream(o);
+  o = {};
+  o.upstream = "anthropic";
+  o.model = "claude-sonnet-4-20250514";
+  o.rate_limits.remaining[kInput] = 39'500;
+  o.rate_limits.limit[kInput] = 40'000;
+  store.RecordUpstream(o);
+  o = {};
+  o.upstream = "openai";
+  o.model = "gpt-4o-mini";
+  o.outcome = ProxyOutcome::kCancelled;
+  store.RecordUpstream(o);
+}
+
+TEST_CASE("MetricsRenderer: rate limits, proxy outcomes and client retries in the text format") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  RecordUpstreams(store);
+  const std::string text = renderer.Render(ExpositionFormat::kText);
+
+  CHECK(Contains(text,
+                 "# HELP llm_ratelimit_remaining Requests or tokens an upstream said were left in "
+                 "its current rate-limit window, as of the last answer through the proxy that "
+                 "reported them\n"
+                 "# TYPE llm_ratelimit_remaining gauge"));
+  // Only the resources reported, in the order of RateLimitResource; the token figures of the
+  // first answer stay when the second reports none.
+  CHECK(Contains(text,
+                 "llm_ratelimit_remaining{upstream=\"openai\",model=\"gpt-4o\",resource=\"requests\"} 0\n"
+                 "llm_ratelimit_remaining{upstream=\"openai\",model=\"gpt-4o\",resource=\"tokens\"} 29000"));
+  CHECK(Contains(text, "llm_ratelimit_remaining{upstream=\"anthropic\","
+                       "model=\"claude-sonnet-4-20250514\",resource=\"input_tokens\"} 39500"));
+  CHECK(Contains(text,
+                 "# HELP llm_ratelimit_limit Requests or tokens an upstream allows per rate-limit "
+                 "window, as of the last answer through the proxy that reported it\n"
+                 "# TYPE llm_ratelimit_limit gauge"));
+  CHECK(Contains(text,
+                 "llm_ratelimit_limit{upstream=\"openai\",model=\"gpt-4o\",resource=\"requests\"} 500\n"
+                 "llm_ratelimit_limit{upstream=\"openai\",model=\"gpt-4o\",resource=\"tokens\"} 30000"));
+  CHECK(Contains(text, "llm_ratelimit_limit{upstream=\"anthropic\","
+                       "model=\"claude-sonnet-4-20250514\",resource=\"input_tokens\"} 40000"));
+  // Three figures reported of each; none of gpt-4o-mini.
+  const auto lines_of = [&](const std::string& prefix) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find("\n" + prefix); at != std::string::npos;
+         at = text.find("\n" + prefix, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CHECK(lines_of("llm_ratelimit_remaining{") == 3);
+  CHECK(lines_of("llm_ratelimit_limit{") == 3);
+  CHECK(text.find("model=\"gpt-4o-mini\",resource=") == std::string::npos);
+
+  CHECK(Contains(text,
+                 "# HELP llm_proxy_requests_total Requests relayed by the metering proxy, by how "
+                 "they ended: ok, client_error, rate_limited, upstream_error, stream_error, "
+                 "unreachable, timeout or cancelled\n"
+                 "# TYPE llm_proxy_requests_total counter"));
+  // Only outcomes that happened.
+  CHECK(Contains(text,
+                 "llm_proxy_requests_total{upstream=\"openai\",model=\"gpt-4o\",outcome=\"ok\"} 1\n"
+                 "llm_proxy_requests_total{upstream=\"openai\",model=\"gpt-4o\",outcome=\"rate_limited\"} 1"));
+  CHECK(Contains(text, "llm_proxy_requests_total{upstream=\"anthropic\","
+                       "model=\"claude-sonnet-4-20250514\",outcome=\"ok\"} 1"));
+  CHECK(Contains(text, "llm_proxy_requests_total{upstream=\"openai\",model=\"gpt-4o-mini\","
+                       "outcome=\"cancelled\"} 1"));
+  CHECK(lines_of("llm_proxy_requests_total{") == 4);
+
+  CHECK(Contains(text,
+                 "# HELP llm_client_retries_total Requests through the metering proxy that a "
+                 "client SDK sent as a retry (x-stainless-retry-count above 0)\n"
+                 "# TYPE llm_client_retries_total counter"));
+  // Every series, 0 included.
+  CHECK(Contains(text, "llm_client_retries_total{upstream=\"openai\",model=\"gpt-4o\"} 1"));
+  CHECK(Contains(text, "llm_client_retries_total{upstream=\"openai\",model=\"gpt-4o-mini\"} 0"));
+  CHECK(Contains(text, "llm_client_retries_total{upstream=\"anthropic\","
+                       "model=\"claude-sonnet-4-20250514\"} 0"));
+  CHECK(lines_of("llm_client_retries_total{") == 3);
+  CHECK(Contains(text, "llm_exporter_series{family=\"upstream\"} 3"));
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"upstream\"} 0"));
+  // No call was recorded.
+  CHECK(text.find("llm_requests_total{") == std::string::npos);
+}
+
+TEST_CASE("MetricsRenderer: rate limits, proxy outcomes and client retries in OpenMetrics") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  RecordUpstreams(store);
+  const std::string om = renderer.Render(ExpositionFormat::kOpenMetrics);
+  CHECK(Contains(om, "# TYPE llm_ratelimit_remaining gauge"));
+  CHECK(Contains(om, "# TYPE llm_ratelimit_limit gauge"));
+  CHECK(Contains(om, "# TYPE llm_proxy_requests counter"));
+  CHECK(Contains(om, "# TYPE llm_client_retries counter"));
+  // Gauges have no _created; counters have theirs, the time their series was created.
+  CHECK(Contains(om,
+                 "llm_ratelimit_remaining{upstream=\"openai\",model=\"gpt-4o\",resource=\"requests\"} 0\n"
+                 "llm_ratelimit_remaining{upstream=\"openai\",model=\"gpt-4o\",resource=\"tokens\"} 29000"));
+  CHECK(om.find("llm_ratelimit_remaining_created") == std::string::npos);
+  CHECK(om.find("llm_ratelimit_limit_created") == std::string::npos);
+  CHECK(Contains(om,
+                 "llm_proxy_requests_total{upstream=\"openai\",model=\"gpt-4o\",outcome=\"rate_limited\"} 1\n"
+                 "llm_proxy_requests_created{upstream=\"openai\",model=\"gpt-4o\",outcome=\"rate_limited\"} "
+                 "1800000000"));
+  CHECK(Contains(om,
+                 "llm_client_retries_total{upstream=\"openai\",model=\"gpt-4o\"} 1\n"
+                 "llm_client_retries_created{upstream=\"openai\",model=\"gpt-4o\"} 1800000000"));
+  CHECK(Contains(om, "llm_ratelimit_limit{upstream=\"anthropic\","
+                     "model=\"claude-sonnet-4-20250514\",resource=\"input_tokens\"} 40000"));
+  CHECK(om.ends_with("# EOF\n"));
+}
+
+TEST_CASE("MetricsRenderer: rate limits, proxy outcomes and client retries in protobuf") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  RecordUpstreams(store);
+  std::map<std::string, pb::MetricFamily> families;
+  for (pb::MetricFamily& f : ParseProtobuf(renderer.Render(ExpositionFormat::kProtobuf))) {
+    families[f.name()] = std::move(f);
+  }
+  // Each family's series as "label=value,..." -> the value.
+  const auto values = [&](const std::string& name) {
+    std::map<std::string, double> out;
+    const pb::MetricFamily& family = families.at(name);
+    for (const pb::Metric& m : family.metric()) {
+      std::string key;
+      for (const pb::LabelPair& l : m.label()) key += l.name() + "=" + l.value() + ",";
+      out[key] = family.type() == pb::GAUGE ? m.gauge().value() : m.counter().value();
+      if (family.type() == pb::COUNTER) {
+        CHECK(m.counter().created_timestamp().seconds() == 1'800'000'000);
+      }
+    }
+    return out;
+  };
+  CHECK(families.at("llm_ratelimit_remaining").type() == pb::GAUGE);
+  CHECK(families.at("llm_ratelimit_limit").type() == pb::GAUGE);
+  CHECK(families.at("llm_proxy_requests_total").type() == pb::COUNTER);
+  CHECK(families.at("llm_client_retries_total").type() == pb::COUNTER);
+  CHECK(values("llm_ratelimit_remaining") ==
+        std::map<std::string, double>{
+            {"upstream=openai,model=gpt-4o,resource=requests,", 0},
+            {"upstream=openai,model=gpt-4o,resource=tokens,", 29'000},
+            {"upstream=anthropic,model=claude-sonnet-4-20250514,resource=input_tokens,", 39'500}});
+  CHECK(values("llm_ratelimit_limit") ==
+        std::map<std::string, double>{
+            {"upstream=openai,model=gpt-4o,resource=requests,", 500},
+            {"upstream=openai,model=gpt-4o,resource=tokens,", 30'000},
+            {"upstream=anthropic,model=claude-sonnet-4-20250514,resource=input_tokens,", 40'000}});
+  CHECK(values("llm_proxy_requests_total") ==
+        std::map<std::string, double>{
+            {"upstream=openai,model=gpt-4o,outcome=ok,", 1},
+            {"upstream=openai,model=gpt-4o,outcome=rate_limited,", 1},
+            {"upstream=openai,model=gpt-4o-mini,outcome=cancelled,", 1},
+            {"upstream=anthropic,model=claude-sonnet-4-20250514,outcome=ok,", 1}});
+  CHECK(values("llm_client_retries_total") ==
+        std::map<std::string, double>{{"upstream=openai,model=gpt-4o,", 1},
+                                      {"upstream=openai,model=gpt-4o-mini,", 0},
+                                      {"upstream=anthropic,model=claude-sonnet-4-20250514,", 0}});
+}
+
+TEST_CASE("MetricsRenderer: before any proxied call the four families have no series") {
+  testing::FakeClock clock;
+  aggregate::SeriesStore store({}, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  // As the other families: the text formats announce them, protobuf leaves them out.
+  for (const ExpositionFormat format : {ExpositionFormat::kText, ExpositionFormat::kOpenMetrics}) {
+    const std::string text = renderer.Render(format);
+    CHECK(Contains(text, "# TYPE llm_ratelimit_remaining gauge"));
+    CHECK(Contains(text, "# TYPE llm_ratelimit_limit gauge"));
+    for (const char* metric : {"llm_ratelimit_remaining{", "llm_ratelimit_limit{",
+                               "llm_proxy_requests_total{", "llm_client_retries_total{"}) {
+      CAPTURE(metric);
+      CHECK(text.find(metric) == std::string::npos);
+    }
+    CHECK(Contains(text, "llm_exporter_series{family=\"upstream\"} 0"));
+  }
+  for (const pb::MetricFamily& f : ParseProtobuf(renderer.Render(ExpositionFormat::kProtobuf))) {
+    CHECK(f.name().find("ratelimit") == std::string::npos);
+    CHECK(f.name() != "llm_proxy_requests_total");
+    CHECK(f.name() != "llm_client_retries_total");
+  }
+}
+
+TEST_CASE("MetricsRenderer: upstream series past their limit and after SeriesStore::Expire()") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions options;
+  options.ttl = std::chrono::minutes(10);
+  aggregate::ParseMaxSeries("llm_ratelimit_remaining:1", &options.labels);
+  aggregate::SeriesStore store(options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  MetricsRenderer renderer(store, agent_metrics, clock);
+  UpstreamObservation o;
+  o.upstream = "openai";
+  for (const char* model : {"a", "b", "c"}) {
+    o.model = model;
+    store.RecordUpstream(o);
+  }
+  const std::string text = renderer.Render(ExpositionFormat::kText);
+  CHECK(Contains(text, "llm_proxy_requests_total{upstream=\"openai\",model=\"a\",outcome=\"ok\"} 1"));
+  CHECK(Contains(text, "llm_proxy_requests_total{upstream=\"openai\",model=\"__overflow__\","
+                       "outcome=\"ok\"} 2"));
+  CHECK(Contains(text, "llm_exporter_series_limit{family=\"upstream\"} 1"));
+  CHECK(Contains(text, "llm_exporter_series_overflow_total{family=\"upstream\"} 2"));
+
+  clock.Advance(std::chrono::minutes(11));
+  CHECK(store.Expire() == 2);
+  const std::string after = renderer.Render(ExpositionFormat::kText);
+  CHECK(after.find("llm_proxy_requests_total{") == std::string::npos);
+  CHECK(after.find("llm_client_retries_total{") == std::string::npos);
+  CHECK(Contains(after, "llm_exporter_series_expired_total{family=\"upstream\"} 2"));
+}
+
 }  // namespace
 }  // namespace llm_exporter::expose

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <snappy.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
@@ -246,6 +247,67 @@ TEST_CASE("RequestEncoder: dropped labels are left out of the series sent") {
   CHECK(values.at("llm_requests_total{model=\"m\",status=\"success\"}") == 2);
   CHECK(values.at("llm_request_duration_seconds_count{model=\"m\"}") == 2);
   for (const auto& [text, value] : values) CHECK(text.find("endpoint") == std::string::npos);
+}
+
+TEST_CASE("RequestEncoder: the proxy's upstream series, and staleness markers when they expire") {
+  testing::FakeClock clock;
+  aggregate::StoreOptions store_options;
+  store_options.ttl = std::chrono::seconds(60);
+  aggregate::SeriesStore store(store_options, clock);
+  telemetry::AgentMetrics agent_metrics;
+  expose::MetricsRenderer renderer(store, agent_metrics, clock);
+  UpstreamObservation o;
+  o.upstream = "openai";
+  o.model = "gpt-4o";
+  o.outcome = ProxyOutcome::kRateLimited;
+  o.rate_limits.remaining[static_cast<std::size_t>(RateLimitResource::kRequests)] = 0;
+  o.rate_limits.limit[static_cast<std::size_t>(RateLimitResource::kRequests)] = 500;
+  store.RecordUpstream(o);
+
+  std::map<std::string, double> values;
+  {
+    std::vector<EncodedRequest> requests;
+    RequestEncoder encoder(EncoderOptions{}, nullptr, &requests);
+    renderer.WriteLlmFamilies(store, encoder);
+    encoder.Finish();
+    for (const auto& request : Decode(requests)) {
+      for (const auto& series : request.timeseries()) {
+        values[SeriesText(series)] = series.samples(0).value();
+      }
+    }
+  }
+  CHECK(values == std::map<std::string, double>{
+                      {"llm_client_retries_total{model=\"gpt-4o\",upstream=\"openai\"}", 0},
+                      {"llm_proxy_requests_total{model=\"gpt-4o\",outcome=\"rate_limited\","
+                       "upstream=\"openai\"}",
+                       1},
+                      {"llm_ratelimit_limit{model=\"gpt-4o\",resource=\"requests\","
+                       "upstream=\"openai\"}",
+                       500},
+                      {"llm_ratelimit_remaining{model=\"gpt-4o\",resource=\"requests\","
+                       "upstream=\"openai\"}",
+                       0}});
+
+  clock.Advance(std::chrono::seconds(61));
+  aggregate::ExpiredSeries expired;
+  CHECK(store.Expire(&expired) == 1);
+  EncoderOptions options;
+  options.stale = true;
+  std::vector<EncodedRequest> requests;
+  RequestEncoder encoder(options, nullptr, &requests);
+  renderer.WriteLlmFamilies(expired, encoder);
+  encoder.Finish();
+  std::vector<std::string> ended;
+  for (const auto& request : Decode(requests)) {
+    for (const auto& series : request.timeseries()) {
+      CHECK(IsStaleNan(series.samples(0).value()));
+      ended.push_back(SeriesText(series));
+    }
+  }
+  std::sort(ended.begin(), ended.end());
+  std::vector<std::string> expected;
+  for (const auto& [text, value] : values) expected.push_back(text);
+  CHECK(ended == expected);  // every series sent before, and nothing else
 }
 
 }  // namespace

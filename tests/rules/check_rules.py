@@ -53,6 +53,9 @@ ISSUE_ALERTS = {  # what the issue asks for, by the alert that answers it
     "remote write falling behind": "LLMExporterRemoteWriteBehind",
     "remote write samples dropped": "LLMExporterRemoteWriteSamplesDropped",
     "remote write delivery stopped": "LLMExporterRemoteWriteDeliveryStopped",
+    "proxy: rate-limit headroom": "LLMRateLimitHeadroomLow",
+    "proxy: upstream error ratio": "LLMUpstreamErrorRatioHigh",
+    "proxy: client retries": "LLMClientRetriesHigh",
 }
 
 
