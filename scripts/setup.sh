@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what llm_exporter needs on Debian 12, from Debian's packages only, and for the
-# integration tests' OpenTelemetry JS clients the npm packages locked in tests/otel-js. Uses sudo
-# when not run as root; installs only what is missing.
+# integration tests' Node.js clients the npm packages locked in tests/otel-js and tests/proxy-js.
+# Uses sudo when not run as root; installs only what is missing.
 #
 #   scripts/setup.sh          # everything: the agent, the tests, benchmarks, fuzzers, sanitizers
 #   scripts/setup.sh agent    # only what building and running the agent needs (scripts/run.sh)
@@ -75,10 +75,12 @@ fi
 
 # The npm packages of the Node.js parts, at the versions of their package-lock.json, when they
 # are missing or the lockfile changed since they were installed: the OpenTelemetry JS SDK and
-# exporters of the integration tests (tests/otel-js) and the Node.js client (examples/node).
+# exporters of the integration tests (tests/otel-js), the OpenAI and Anthropic SDKs that call the
+# metering proxy in its tests and benchmark (tests/proxy-js) and the Node.js client
+# (examples/node).
 if [[ "$mode" == full ]]; then
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for dir in tests/otel-js examples/node; do
+  for dir in tests/otel-js tests/proxy-js examples/node; do
     [[ -f "$root/$dir/package-lock.json" ]] || continue
     if [[ ! -d "$root/$dir/node_modules" ||
           "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules" ]]; then

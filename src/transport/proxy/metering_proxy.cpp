@@ -55,6 +55,15 @@ bool HasDotSegment(std::string_view path) {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Whether a call without usage in its answer still has known tokens: none. Providers bill no
+// tokens for a refused request (a 4xx, 429 or 5xx answer) or one that never reached them; a
+// stream that broke or was cancelled, and an upstream that stalled, may have generated (and
+// billed) tokens nobody reported.
+bool NoTokensSpent(ProxyOutcome outcome) {
+  return outcome == ProxyOutcome::kClientError || outcome == ProxyOutcome::kRateLimited ||
+         outcome == ProxyOutcome::kUpstreamError || outcome == ProxyOutcome::kUnreachable;
+}
+
 std::string_view StatusOf(ProxyOutcome outcome) {
   if (outcome == ProxyOutcome::kOk) return "success";
   if (outcome == ProxyOutcome::kCancelled) return "cancelled";
@@ -277,7 +286,7 @@ int MeteringProxy::ServeUpstream(ProxyExchange& exchange, std::size_t index, std
   call.status = StatusOf(outcome);
   call.trace_id = TraceIdOf(request_headers);
   const meter::Usage& usage = metered_answer.usage;
-  call.usage_known = usage.known;
+  call.usage_known = usage.known || NoTokensSpent(outcome);
   call.input_tokens = usage.input;
   call.output_tokens = usage.output;
   call.cached_input_tokens = usage.cached_input;
