@@ -79,9 +79,12 @@ bool ResponseRelay::OnHead(int status, std::span<const HeaderField> headers) {
       relayed.push_back({"Content-Length", FindHeader(headers, "Content-Length")});
     }
     sent = client_.SendHead(status, relayed, ResponseFraming::kNoBody);
-  } else if (length && !(relay_events_ && strip_injected_usage_)) {
-    sent = client_.SendHead(status, relayed, ResponseFraming::kContentLength, *length);
   } else {
+    // Chunked even when the upstream gave a length: an answer cut short must fail in the
+    // client, and node-fetch 2 (under the OpenAI and Anthropic Node SDKs) never settles a body
+    // that ends before its Content-Length: measured with node-fetch 2.7.0 on Node 20, the SDK
+    // call hangs and the process exits as if done, where a missing last chunk raises "Premature
+    // close". Every HTTP/1.1 client reads chunked bodies; the bytes are the upstream's either way.
     sent = client_.SendHead(status, relayed, ResponseFraming::kChunked);
   }
   last_write_ = Clock::now();

@@ -1,7 +1,6 @@
-// Relaying one upstream answer to the client as it arrives, and metering it on the way: a body
-// with a length goes with that length, anything else chunked; a server-sent event stream goes
-// event by event, as each completes; a compressed body goes as it is and is inflated on the side
-// for the meter.
+// Relaying one upstream answer to the client as it arrives, and metering it on the way: the body
+// goes chunked (so that a cut is seen as one); a server-sent event stream goes event by event, as
+// each completes; a compressed body goes as it is and is inflated on the side for the meter.
 #pragma once
 
 #include <chrono>

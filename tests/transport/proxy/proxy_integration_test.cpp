@@ -76,10 +76,11 @@ TEST_CASE("proxy: a non-streamed answer passes through byte for byte, and is met
   const RawResponse response = client.ReadResponse();
   CHECK(response.status == 201);
   CHECK(response.body == kChatBody);
-  CHECK(response.Header("Content-Length") == std::to_string(kChatBody.size()));
+  // Chunked, not with the upstream's length: a cut must fail in every client (ResponseRelay).
+  CHECK(response.Header("Transfer-Encoding") == "chunked");
+  CHECK_FALSE(response.Header("Content-Length"));
   CHECK(response.Header("X-Request-Id") == "req_42");
   CHECK(response.Header("Content-Type") == "application/json");
-  CHECK_FALSE(response.Header("Transfer-Encoding"));
 
   const std::vector<ReceivedRequest> got = upstream.requests();
   REQUIRE(got.size() == 1);
@@ -218,8 +219,7 @@ TEST_CASE("proxy: a stream without usage is relayed as it is and counted") {
   client.Send(Request("POST", "/proxy/openai/v1/chat/completions", body));
   const RawResponse response = client.ReadResponse();
   CHECK(response.body == stream);
-  // A stream with a length keeps it.
-  CHECK(response.Header("Content-Length") == std::to_string(stream.size()));
+  CHECK(response.complete);
   CHECK(upstream.requests().at(0).body == body);  // no injection unless configured
   const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
   REQUIRE(calls.size() == 1);
@@ -418,6 +418,28 @@ TEST_CASE("proxy: a stream that stalls mid-answer is cut, never ended cleanly") 
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].outcome == ProxyOutcome::kTimeout);
   REQUIRE(calls[0].ttft_seconds);
+}
+
+TEST_CASE("proxy: an answer with a length that breaks off reaches the client as a cut") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+           "{\"id\":");
+    return false;  // closes the connection 94 bytes short
+  });
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())));
+  RawClient client(agent.port());
+  client.Send(Request("POST", "/proxy/openai/v1/chat/completions", R"({"model":"gpt-4o"})"));
+  CHECK(client.ReadToEnd());
+  const std::optional<RawResponse> response = ParseResponse(client.received());
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->body == "{\"id\":");
+  CHECK_FALSE(response->complete);  // no last chunk
+  const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].outcome == ProxyOutcome::kStreamError);
+  CHECK(calls[0].status == "error");
+  CHECK(agent.proxy_metrics->failures(0, UpstreamFailure::kBroken) == 1);
 }
 
 TEST_CASE("proxy: an upstream that cannot be reached gets 502 in the upstream's error shape") {
