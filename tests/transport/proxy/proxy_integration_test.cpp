@@ -442,6 +442,28 @@ TEST_CASE("proxy: an answer with a length that breaks off reaches the client as 
   CHECK(agent.proxy_metrics->failures(0, UpstreamFailure::kBroken) == 1);
 }
 
+TEST_CASE("proxy: labels longer than --ingest.max-label-bytes are cut, not refused") {
+  FakeUpstream upstream([](UpstreamConnection& c, const ReceivedRequest&) {
+    c.Send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    return true;
+  });
+  ProxyAgent agent(OneUpstream(UpstreamFor("openai", upstream.url())), std::nullopt,
+                   /*max_label_bytes=*/4);
+  RawClient client(agent.port());
+  client.Send(Request("POST", "/proxy/openai/v1/chat/completions",
+                      R"({"model":"gpt-4o-mini-2024-07-18"})",
+                      {"X-LLM-User-Id: caf\xC3\xA9-owner", "X-LLM-Team-Id: search",
+                       "X-LLM-Endpoint: /a/very/long/endpoint"}));
+  CHECK(client.ReadResponse().status == 200);
+  const std::vector<RecordedCall> calls = agent.ingest.WaitFor(1);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].model == "gpt-");
+  CHECK(calls[0].user_id == "caf");  // 4 bytes would cut "é" (C3 A9) in two: it goes whole
+  CHECK(calls[0].team_id == "sear");
+  CHECK(calls[0].endpoint == "/a/v");
+  CHECK(calls[0].upstream_model == "gpt-");
+}
+
 TEST_CASE("proxy: an upstream that cannot be reached gets 502 in the upstream's error shape") {
   // A port nothing listens on: bound, then closed.
   int port = 0;
