@@ -71,6 +71,24 @@ std::vector<int> FindConnectionSockets(const std::vector<ConnectionEnds>& wanted
   return found;
 }
 
+std::vector<ConnectionSocket> ListConnectionSockets(int local_port) {
+  std::vector<ConnectionSocket> sockets;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return sockets;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    int fd = -1;
+    const auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), fd);
+    if (ec != std::errc() || ptr != name.data() + name.size() || fd == dirfd(dir)) continue;
+    if (EndOf(fd, false).first != local_port) continue;
+    std::pair<int, std::string> peer = EndOf(fd, true);
+    if (peer.first < 0) continue;  // the listening socket
+    sockets.push_back({fd, ConnectionEnds{local_port, std::move(peer.second), peer.first}});
+  }
+  closedir(dir);
+  return sockets;
+}
+
 bool SocketHasEnds(int fd, const ConnectionEnds& ends) {
   if (EndOf(fd, false).first != ends.local_port) return false;
   const std::pair<int, std::string> peer = EndOf(fd, true);

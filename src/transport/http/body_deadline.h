@@ -88,4 +88,12 @@ std::vector<int> FindConnectionSockets(const std::vector<ConnectionEnds>& wanted
 // Whether `fd` is the TCP socket with these two ends (two system calls).
 bool SocketHasEnds(int fd, const ConnectionEnds& ends);
 
+// Every TCP socket of the process whose local port is `local_port` and that has a peer, with its
+// ends, from one scan of the process's open descriptors.
+struct ConnectionSocket {
+  int fd = -1;
+  ConnectionEnds ends;
+};
+std::vector<ConnectionSocket> ListConnectionSockets(int local_port);
+
 }  // namespace llm_exporter::transport

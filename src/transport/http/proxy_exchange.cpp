@@ -5,6 +5,10 @@
 
 #include <array>
 #include <charconv>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
 
 #include "transport/http/http_request.h"
 
@@ -35,14 +39,60 @@ bool HasToken(std::string_view list, std::string_view token) {
   return false;
 }
 
-// civetweb keeps the connection's socket to itself. Each worker thread serves one connection at a
-// time, and usually many requests on it: the descriptor found for the last request is checked
-// against this request's two ends (two system calls) before the process's descriptors are
-// scanned again.
+// civetweb keeps the connection's socket to itself, so it is found among the process's
+// descriptors by its two ends. Each worker thread serves one connection at a time, usually for
+// many requests: the descriptor found for the last request is checked against this request's
+// ends first (two system calls). A new connection is looked up in what the last scan of the
+// descriptors saw, and only then scanned for, one scan at a time: when many connections arrive
+// together (a thousand streams opened at once) one scan finds them all, rather than each
+// connection scanning every other's descriptor.
+class SocketDirectory {
+ public:
+  int Find(const ConnectionEnds& ends) {
+    if (const int fd = Seen(ends); fd >= 0) return fd;
+    std::lock_guard<std::mutex> scanning(scan_mu_);
+    if (const int fd = Seen(ends); fd >= 0) return fd;  // found by the scan just waited for
+    std::vector<ConnectionSocket> sockets = ListConnectionSockets(ends.local_port);
+    std::lock_guard<std::mutex> lock(mu_);
+    seen_.clear();
+    int found = -1;
+    for (ConnectionSocket& socket : sockets) {
+      if (socket.ends.remote_port == ends.remote_port &&
+          socket.ends.remote_address == ends.remote_address) {
+        found = socket.fd;
+      }
+      seen_.emplace(Key(socket.ends), socket.fd);
+    }
+    return found;
+  }
+
+ private:
+  using SeenKey = std::tuple<int, std::string, int>;
+  static SeenKey Key(const ConnectionEnds& ends) {
+    return {ends.local_port, ends.remote_address, ends.remote_port};
+  }
+  // The descriptor the last scan saw with these ends, if it still has them.
+  int Seen(const ConnectionEnds& ends) {
+    int fd = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const auto it = seen_.find(Key(ends));
+      if (it == seen_.end()) return -1;
+      fd = it->second;
+    }
+    return SocketHasEnds(fd, ends) ? fd : -1;
+  }
+
+  std::mutex scan_mu_;
+  std::mutex mu_;
+  std::map<SeenKey, int> seen_;
+};
+
 int ClientSocket(const ConnectionEnds& ends) {
+  static SocketDirectory directory;
   thread_local int cached = -1;
   if (cached >= 0 && SocketHasEnds(cached, ends)) return cached;
-  cached = FindConnectionSockets({ends})[0];
+  cached = directory.Find(ends);
   return cached;
 }
 
