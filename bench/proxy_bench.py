@@ -314,7 +314,8 @@ def concurrent(agent, streams, chunks, gap_ms, interval):
                 print(f"  {p.kind + ' ' + name:28} no successful request; errors {p.errors}")
                 continue
             s = summary(p.times)
-            print(f"  {(('GET /metrics' if p.kind == 'scrape' else 'POST /v1/events') + ', ' + name):28} "
+            what = ("GET /metrics" if p.kind == "scrape" else "POST /v1/events") + ", " + name
+            print(f"  {what:28} "
                   f"{ms(s['median']):>10} {ms(s['p90']):>10} {ms(s['p99']):>10} "
                   f"{ms(s['max']):>10} {s['n']:>6} {p.errors:>6}")
 
@@ -349,7 +350,10 @@ def main():
         with open(config, "w") as f:
             f.write(f"upstreams:\n  - name: openai\n    kind: openai\n"
                     f"    url: http://127.0.0.1:{fake_port}\n")
-        print(f"agent {args.agent_bin}; fake upstream on port {fake_port}; "
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}; "
+              f"agent {args.agent_bin}; fake upstream on port {fake_port}; "
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
         with Agent([f"--proxy.config.file={config}"]) as agent:
             skip = set(args.skip.split(","))

@@ -45,6 +45,7 @@ PRICES = {"unit": "usd_per_1m_tokens",
           "models": {"gpt-4o-mini-2024-07-18": {"input": 0.15, "output": 0.6,
                                                 "cached_input": 0.075},
                      "gpt-4.1": {"input": 2, "output": 8, "cached_input": 0.5},
+                     "gpt-4.1-mini": {"input": 0.4, "output": 1.6},
                      "text-embedding-3-small": {"input": 0.02, "output": 0},
                      "claude-sonnet-4-20250514": {"input": 3, "output": 15, "cached_input": 0.3,
                                                   "cache_write_input": 3.75}},
@@ -619,7 +620,7 @@ class ProxyWithRealClientsTest(unittest.TestCase):
     # --- attribution ---------------------------------------------------------------------------
 
     def test_attribution_headers_label_the_call_and_are_not_forwarded(self):
-        model = "gpt-4.1"
+        model = "gpt-4.1-mini"
         own = {"X-LLM-User-Id": "alice", "X-LLM-Team-Id": "research",
                "X-LLM-Endpoint": "/summarize"}
         helicone = {"Helicone-User-Id": "carol", "Helicone-Property-Team": "support",
