@@ -11,9 +11,12 @@ pointing at it, then measures, calling the fake directly and through /proxy/open
    before it), the same way; and the agent's own llm_ttft_seconds against the fake's delay.
 3. --streams concurrent long streams through the proxy (one connection each, --stream-chunks
    chunks --stream-gap-ms apart), while one client scrapes /metrics and another POSTs one event
-   to /v1/events, each on a keep-alive connection every --probe-interval-ms; the same probes run
-   on an idle agent first. Prints the latency percentiles of both probes idle and under the
-   streams, the agent's CPU and RSS, and how many streams ended complete.
+   to /v1/events, each on a keep-alive connection every --probe-interval-ms, and a third makes a
+   non-streamed proxied call on a new connection as often. The same probes run
+   on an idle agent first, and (the control) while the same streams go straight to the fake, so
+   that what the machine's load costs them shows apart from what the proxy costs them. Prints
+   the latency percentiles of both probes in each phase, the agent's CPU and RSS, and how many
+   streams ended complete.
 
 Prints figures and asserts nothing (bench/README.md, "The metering proxy").
 
@@ -187,7 +190,11 @@ def sequential(fake_port, agent, calls, stream_calls, ttft_ms):
 # --- 3: many streams and the probes ----------------------------------------------------------
 
 class Probe(threading.Thread):
-    """Times one kind of request on a keep-alive connection every `interval` s until stopped."""
+    """Times one kind of request every `interval` s until stopped: a scrape or an event POST on
+    a keep-alive connection, or a non-streamed proxied call on a new connection each time."""
+
+    NAMES = {"scrape": "GET /metrics", "event": "POST /v1/events",
+             "proxy": "proxied call, new connection"}
 
     def __init__(self, port, kind, interval):
         super().__init__(daemon=True)
@@ -208,6 +215,11 @@ class Probe(threading.Thread):
             try:
                 if self.kind == "scrape":
                     conn.request("GET", "/metrics")
+                elif self.kind == "proxy":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                    conn.request("POST", "/proxy/openai/v1/chat/completions",
+                                 body=chat_body(False), headers=headers("chunks=3"))
                 else:
                     conn.request("POST", "/v1/events", body=event,
                                  headers={"Content-Type": "application/json"})
@@ -232,7 +244,7 @@ class Probe(threading.Thread):
 
 
 def run_probes(port, interval, seconds):
-    probes = [Probe(port, "scrape", interval), Probe(port, "event", interval)]
+    probes = [Probe(port, kind, interval) for kind in ("scrape", "event", "proxy")]
     for p in probes:
         p.start()
     time.sleep(seconds)
@@ -276,47 +288,73 @@ async def many_streams(port, count, chunks, gap_ms, ramp_s,
     return results
 
 
-def concurrent(agent, streams, chunks, gap_ms, interval):
+def streams_phase(agent, port, path, streams, chunks, gap_ms, interval, gauge):
+    """Opens `streams` streams to `port` (the agent's proxy or the fake itself) and probes the
+    agent while all of them are open. Returns (outcome, probes, agent CPU s, elapsed s, RSS)."""
     duration = chunks * gap_ms / 1000
-    idle = run_probes(agent.port, interval, min(10.0, duration / 2))
     ramp = min(5.0, duration / 4)
     cpu0, t0 = cpu_seconds(agent.proc.pid), time.monotonic()
     outcome = {}
 
     def client():
-        outcome.update(asyncio.run(many_streams(agent.port, streams, chunks, gap_ms, ramp)))
+        outcome.update(asyncio.run(many_streams(port, streams, chunks, gap_ms, ramp, path)))
 
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
-    # Probe while every stream is open: after the ramp, until shortly before the first ends.
-    wait_until(lambda: parse_metrics(agent.get("/metrics").body.decode()).get(
-        ("llm_exporter_proxy_requests_in_flight", frozenset({("upstream", "openai")})), 0)
-        >= streams * 0.99, timeout=ramp + 30, interval=0.1, what=f"{streams} streams open")
-    busy_rss = rss_mib(agent.proc.pid)
-    busy = run_probes(agent.port, interval, max(1.0, duration - ramp - 3))
+    if gauge:
+        # Probe once every stream is open, until shortly before the first ends.
+        wait_until(lambda: parse_metrics(agent.get("/metrics").body.decode()).get(
+            ("llm_exporter_proxy_requests_in_flight", frozenset({("upstream", "openai")})), 0)
+            >= streams * 0.99, timeout=ramp + 30, interval=0.1, what=f"{streams} streams open")
+    else:
+        time.sleep(ramp + 0.5)
+    rss = rss_mib(agent.proc.pid)
+    probes = run_probes(agent.port, interval, max(1.0, duration - ramp - 3))
     thread.join()
-    elapsed = time.monotonic() - t0
-    cpu = cpu_seconds(agent.proc.pid) - cpu0
+    return outcome, probes, cpu_seconds(agent.proc.pid) - cpu0, time.monotonic() - t0, rss
+
+
+def print_probes(rows):
+    print(f"  {'':56} {'median':>10} {'p90':>10} {'p99':>10} {'max':>10} {'n':>5} {'err':>4}")
+    for name, probes in rows:
+        for p in probes:
+            what = Probe.NAMES[p.kind] + ", " + name
+            if not p.times:
+                print(f"  {what:56} no successful request; errors {p.errors}")
+                continue
+            s = summary(p.times)
+            print(f"  {what:56} {ms(s['median']):>10} {ms(s['p90']):>10} {ms(s['p99']):>10} "
+                  f"{ms(s['max']):>10} {s['n']:>5} {p.errors:>4}")
+
+
+def concurrent(agent, fake_port, streams, chunks, gap_ms, interval, control):
+    duration = chunks * gap_ms / 1000
+    idle = run_probes(agent.port, interval, min(10.0, duration / 2))
+    rows = [("agent idle", idle)]
+    if control:
+        # The same streams straight to the fake: the machine as busy (client and fake), the
+        # agent idle. What the probes lose here is the machine's, not the proxy's.
+        outcome, probes, cpu, elapsed, _ = streams_phase(
+            agent, fake_port, "/v1/chat/completions", streams, chunks, gap_ms, interval, False)
+        rows.append((f"{streams} streams to the fake directly", probes))
+        print(f"\n3a. Control: {streams} streams straight to the fake: complete "
+              f"{outcome['complete']}, incomplete {outcome['incomplete']}, errors "
+              f"{outcome['errors']}; agent CPU {cpu:.2f} s")
+    outcome, probes, cpu, elapsed, rss = streams_phase(
+        agent, agent.port, "/proxy/openai/v1/chat/completions", streams, chunks, gap_ms,
+        interval, True)
+    rows.append((f"{streams} streams through the proxy", probes))
     print(f"\n3. {streams} concurrent streams through the proxy, {chunks} chunks {gap_ms} ms "
-          f"apart ({duration:.0f} s each, opened over {ramp:.1f} s)")
+          f"apart ({duration:.0f} s each, opened over {min(5.0, duration / 4):.1f} s)")
     print(f"  streams complete {outcome['complete']}, incomplete {outcome['incomplete']}, "
           f"errors {outcome['errors']} {outcome.get('first_error', '')}")
     print(f"  agent CPU {cpu:.2f} s over {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of a core); "
-          f"RSS {busy_rss:.1f} MiB with the streams open")
-    in_flight = busy[0].in_flight_seen
+          f"RSS {rss:.1f} MiB with the streams open")
+    in_flight = probes[0].in_flight_seen
     if in_flight:
         print(f"  llm_exporter_proxy_requests_in_flight seen by the scrapes: "
               f"{min(in_flight):.0f} to {max(in_flight):.0f}")
-    print(f"  {'':28} {'median':>10} {'p90':>10} {'p99':>10} {'max':>10} {'n':>6} {'errors':>6}")
-    for name, probes in (("idle", idle), ("under the streams", busy)):
-        for p in probes:
-            if not p.times:
-                print(f"  {p.kind + ' ' + name:28} no successful request; errors {p.errors}")
-                continue
-            s = summary(p.times)
-            print(f"  {(('GET /metrics' if p.kind == 'scrape' else 'POST /v1/events') + ', ' + name):28} "
-                  f"{ms(s['median']):>10} {ms(s['p90']):>10} {ms(s['p99']):>10} "
-                  f"{ms(s['max']):>10} {s['n']:>6} {p.errors:>6}")
+    print_probes(rows)
 
 
 def main():
@@ -330,6 +368,8 @@ def main():
     parser.add_argument("--stream-chunks", type=int, default=60)
     parser.add_argument("--stream-gap-ms", type=int, default=500)
     parser.add_argument("--probe-interval-ms", type=int, default=100)
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the control run of the streams straight to the fake")
     parser.add_argument("--skip", default="",
                         help="parts to skip, comma-separated: sequential (1 and 2), streams (3)")
     args = parser.parse_args()
@@ -349,15 +389,19 @@ def main():
         with open(config, "w") as f:
             f.write(f"upstreams:\n  - name: openai\n    kind: openai\n"
                     f"    url: http://127.0.0.1:{fake_port}\n")
-        print(f"agent {args.agent_bin}; fake upstream on port {fake_port}; "
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}; "
+              f"agent {args.agent_bin}; fake upstream on port {fake_port}; "
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
         with Agent([f"--proxy.config.file={config}"]) as agent:
             skip = set(args.skip.split(","))
             if "sequential" not in skip:
                 sequential(fake_port, agent, args.calls, args.stream_calls, args.ttft_ms)
             if "streams" not in skip:
-                concurrent(agent, args.streams, args.stream_chunks, args.stream_gap_ms,
-                           args.probe_interval_ms / 1000)
+                concurrent(agent, fake_port, args.streams, args.stream_chunks,
+                           args.stream_gap_ms, args.probe_interval_ms / 1000,
+                           not args.no_control)
     finally:
         fake.terminate()
         fake.wait()

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan into build-fuzz/, replays each
-# seed corpus as a regression test, then fuzzes each target for $FUZZ_SECONDS seconds (default 60;
+# seed corpus as a regression test, then fuzzes each target for $FUZZ_SECONDS seconds (default 40;
 # 0 replays only) on a copy of its corpus in a temp dir, so the repository is never written to.
 # Exits non-zero on any crash, leak, UB report, timeout or out-of-memory; the input that caused
 # it is kept in build-fuzz/artifacts/<target>/.
 #
-#   scripts/fuzz.sh                      # replay + 60 s per target
+#   scripts/fuzz.sh                      # replay + 40 s per target
 #   FUZZ_SECONDS=10 scripts/fuzz.sh      # shorter
 #   JOBS=2 scripts/fuzz.sh               # build parallelism (default: nproc)
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-seconds="${FUZZ_SECONDS:-60}"
+seconds="${FUZZ_SECONDS:-40}"
 jobs="${JOBS:-$(nproc)}"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 targets=(decode_fuzzer price_table_fuzzer text_writer_fuzzer otlp_protobuf_fuzzer otlp_json_fuzzer

@@ -45,6 +45,7 @@ PRICES = {"unit": "usd_per_1m_tokens",
           "models": {"gpt-4o-mini-2024-07-18": {"input": 0.15, "output": 0.6,
                                                 "cached_input": 0.075},
                      "gpt-4.1": {"input": 2, "output": 8, "cached_input": 0.5},
+                     "gpt-4.1-mini": {"input": 0.4, "output": 1.6},
                      "text-embedding-3-small": {"input": 0.02, "output": 0},
                      "claude-sonnet-4-20250514": {"input": 3, "output": 15, "cached_input": 0.3,
                                                   "cache_write_input": 3.75}},
@@ -398,26 +399,27 @@ class ProxyWithRealClientsTest(unittest.TestCase):
 
     def test_upstream_stalls(self):
         before = self.agent.scrape()
-        t0 = time.monotonic()
         mid, headers_only, silent = self.run_node({"parallel": [
             # Two chunks, then silence: the client's stream breaks, never ends cleanly.
             self.spec("openai-chat-stream", "openai", "gpt-4o-stall-mid",
                       "chunks=5&stall_after=2", timeoutMs=30000),
-            # Headers and no body byte.
+            # Headers and no body byte: the client is left short of the Content-Length (the
+            # Anthropic SDK's node-fetch then neither finishes nor fails: "Unsettled").
             self.spec("anthropic-messages", "anthropic", "claude-stall-headers",
                       "stall_after=0", timeoutMs=30000),
             # Nothing at all for 3 s: no answer byte, so the proxy answers 504 itself.
             self.spec("openai-chat", "openai", "gpt-4o-stall-silent", "ttft_ms=3000",
                       timeoutMs=30000)]})
-        elapsed = time.monotonic() - t0
         self.assertFalse(mid["ok"], mid)
         self.assertEqual(mid["text"], expected_text(2))
         self.assertIsNone(mid["finishReason"])
         self.assertFalse(headers_only["ok"], headers_only)
         self.assertFalse(silent["ok"], silent)
         self.assertEqual(silent["status"], 504, silent)
+        self.assertEqual(silent["error"]["type"], "proxy_error", silent)
         if not SANITIZED:
-            self.assertLess(elapsed, 3.0)  # the idle timeout (1 s) cut them, not the fake
+            for r in (mid, headers_only, silent):  # cut by the idle timeout (1 s), not the fake
+                self.assertLess(r["totalMs"], 2900, r)
         for r, model in ((mid, "gpt-4o-stall-mid"), (headers_only, "claude-stall-headers")):
             rec = self.record(r["tag"])
             self.fake.wait_for(lambda: rec.closed_early, timeout=WAIT,
@@ -619,7 +621,7 @@ class ProxyWithRealClientsTest(unittest.TestCase):
     # --- attribution ---------------------------------------------------------------------------
 
     def test_attribution_headers_label_the_call_and_are_not_forwarded(self):
-        model = "gpt-4.1"
+        model = "gpt-4.1-mini"
         own = {"X-LLM-User-Id": "alice", "X-LLM-Team-Id": "research",
                "X-LLM-Endpoint": "/summarize"}
         helicone = {"Helicone-User-Id": "carol", "Helicone-Property-Team": "support",

@@ -34,7 +34,8 @@ MIRROR = os.environ.get("LLM_EXPORTER_DEBIAN_MIRROR", "http://deb.debian.org/deb
 PACKAGE = "llm-exporter"
 UNIT = "/lib/systemd/system/llm-exporter.service"
 CONFFILES = ["/etc/default/llm-exporter", "/etc/llm-exporter/budgets.json",
-             "/etc/llm-exporter/prices.json", "/etc/llm-exporter/web-config.yml"]
+             "/etc/llm-exporter/prices.json", "/etc/llm-exporter/web-config.yml",
+             "/etc/llm-exporter/proxy.yml"]
 MAX_EXPOSURE = 2.0
 EXIT_SKIPPED = 77
 

@@ -31,9 +31,10 @@
 // events the SDK yielded), "contentChunks": N, "firstContentMs": t (from the call's start to the
 // arrival of the first content chunk, streams), "totalMs": t, "usage": {...} (as the client got
 // it), "model", "finishReason", "sawUsageOnlyChunk" (a chat chunk with "choices":[]),
-// "sawUsageNull" (a chunk with "usage": null), "aborted", "requestId"}; raw adds "headers" and
-// "bodyBase64" (the entity body exactly as received: not decompressed). A failed call has
-// "ok": false and "error": {"name", "status", "type", "message"} beside what arrived before it.
+// "sawUsageNull" (a chunk with "usage": null), "aborted", "requestId", "tag"}; raw adds "headers"
+// and "bodyBase64" (the entity body exactly as received: not decompressed). A failed call has
+// "ok": false and "error": {"name", "status", "type", "message"} beside what arrived before it;
+// a call left hanging by its HTTP client (see `unsettled`) has the error name "Unsettled".
 // The exit status is 0 unless the arguments are wrong (2): a failed call is a result.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -119,7 +120,8 @@ const SCENARIOS = {
   async 'openai-chat'(spec, result, opts) {
     const body = { model: spec.model, messages: MESSAGES };
     if (spec.user) body.user = spec.user;
-    const { data, response } = await openai(spec).chat.completions.create(body, opts).withResponse();
+    const { data, response } =
+      await openai(spec).chat.completions.create(body, opts).withResponse();
     result.status = response.status;
     result.requestId = response.headers.get('x-request-id');
     result.text = data.choices[0].message.content;
@@ -258,20 +260,45 @@ async function chatStream(spec, result, opts, controller, includeUsage) {
   await readStream(data, spec, result, controller, chatContent);
 }
 
+// A call whose promise can no longer settle: node-fetch leaves a body cut short of its
+// Content-Length neither finished nor failed, so once nothing else is pending the event loop runs
+// dry. 'beforeExit' then releases such calls, which end as errors of their own ("Unsettled").
+const unsettled = new Set();
+process.on('beforeExit', () => {
+  for (const release of unsettled) release();
+  unsettled.clear();
+});
+
 async function call(spec) {
   const scenario = SCENARIOS[spec.scenario];
   if (!scenario) throw new TypeError(`unknown scenario ${JSON.stringify(spec.scenario)}`);
   const controller = new AbortController();
   const result = {
-    ok: true, scenario: spec.scenario, transport, status: null, text: '', chunks: 0, contentChunks: 0,
-    firstContentMs: null, totalMs: null, usage: null, model: null, finishReason: null,
+    ok: true, scenario: spec.scenario, transport, status: null, text: '', chunks: 0,
+    contentChunks: 0, firstContentMs: null, totalMs: null, usage: null, model: null,
+    finishReason: null,
     sawUsageOnlyChunk: false, sawUsageNull: false, aborted: false, requestId: null,
     t0: performance.now(),
   };
   if (spec.tag !== undefined) result.tag = spec.tag;
+  let release;
+  const stuck = new Promise((resolve) => {
+    release = () => resolve('unsettled');
+    unsettled.add(release);
+  });
   try {
-    await scenario(spec, result, { headers: headersOf(spec), signal: controller.signal },
-      controller);
+    const how = await Promise.race([
+      scenario(spec, result, { headers: headersOf(spec), signal: controller.signal },
+        controller).then(() => 'settled'),
+      stuck,
+    ]);
+    if (how === 'unsettled') {
+      result.ok = false;
+      result.error = {
+        name: 'Unsettled', status: null, type: null,
+        message: 'the call neither finished nor failed, and nothing was left to wait for',
+      };
+    }
   } catch (e) {
     result.ok = false;
     result.error = {
@@ -281,6 +308,8 @@ async function call(spec) {
       message: String(e?.message ?? e),
     };
     if (result.status === null && e?.status) result.status = e.status;
+  } finally {
+    unsettled.delete(release);
   }
   result.totalMs = performance.now() - result.t0;
   delete result.t0;
