@@ -294,18 +294,33 @@ class ProxyWithRealClientsTest(unittest.TestCase):
                                            upstream="openai")
         body = ('{"model":"%s","messages":[{"role":"user","content":"Say hello."}],'
                 '"stream":true}' % model)
-        raw, sdk = self.run_node([
+        # The other streams pass through as they are too: Responses events, Anthropic's (ping
+        # included).
+        responses_body = '{"model":"gpt-4o-raw-responses","input":"Hi","stream":true}'
+        claude_body = ('{"model":"claude-raw","max_tokens":64,"stream":true,'
+                       '"messages":[{"role":"user","content":"Hi"}]}')
+        raw, sdk, raw_responses, raw_claude = self.run_node([
             self.spec("raw", "openai", model, "chunks=6&gap_ms=2",
                       url=f"{self.base('openai')}/chat/completions", body=body,
                       headers={"Authorization": "Bearer sk-test-key"}),
-            self.spec("openai-chat-stream", "openai", model, "chunks=4")])
-        self.assertEqual(raw["status"], 200, raw)
-        rec = self.record(raw["tag"])
-        # Both ways byte for byte: the request body the fake got, the stream the client got.
-        self.assertEqual(rec.body, body.encode())
-        self.assertEqual(base64.b64decode(raw["bodyBase64"]), bytes(rec.response_body))
-        self.assertTrue(raw["headers"]["content-type"].startswith("text/event-stream"))
-        self.assertEqual(raw["headers"]["x-request-id"], rec.response_header("x-request-id"))
+            self.spec("openai-chat-stream", "openai", model, "chunks=4"),
+            self.spec("raw", "openai", "gpt-4o-raw-responses", "chunks=3&input=8&output=3",
+                      url=f"{self.base('openai')}/responses", body=responses_body),
+            self.spec("raw", "anthropic", "claude-raw", "chunks=3&input=9&output=3&deltas=2",
+                      url=f"{self.base('anthropic')}/v1/messages", body=claude_body,
+                      headers={"x-api-key": "sk-ant-test-key",
+                               "anthropic-version": "2023-06-01"})])
+        for r, sent in ((raw, body), (raw_responses, responses_body),
+                        (raw_claude, claude_body)):
+            self.assertEqual(r["status"], 200, r)
+            rec = self.record(r["tag"])
+            # Both ways byte for byte: the request body the fake got, the stream the client got.
+            self.assertEqual(rec.body, sent.encode())
+            self.assertEqual(base64.b64decode(r["bodyBase64"]), bytes(rec.response_body))
+            self.assertEqual(r["headers"]["content-type"], "text/event-stream; charset=utf-8")
+        self.assertEqual(raw["headers"]["x-request-id"],
+                         self.record(raw["tag"]).response_header("x-request-id"))
+        self.assertIn(b"event: ping\n", base64.b64decode(raw_claude["bodyBase64"]))
         self.assertTrue(sdk["ok"], sdk)
         self.assertEqual(sdk["text"], expected_text(4))
         self.assertFalse(sdk["sawUsageOnlyChunk"])
@@ -319,6 +334,10 @@ class ProxyWithRealClientsTest(unittest.TestCase):
         self.assertIn(m.value("llm_tokens_total", model=model, direction="input"), (None, 0))
         self.assertEqual(m.value("llm_ttft_seconds_count", model=model), 2)
         self.assertOutcomes(m, "openai", model, ok=2)
+        m = self.settle("gpt-4o-raw-responses", "openai", 1)
+        m = self.settle("claude-raw", "anthropic", 1)
+        self.assertTokens(m, "gpt-4o-raw-responses", input=8, output=3)
+        self.assertTokens(m, "claude-raw", input=9, output=3)
 
     def test_injection_on_the_client_sees_no_usage_and_tokens_are_counted(self):
         model = "gpt-4o-inject"
