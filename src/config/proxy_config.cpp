@@ -175,14 +175,8 @@ ProxyConfig ParseProxyConfig(const std::string& yaml_text, const std::string& ba
 }
 
 ProxyConfig LoadProxyConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("proxy config " + path + ": cannot read: " + std::strerror(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return ParseProxyConfig(text.str(), base_dir, path);
+  return ParseProxyConfig(ReadConfigFile("proxy config", path), base_dir, path);
 }
 
 }  // namespace llm_exporter::config

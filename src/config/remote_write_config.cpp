@@ -465,15 +465,9 @@ std::vector<RemoteWriteTarget> ParseRemoteWriteConfig(const std::string& yaml_te
 
 std::vector<RemoteWriteTarget> LoadRemoteWriteConfig(const std::string& path,
                                                      const RemoteWriteDefaults& defaults) {
-  std::ifstream in(path);
-  if (!in) {
-    throw std::runtime_error("remote write config " + path + ": cannot read: " +
-                             std::strerror(errno));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
   const std::string base_dir = std::filesystem::absolute(path).parent_path().string();
-  return ParseRemoteWriteConfig(text.str(), base_dir, path, defaults);
+  return ParseRemoteWriteConfig(ReadConfigFile("remote write config", path), base_dir, path,
+                                defaults);
 }
 
 }  // namespace llm_exporter::config

@@ -225,14 +225,8 @@ WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& base_d
 }
 
 WebConfig LoadWebConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("web config " + path + ": cannot read: " + std::strerror(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return ParseWebConfig(text.str(), base_dir, path);
+  return ParseWebConfig(ReadConfigFile("web config", path), base_dir, path);
 }
 
 }  // namespace llm_exporter::config

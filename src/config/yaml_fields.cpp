@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "config/remote_write_config.h"
@@ -20,6 +21,14 @@ void YamlErrors::Fail(const YAML::Node& node, const std::string& message) const 
   if (mark.is_null()) Fail(message);
   throw std::runtime_error(what_ + " " + path_ + ": line " + std::to_string(mark.line + 1) + ": " +
                            where_ + message);
+}
+
+std::string ReadConfigFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(what + " " + path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string YamlScalar(const YamlErrors& errors, const YAML::Node& node, const std::string& key) {

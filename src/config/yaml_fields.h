@@ -26,6 +26,10 @@ class YamlErrors {
   std::string where_;
 };
 
+// The text of the config file at `path`; throws std::runtime_error("<what> <path>: cannot read:
+// <reason>").
+std::string ReadConfigFile(const std::string& what, const std::string& path);
+
 // A scalar value as a string; YAML null (`key:` with nothing after it) reads as "".
 std::string YamlScalar(const YamlErrors& errors, const YAML::Node& node, const std::string& key);
 bool YamlBool(const YamlErrors& errors, const YAML::Node& node, const std::string& key);
