@@ -10,6 +10,7 @@ another node binary to run the clients with (e.g. Debian's Node.js 18)."""
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -93,9 +94,20 @@ class ProxyWithRealClientsTest(unittest.TestCase):
         cls.agent = Agent([f"--proxy.config.file={config}", f"--pricing.file={prices}"])
         cls.agent.start()
         cls.first_scrape = cls.agent.scrape()
+        # One Node.js process makes the calls of every test: its start and the SDKs' loading
+        # take about a second each time.
+        cls.node = subprocess.Popen([NODE, os.path.join(PROXY_JS, "call.mjs"), "--serve"],
+                                    cwd=PROXY_JS, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True, bufsize=1)
 
     @classmethod
     def tearDownClass(cls):
+        cls.node.stdin.close()
+        try:
+            cls.node.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.node.kill()
+            cls.node.wait()
         try:
             log = cls.agent.log()
             code = cls.agent.stop()
@@ -127,13 +139,26 @@ class ProxyWithRealClientsTest(unittest.TestCase):
         return {"scenario": scenario, "baseURL": self.base(upstream), "model": model,
                 "fake": fake, "tag": tag, **extra}
 
-    def run_node(self, specs, timeout=60):
-        """Runs tests/proxy-js/call.mjs with `specs` (a spec, a list, or {"parallel": [...]});
-        returns its result or list of results."""
-        out = subprocess.run([NODE, os.path.join(PROXY_JS, "call.mjs"), json.dumps(specs)],
-                             cwd=PROXY_JS, capture_output=True, text=True, timeout=timeout)
-        self.assertEqual(out.returncode, 0, f"call.mjs: {out.stdout}{out.stderr}")
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+    def run_node(self, specs, timeout=60, one_shot=False):
+        """Makes the calls of `specs` (a spec, a list, or {"parallel": [...]}) with
+        tests/proxy-js/call.mjs; returns its result or list of results. The calls go to the
+        class's long-running call.mjs --serve unless `one_shot`: a Node.js process of their own,
+        which notices a call its HTTP client leaves hanging (it ends as "Unsettled")."""
+        if one_shot:
+            out = subprocess.run([NODE, os.path.join(PROXY_JS, "call.mjs"), json.dumps(specs)],
+                                 cwd=PROXY_JS, capture_output=True, text=True, timeout=timeout)
+            self.assertEqual(out.returncode, 0, f"call.mjs: {out.stdout}{out.stderr}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+        else:
+            node = self.node
+            node.stdin.write(json.dumps(specs) + "\n")
+            node.stdin.flush()
+            ready, _, _ = select.select([node.stdout], [], [], timeout)
+            line = node.stdout.readline() if ready else ""
+            self.assertTrue(line, f"call.mjs --serve gave no answer in {timeout} s "
+                            f"(exit status {node.poll()})")
+            result = json.loads(line)
+            self.assertNotIn("fatal", result)
         return result if isinstance(specs, dict) and "parallel" not in specs else result["results"]
 
     def call(self, *args, **kw):
@@ -428,7 +453,7 @@ class ProxyWithRealClientsTest(unittest.TestCase):
                       "stall_after=0", timeoutMs=30000),
             # Nothing at all for 3 s: no answer byte, so the proxy answers 504 itself.
             self.spec("openai-chat", "openai", "gpt-4o-stall-silent", "ttft_ms=3000",
-                      timeoutMs=30000)]})
+                      timeoutMs=30000)]}, one_shot=True)
         self.assertFalse(mid["ok"], mid)
         self.assertEqual(mid["text"], expected_text(2))
         self.assertIsNone(mid["finishReason"])
@@ -692,33 +717,47 @@ class ProxyWithRealClientsTest(unittest.TestCase):
     # --- timing --------------------------------------------------------------------------------
 
     def test_ttft_is_the_wire_time_of_the_first_content(self):
-        delay = 0.15
+        delay, gap = 0.15, 0.020
         cases = (("openai-chat-stream", "openai", "gpt-4o-ttft"),
                  ("anthropic-messages-stream", "anthropic", "claude-ttft"),
                  ("openai-responses-stream", "openai", "gpt-4o-ttft-responses"))
-        specs = [self.spec(s, u, model, f"ttft_ms={int(delay * 1000)}&chunks=3&gap_ms=20")
-                 for s, u, model in cases]
-        results = self.run_node(specs)
-        for (_, upstream, model), spec, r in zip(cases, specs, results):
-            self.assertTrue(r["ok"], r)
-            self.assertGreaterEqual(r["firstContentMs"], delay * 1000, model)
-            m = self.settle(model, upstream, 1)
-            self.assertEqual(m.value("llm_ttft_seconds_count", model=model), 1)
-            ttft = m.value("llm_ttft_seconds_sum", model=model)
-            # The role chunk, message_start and response.created come at once; the first
-            # content only after the delay. The proxy's clock starts before the fake's.
-            self.assertGreaterEqual(ttft, delay, model)
-            latency = m.value("llm_request_duration_seconds_sum", model=model, endpoint="")
-            self.assertGreaterEqual(latency, delay + 2 * 0.020, model)
-            # The fake's delay as it ran (its event loop may wake late on a busy machine): from
-            # the request read to the first content written. The proxy's TTFT adds only the
-            # request's way to the fake and the first content's way back.
-            record = self.fake.find(spec["tag"])[0]
-            ran = record.t_first_content - record.t_received
-            self.assertGreaterEqual(ran, delay, model)
-            if not SANITIZED:
-                self.assertLess(ttft - ran, 0.010, model)
-                self.assertLess(latency - ttft, 0.2, model)
+        # Each call's TTFT must lie within 10 ms of the fake's delay. A busy machine can hold a
+        # thread of the agent or the fake back for longer now and then, so in plain builds a
+        # case gets up to five calls (each a model of its own) to show it once; a proxy that
+        # timed the wrong event would miss by the role chunk (< the delay) or by a chunk gap
+        # (20 ms) every time.
+        close = {}
+        for attempt in range(1 if SANITIZED else 5):
+            todo = [c for c in cases if c[2] not in close]
+            if not todo:
+                break
+            results = self.run_node([
+                self.spec(s, u, f"{model}-{attempt}",
+                          f"ttft_ms={int(delay * 1000)}&chunks=3&gap_ms={int(gap * 1000)}")
+                for s, u, model in todo])
+            for (_, upstream, case), r in zip(todo, results):
+                model = f"{case}-{attempt}"
+                self.assertTrue(r["ok"], r)
+                self.assertGreaterEqual(r["firstContentMs"], delay * 1000, model)
+                m = self.settle(model, upstream, 1)
+                self.assertEqual(m.value("llm_ttft_seconds_count", model=model), 1)
+                ttft = m.value("llm_ttft_seconds_sum", model=model)
+                # The role chunk, message_start and response.created come at once; the first
+                # content only after the delay. The proxy's clock starts before the fake's and
+                # stops after it: its TTFT holds the fake's delay as it happened (the fake's
+                # timer runs late on a busy machine) and the proxy's forwarding and relaying.
+                rec = self.record(r["tag"])
+                actual = rec.t_first_content - rec.t_received
+                self.assertGreaterEqual(actual, delay, model)
+                self.assertGreaterEqual(ttft, actual, model)
+                latency = m.value("llm_request_duration_seconds_sum", model=model, endpoint="")
+                # The last chunk leaves the fake two gaps after the first.
+                self.assertGreaterEqual(latency, actual + 2 * gap, model)
+                if ttft - actual < 0.010:
+                    close[case] = ttft - actual
+        if not SANITIZED:
+            self.assertEqual(set(close), {c[2] for c in cases},
+                             "TTFT more than 10 ms past the fake's delay in five calls")
 
     def test_concurrent_streams_are_each_metered(self):
         model = "gpt-4o-concurrent"

@@ -6,6 +6,8 @@
 //   node call.mjs '[<spec>, ...]'      calls one after the other: prints {"results":[...]}
 //   node call.mjs '{"parallel": [<spec>, ...]}'   the calls all at once: {"results":[...]}
 //   node call.mjs --spec-file FILE     the same, the JSON read from FILE
+//   node call.mjs --serve              one line of spec JSON in, one line of results out, each
+//                                      in turn, until stdin ends (see serve())
 //   --transport node|web               the SDKs' HTTP client: node-fetch (their default on
 //                                      Node.js) or the built-in fetch; default: see below
 //
@@ -39,6 +41,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 
 // The SDKs' HTTP client. Both SDKs use node-fetch 2 with a keep-alive agent on Node.js by default,
 // and that is what an app gets, so it is what the calls use, except on Node.js 18: Debian 12's
@@ -316,27 +319,50 @@ async function call(spec) {
   return result;
 }
 
+async function run(specs) {
+  if (Array.isArray(specs?.parallel)) {
+    return { results: await Promise.all(specs.parallel.map(call)) };
+  }
+  if (Array.isArray(specs)) {
+    const results = [];
+    for (const spec of specs) results.push(await call(spec));
+    return { results };
+  }
+  return call(specs);
+}
+
+// --serve: one JSON line of specs in, one line of results out, until stdin ends. Spares the
+// tests a Node.js start (and the SDKs' loading) per call; the SDKs' keep-alive connections are
+// then reused from call to call, as in a long-running app. A call left hanging by its HTTP
+// client is not noticed here (stdin keeps the event loop alive): run those one-shot.
+async function serve() {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let out;
+    try {
+      out = await run(JSON.parse(line));
+    } catch (e) {
+      out = { fatal: String(e?.message ?? e) };
+    }
+    process.stdout.write(JSON.stringify(out) + '\n');
+  }
+  process.exit(0);
+}
+
 async function main() {
   const argv = process.argv.slice(2);
+  if (argv.length === 1 && argv[0] === '--serve') return serve();
   let text;
   if (argv[0] === '--spec-file' && argv.length === 2) text = readFileSync(argv[1], 'utf8');
   else if (argv.length === 1) text = argv[0];
   else {
-    process.stderr.write("usage: node call.mjs '<spec JSON>' | --spec-file FILE\n");
+    process.stderr.write("usage: node call.mjs '<spec JSON>' | --spec-file FILE | --serve\n");
     process.exit(2);
   }
-  const specs = JSON.parse(text);
   let out;
   try {
-    if (Array.isArray(specs?.parallel)) {
-      out = { results: await Promise.all(specs.parallel.map(call)) };
-    } else if (Array.isArray(specs)) {
-      const results = [];
-      for (const spec of specs) results.push(await call(spec));
-      out = { results };
-    } else {
-      out = await call(specs);
-    }
+    out = await run(JSON.parse(text));
   } catch (e) {
     process.stderr.write(`call.mjs: ${e.message}\n`);
     process.exit(2);
